@@ -1,0 +1,48 @@
+// Seccomp programs for the tracee. The only place that includes <seccomp.h>.
+//
+// A program is a hand-written prologue followed by a libseccomp-built body:
+//   prologue: foreign ABIs (i386 via int 0x80, x32) -> TRACE, never allowed
+//             silently; (the patcher adds the stub's instruction-pointer
+//             allow range here)
+//   body:     SECCOMP_RET_TRACE for the traced syscalls, ALLOW for the rest.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace hytrace::bpf {
+
+// Same layout as the kernel's struct sock_filter.
+struct Instruction {
+  uint16_t code;
+  uint8_t jt;
+  uint8_t jf;
+  uint32_t k;
+};
+
+using Program = std::vector<Instruction>;
+
+struct FilterSpec {
+  // traced[nr] is true when syscall nr must stop in the tracer. Numbers past
+  // the end are allowed.
+  std::vector<bool> traced;
+};
+
+// Throws std::runtime_error naming the libseccomp call that failed.
+Program build_filter(const FilterSpec& spec);
+
+// One line per instruction, with the syscall names resolved:
+//   0003: if (nr == 0 /* read */) goto 0007 else goto 0004
+std::string dump(const Program& program);
+
+// Installs the program in the calling thread (for the spawned child, after
+// fork and before exec). Sets PR_SET_NO_NEW_PRIVS first unless the caller
+// has CAP_SYS_ADMIN, so setuid programs keep working under root.
+// Async-signal-safe: no allocation. Returns 0 or an errno value.
+int install(const Program& program, bool set_no_new_privs);
+
+// True when the calling process has CAP_SYS_ADMIN in its user namespace.
+bool has_sys_admin();
+
+}  // namespace hytrace::bpf
