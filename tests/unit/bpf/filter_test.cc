@@ -1,0 +1,87 @@
+// The filter is checked in the kernel: a forked child installs it and makes
+// syscalls with no tracer attached, where SECCOMP_RET_TRACE fails the call
+// with ENOSYS and ALLOW runs it.
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <functional>
+
+#include <gtest/gtest.h>
+
+#include "bpf/filter.hpp"
+#include "syscalls/catalogue.hpp"
+
+namespace hytrace::bpf {
+namespace {
+
+FilterSpec spec_tracing(std::initializer_list<long> numbers) {
+  FilterSpec spec;
+  spec.traced.assign(syscalls::all().back().nr + 1, false);
+  for (long nr : numbers) spec.traced[nr] = true;
+  return spec;
+}
+
+// Runs `probe` in a child under `program`; true when the probe returned true.
+bool in_filtered_child(const Program& program, const std::function<bool()>& probe) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    if (install(program, true) != 0) _exit(2);
+    _exit(probe() ? 0 : 1);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status)) << "child died with status " << status;
+  EXPECT_NE(WEXITSTATUS(status), 2) << "the filter did not install";
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+bool stops(long nr) {
+  errno = 0;
+  const long rc = syscall(nr, 0, 0, 0, 0, 0, 0);
+  return rc == -1 && errno == ENOSYS;
+}
+
+TEST(Filter, TracedSyscallsStopOthersRun) {
+  const Program program = build_filter(spec_tracing({SYS_getppid, SYS_getuid}));
+  EXPECT_TRUE(in_filtered_child(program, [] { return stops(SYS_getppid); }));
+  EXPECT_TRUE(in_filtered_child(program, [] { return stops(SYS_getuid); }));
+  EXPECT_TRUE(in_filtered_child(program, [] { return !stops(SYS_getpid); }));
+  EXPECT_TRUE(in_filtered_child(program, [] { return !stops(SYS_getgid); }));
+}
+
+TEST(Filter, TracingMostSyscallsUsesAllowRules) {
+  FilterSpec spec = spec_tracing({});
+  spec.traced.flip();
+  spec.traced[SYS_getpid] = false;
+  spec.traced[SYS_exit_group] = false;  // the child must still be able to report
+  const Program program = build_filter(spec);
+  EXPECT_TRUE(in_filtered_child(program, [] { return stops(SYS_getppid); }));
+  EXPECT_TRUE(in_filtered_child(program, [] { return !stops(SYS_getpid); }));
+}
+
+TEST(Filter, X32NumbersAreTracedNeverAllowed) {
+  const Program program = build_filter(spec_tracing({}));
+  EXPECT_TRUE(in_filtered_child(program, [] { return stops(0x40000000 | SYS_getpid); }));
+}
+
+TEST(Filter, I386IntEightyIsTracedNeverAllowed) {
+  const Program program = build_filter(spec_tracing({}));
+  EXPECT_TRUE(in_filtered_child(program, [] {
+    long rc = 20;  // i386 getpid
+    asm volatile("int $0x80" : "+a"(rc) : : "memory");
+    return rc == -ENOSYS;
+  }));
+}
+
+TEST(Filter, DumpNamesSyscallsAndActions) {
+  const std::string text = dump(build_filter(spec_tracing({SYS_openat})));
+  EXPECT_NE(text.find("AUDIT_ARCH_X86_64"), std::string::npos) << text;
+  EXPECT_NE(text.find("257 /* openat */"), std::string::npos) << text;
+  EXPECT_NE(text.find("return TRACE (foreign ABI)"), std::string::npos) << text;
+  EXPECT_NE(text.find("return ALLOW"), std::string::npos) << text;
+}
+
+}  // namespace
+}  // namespace hytrace::bpf

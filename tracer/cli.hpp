@@ -1,0 +1,23 @@
+// Command-line entry points, one function per command.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace hytrace::tracer {
+
+struct TraceCommand {
+  std::string output;             // -o
+  std::string expr = "all";       // -e
+  bool json = false;              // --json
+  bool summary = false;           // -c
+  size_t string_limit = 32;       // -s
+  int pid = 0;                    // -p
+  bool dump_filter = false;       // --dump-filter
+  std::vector<std::string> argv;  // PROG [ARGS...]
+};
+
+// Runs `hytrace trace`; returns the process exit status.
+int run_trace(const TraceCommand& cmd);
+
+}  // namespace hytrace::tracer

@@ -1,0 +1,434 @@
+#include "tracer/engine.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <system_error>
+
+#include "tracer/ptrace_x86_64.hpp"
+
+namespace hytrace::tracer {
+namespace {
+
+// Set from the SIGINT/SIGTERM handler. Killing the sentinel child wakes the
+// engine's waitpid(), so a signal that lands just before it blocks is not
+// lost (a flag alone would race with the wait).
+volatile sig_atomic_t g_interrupted = 0;
+volatile pid_t g_sentinel = 0;
+
+void on_interrupt(int sig) {
+  g_interrupted = sig;
+  if (g_sentinel > 0) kill(g_sentinel, SIGKILL);
+}
+
+pid_t start_sentinel() {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    for (;;) pause();
+  }
+  return pid;
+}
+
+constexpr long kSeizeOptions = PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACESECCOMP |
+                               PTRACE_O_TRACECLONE | PTRACE_O_TRACEFORK |
+                               PTRACE_O_TRACEVFORK | PTRACE_O_TRACEEXEC | PTRACE_O_TRACEEXIT;
+
+// What the child reports through its close-on-exec pipe when it fails.
+struct ChildFailure {
+  SpawnError::Stage stage;
+  int error;
+};
+
+bool is_stop_signal(int sig) {
+  return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
+}
+
+ExitStatus exit_status(int status) {
+  ExitStatus out;
+  if (WIFSIGNALED(status)) {
+    out.signaled = true;
+    out.code = WTERMSIG(status);
+    out.core_dumped = WCOREDUMP(status);
+  } else {
+    out.code = WEXITSTATUS(status);
+  }
+  return out;
+}
+
+[[noreturn]] void child_after_fork(int go_fd, int fail_fd, const std::string& path,
+                                   char* const* argv, const bpf::Program& filter,
+                                   bool set_no_new_privs) {
+  char c;
+  while (read(go_fd, &c, 1) < 0 && errno == EINTR) {
+  }
+  ChildFailure failure{SpawnError::Stage::kFilter, bpf::install(filter, set_no_new_privs)};
+  if (failure.error == 0) {
+    execv(path.c_str(), argv);
+    failure = {SpawnError::Stage::kExec, errno};
+  }
+  if (write(fail_fd, &failure, sizeof(failure)) < 0) _exit(126);
+  _exit(127);
+}
+
+}  // namespace
+
+std::string find_program(const std::string& name) {
+  if (name.find('/') != std::string::npos) {
+    if (access(name.c_str(), F_OK) != 0) throw SpawnError(SpawnError::Stage::kFind, errno, name);
+    return name;
+  }
+  const char* env = getenv("PATH");
+  const std::string path = env ? env : "/usr/local/bin:/usr/bin:/bin";
+  int error = ENOENT;
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t end = path.find(':', start);
+    if (end == std::string::npos) end = path.size();
+    const std::string dir = end > start ? path.substr(start, end - start) : ".";
+    const std::string candidate = dir + "/" + name;
+    if (access(candidate.c_str(), X_OK) == 0) return candidate;
+    if (errno == EACCES) error = EACCES;
+    start = end + 1;
+  }
+  throw SpawnError(SpawnError::Stage::kFind, error, name);
+}
+
+Engine::Engine() = default;
+
+Engine::~Engine() {
+  for (auto& [tid, task] : tasks_) kill(tid, SIGKILL);
+  if (exec_error_fd_ >= 0) close(exec_error_fd_);
+}
+
+void Engine::handle_interrupts() {
+  g_sentinel = start_sentinel();
+  struct sigaction sa {};
+  sa.sa_handler = on_interrupt;
+  sigemptyset(&sa.sa_mask);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaction(sig, &sa, nullptr);
+}
+
+int Engine::interrupted_by() { return g_interrupted; }
+
+std::shared_ptr<AddressSpace> Engine::new_space() {
+  auto space = std::make_shared<AddressSpace>();
+  space->id = next_space_id_++;
+  return space;
+}
+
+Task& Engine::add_task(pid_t tid, std::shared_ptr<ThreadGroup> group,
+                       std::shared_ptr<AddressSpace> space) {
+  auto task = std::make_unique<Task>();
+  task->tid = tid;
+  task->group = std::move(group);
+  task->space = std::move(space);
+  return *(tasks_[tid] = std::move(task));
+}
+
+void Engine::spawn(const std::string& path, const std::vector<std::string>& argv,
+                   const bpf::Program& filter) {
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  const bool set_no_new_privs = !bpf::has_sys_admin();
+
+  int go[2], fail[2];
+  if (pipe2(go, O_CLOEXEC) != 0 || pipe2(fail, O_CLOEXEC) != 0) {
+    throw std::system_error(errno, std::generic_category(), "pipe2");
+  }
+  const pid_t pid = fork();
+  if (pid < 0) throw std::system_error(errno, std::generic_category(), "fork");
+  if (pid == 0) {
+    close(go[1]);
+    close(fail[0]);
+    child_after_fork(go[0], fail[1], path, args.data(), filter, set_no_new_privs);
+  }
+  close(go[0]);
+  close(fail[1]);
+  exec_error_fd_ = fail[0];
+  if (::ptrace(PTRACE_SEIZE, pid, nullptr, kSeizeOptions | PTRACE_O_EXITKILL) != 0) {
+    const int error = errno;
+    kill(pid, SIGKILL);
+    close(go[1]);
+    throw std::system_error(error, std::generic_category(), "ptrace(PTRACE_SEIZE)");
+  }
+  root_ = pid;
+  Task& root = add_task(pid, std::make_shared<ThreadGroup>(ThreadGroup{pid}), new_space());
+  root.started = true;  // a seized running task has no attach stop
+  close(go[1]);         // lets the child install the filter and exec
+}
+
+void Engine::attach(pid_t pid) {
+  attach_mode_ = true;
+  root_ = pid;
+  root_exec_seen_ = true;
+  const std::string dir = "/proc/" + std::to_string(pid) + "/task";
+  DIR* d = opendir(dir.c_str());
+  if (!d) throw std::system_error(errno, std::generic_category(), "cannot read " + dir);
+  auto group = std::make_shared<ThreadGroup>(ThreadGroup{pid});
+  auto space = new_space();
+  // Threads created while we attach are caught by PTRACE_O_TRACECLONE of the
+  // thread that creates them once it is seized; a thread created before that
+  // is found by reading the directory again.
+  for (bool found_new = true; found_new;) {
+    found_new = false;
+    rewinddir(d);
+    while (dirent* e = readdir(d)) {
+      const pid_t tid = static_cast<pid_t>(atoi(e->d_name));
+      if (tid <= 0 || tasks_.count(tid)) continue;
+      if (::ptrace(PTRACE_SEIZE, tid, nullptr, kSeizeOptions) != 0) {
+        if (errno == ESRCH) continue;  // the thread exited meanwhile
+        const int error = errno;
+        closedir(d);
+        throw std::system_error(error, std::generic_category(), "ptrace(PTRACE_SEIZE)");
+      }
+      ptrace::interrupt(tid);
+      add_task(tid, group, space);
+      found_new = true;
+    }
+  }
+  closedir(d);
+}
+
+ExitStatus Engine::run(Handler& handler) {
+  while (auto event = next()) {
+    std::visit(
+        [&](auto& e) {
+          using E = std::decay_t<decltype(e)>;
+          if constexpr (std::is_same_v<E, SyscallEnter>) handler.on_syscall_enter(*e.task);
+          if constexpr (std::is_same_v<E, SyscallExit>)
+            handler.on_syscall_exit(*e.task, e.frame, e.result);
+          if constexpr (std::is_same_v<E, SignalDelivery>) handler.on_signal(*e.task, e);
+          if constexpr (std::is_same_v<E, GroupStop>) handler.on_group_stop(*e.task, e.sig);
+          if constexpr (std::is_same_v<E, TaskStart>)
+            handler.on_task_start(*e.task, *e.parent, e.clone_flags);
+          if constexpr (std::is_same_v<E, Exec>) handler.on_exec(*e.task, e.former_tid);
+          if constexpr (std::is_same_v<E, TaskExit>) handler.on_task_exit(*e.task, e.status);
+        },
+        *event);
+    resume(*event);
+  }
+  handler.on_finish();
+  return root_status_;
+}
+
+std::optional<Event> Engine::next() {
+  for (;;) {
+    if (g_interrupted && !stopping_) begin_stop();
+    if (tasks_.empty()) return std::nullopt;
+    int status = 0;
+    const pid_t tid = waitpid(-1, &status, __WALL);
+    if (tid < 0) {
+      if (errno == EINTR) continue;
+      if (errno == ECHILD) return std::nullopt;
+      throw std::system_error(errno, std::generic_category(), "waitpid");
+    }
+    if (tid == g_sentinel) {
+      g_sentinel = 0;
+      continue;
+    }
+    if (auto event = decode(tid, status)) return event;
+  }
+}
+
+std::optional<Event> Engine::decode(pid_t tid, int status) {
+  auto it = tasks_.find(tid);
+  if (it == tasks_.end()) {
+    // A new child's first stop can come before its parent's clone event.
+    if (WIFSTOPPED(status)) early_stops_.insert(tid);
+    else early_stops_.erase(tid);
+    return std::nullopt;
+  }
+  Task& task = *it->second;
+  if (!WIFSTOPPED(status)) return task_exit(task, status);
+  task.stopped = true;
+  const int sig = WSTOPSIG(status);
+  const int event = status >> 16;
+  if (stopping_ && attach_mode_) {
+    detach(task, event == 0 && sig != (SIGTRAP | 0x80) ? sig : 0);
+    return std::nullopt;
+  }
+  if (sig == (SIGTRAP | 0x80)) return syscall_stop(task);
+  switch (event) {
+    case 0: return signal_stop(task, sig);
+    case PTRACE_EVENT_SECCOMP: return syscall_stop(task);
+    case PTRACE_EVENT_CLONE:
+    case PTRACE_EVENT_FORK:
+    case PTRACE_EVENT_VFORK: return new_task(task);
+    case PTRACE_EVENT_EXEC: return exec(task);
+    case PTRACE_EVENT_STOP: return stop_event(task, sig);
+    default:  // PTRACE_EVENT_EXIT, PTRACE_EVENT_VFORK_DONE
+      resume_task(task, 0);
+      return std::nullopt;
+  }
+}
+
+std::optional<Event> Engine::syscall_stop(Task& task) {
+  ptrace::SyscallState state;
+  if (!ptrace::syscall_state(task.tid, state)) return std::nullopt;  // killed; exit follows
+  switch (state.op) {
+    case ptrace::StopOp::kEntry:
+    case ptrace::StopOp::kSeccomp: {
+      SyscallFrame frame;
+      frame.call = state.call;
+      frame.ip = state.ip;
+      frame.seq = ++seq_;
+      frame.entered = std::chrono::steady_clock::now();
+      task.frames.push_back(frame);
+      return SyscallEnter{&task};
+    }
+    case ptrace::StopOp::kExit: {
+      if (task.frames.empty()) {  // attached in the middle of this syscall
+        resume_task(task, 0);
+        return std::nullopt;
+      }
+      SyscallFrame frame = task.frames.back();
+      task.frames.pop_back();
+      long result = state.result;
+      if (frame.skip) {
+        ptrace::set_result(task.tid, frame.result);
+        result = frame.result;
+      }
+      return SyscallExit{&task, frame, result};
+    }
+    case ptrace::StopOp::kNone: break;
+  }
+  resume_task(task, 0);
+  return std::nullopt;
+}
+
+std::optional<Event> Engine::new_task(Task& parent) {
+  const auto tid = static_cast<pid_t>(ptrace::event_message(parent.tid));
+  const uint64_t flags = ptrace::clone_flags(parent.tid);
+  auto group = (flags & CLONE_THREAD) ? parent.group
+                                      : std::make_shared<ThreadGroup>(ThreadGroup{tid});
+  auto space = (flags & CLONE_VM) ? parent.space : new_space();
+  Task& child = add_task(tid, std::move(group), std::move(space));
+  if (early_stops_.erase(tid)) {
+    child.started = true;
+    child.stopped = true;
+  }
+  return TaskStart{&child, &parent, flags};
+}
+
+std::optional<Event> Engine::exec(Task& task) {
+  const auto former = static_cast<pid_t>(ptrace::event_message(task.tid));
+  if (former != task.tid) {
+    // A non-leader thread exec'd: it takes over the leader's tid, and the old
+    // leader is gone without an exit report.
+    auto it = tasks_.find(former);
+    if (it != tasks_.end()) {
+      task.frames = std::move(it->second->frames);
+      tasks_.erase(it);
+    }
+  }
+  task.space = new_space();
+  if (task.tid == root_) root_exec_seen_ = true;
+  return Exec{&task, former};
+}
+
+std::optional<Event> Engine::stop_event(Task& task, int sig) {
+  if (!task.started) {  // the attach stop of a new or seized task
+    task.started = true;
+    resume_task(task, 0);
+    return std::nullopt;
+  }
+  // Under PTRACE_SEIZE a group-stop reports its stop signal; a
+  // PTRACE_INTERRUPT, or a listening task woken by SIGCONT, reports SIGTRAP.
+  if (is_stop_signal(sig)) return GroupStop{&task, sig};
+  resume_task(task, 0);
+  return std::nullopt;
+}
+
+std::optional<Event> Engine::signal_stop(Task& task, int sig) {
+  SignalDelivery delivery{&task, {}, sig};
+  if (::ptrace(PTRACE_GETSIGINFO, task.tid, nullptr, &delivery.info) != 0) {
+    resume_task(task, sig);
+    return std::nullopt;
+  }
+  return delivery;
+}
+
+std::optional<Event> Engine::task_exit(Task& task, int status) {
+  TaskExit exit{&task, exit_status(status)};
+  if (task.tid == root_) {
+    root_status_ = exit.status;
+    check_exec_error(exit.status);
+  }
+  return exit;
+}
+
+void Engine::check_exec_error(const ExitStatus& status) {
+  if (root_exec_seen_ || status.signaled || status.code != 127 || exec_error_fd_ < 0) return;
+  ChildFailure failure{};
+  if (read(exec_error_fd_, &failure, sizeof(failure)) == sizeof(failure)) {
+    throw SpawnError(failure.stage, failure.error, "");
+  }
+}
+
+void Engine::resume(Event& event) {
+  std::visit(
+      [&](auto& e) {
+        using E = std::decay_t<decltype(e)>;
+        if constexpr (std::is_same_v<E, SyscallEnter>) {
+          const SyscallFrame& frame = e.task->frames.back();
+          if (frame.skip) ptrace::skip_syscall(e.task->tid, frame.result);
+          resume_task(*e.task, 0);
+        } else if constexpr (std::is_same_v<E, SignalDelivery>) {
+          resume_task(*e.task, e.deliver);
+        } else if constexpr (std::is_same_v<E, GroupStop>) {
+          e.task->stopped = false;
+          ptrace::listen(e.task->tid);
+        } else if constexpr (std::is_same_v<E, TaskStart>) {
+          resume_task(*e.parent, 0);
+          if (e.task->started && e.task->stopped) resume_task(*e.task, 0);
+        } else if constexpr (std::is_same_v<E, TaskExit>) {
+          tasks_.erase(e.task->tid);
+        } else {
+          resume_task(*e.task, 0);
+        }
+      },
+      event);
+}
+
+void Engine::resume_task(Task& task, int sig) {
+  task.stopped = false;
+  if (stopping_ && attach_mode_) return detach(task, sig);
+  if (attach_mode_ || task.in_syscall()) {
+    ptrace::syscall(task.tid, sig);
+  } else {
+    ptrace::cont(task.tid, sig);
+  }
+}
+
+void Engine::begin_stop() {
+  stopping_ = true;
+  if (!attach_mode_) {
+    std::set<pid_t> groups;
+    for (auto& [tid, task] : tasks_) groups.insert(task->tgid());
+    for (pid_t tgid : groups) kill(tgid, SIGKILL);
+    return;
+  }
+  std::vector<Task*> stopped;
+  for (auto& [tid, task] : tasks_) {
+    if (task->stopped) stopped.push_back(task.get());
+    else ptrace::interrupt(tid);
+  }
+  for (Task* task : stopped) detach(*task, 0);
+}
+
+void Engine::detach(Task& task, int sig) {
+  ptrace::detach(task.tid, sig);
+  tasks_.erase(task.tid);
+}
+
+}  // namespace hytrace::tracer

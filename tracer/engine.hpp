@@ -1,0 +1,97 @@
+// The ptrace engine: starts or attaches to a tree of tasks, keeps the model
+// of tasks, thread groups and address spaces exact, and turns wait statuses
+// into the closed Event type. Modes see only events and task handles.
+//
+//   Engine engine;
+//   engine.spawn(path, argv, filter);
+//   while (auto event = engine.next()) { dispatch(handler, *event); engine.resume(*event); }
+//
+// run() is that loop.
+#pragma once
+
+#include <sys/types.h>
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "bpf/filter.hpp"
+#include "tracer/event.hpp"
+
+namespace hytrace::tracer {
+
+// A program that could not be started; `error` is an errno value.
+struct SpawnError : std::runtime_error {
+  enum class Stage { kFind, kFilter, kExec };
+  SpawnError(Stage s, int e, const std::string& what) : std::runtime_error(what), stage(s), error(e) {}
+  Stage stage;
+  int error;
+};
+
+// Looks NAME up in $PATH like execvp. Throws SpawnError(kFind).
+std::string find_program(const std::string& name);
+
+class Engine {
+ public:
+  Engine();
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Forks, installs `filter` in the child, execs `path`. The child is seized
+  // before it installs the filter, so no traced syscall runs untraced.
+  void spawn(const std::string& path, const std::vector<std::string>& argv,
+             const bpf::Program& filter);
+  // Seizes every thread of a running process. There is no filter to add
+  // there: every syscall stops (PTRACE_SYSCALL). Throws std::system_error.
+  void attach(pid_t pid);
+
+  // Waits for the next event of interest; nullopt once no task is left.
+  std::optional<Event> next();
+  // Lets the event's task go on, applying what the handler decided.
+  void resume(Event& event);
+  // The whole loop; returns how the first task (the root) ended.
+  ExitStatus run(Handler& handler);
+
+  // Ctrl-C and SIGTERM make the engine kill the tree it spawned, or detach
+  // from the one it attached to. Call once, before spawn/attach.
+  void handle_interrupts();
+  // The signal that interrupted the engine, 0 if none.
+  static int interrupted_by();
+
+  size_t task_count() const { return tasks_.size(); }
+  bool attached() const { return attach_mode_; }
+
+ private:
+  std::optional<Event> decode(pid_t tid, int status);
+  std::optional<Event> syscall_stop(Task& task);
+  std::optional<Event> new_task(Task& parent);
+  std::optional<Event> exec(Task& task);
+  std::optional<Event> stop_event(Task& task, int sig);
+  std::optional<Event> signal_stop(Task& task, int sig);
+  std::optional<Event> task_exit(Task& task, int status);
+  void resume_task(Task& task, int sig);
+  void begin_stop();
+  void detach(Task& task, int sig);
+  void check_exec_error(const ExitStatus& status);
+  Task& add_task(pid_t tid, std::shared_ptr<ThreadGroup> group,
+                 std::shared_ptr<AddressSpace> space);
+  std::shared_ptr<AddressSpace> new_space();
+
+  std::map<pid_t, std::unique_ptr<Task>> tasks_;
+  std::set<pid_t> early_stops_;  // new children seen before their parent's event
+  pid_t root_ = 0;
+  ExitStatus root_status_;
+  bool root_exec_seen_ = false;
+  int exec_error_fd_ = -1;
+  bool attach_mode_ = false;
+  bool stopping_ = false;
+  uint64_t next_space_id_ = 1;
+  uint64_t seq_ = 0;
+};
+
+}  // namespace hytrace::tracer

@@ -1,0 +1,78 @@
+// hytrace's command line: parses arguments and hands each command its struct.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+
+#include "tracer/cli.hpp"
+
+namespace {
+
+constexpr const char* kTraceHelp = R"(Trace the system calls of PROG (or of a running process with -p).
+
+Only the selected syscalls stop in the tracer: a seccomp filter, installed
+before PROG starts, lets every other syscall run at native speed.
+
+Examples:
+  hytrace trace -- ls /tmp
+  hytrace trace -e trace=openat,read -- python3 -c 'print(1)'
+  hytrace trace -e trace=%file,!close -o out.txt -- make
+  hytrace trace -c -- git status
+  hytrace trace -p 1234)";
+
+constexpr const char* kExprHelp =
+    "Syscalls to trace: a comma-separated list of names and %classes "
+    "(%file %desc %network %process %signal %memory %ipc %creds %clock %stat), "
+    "'all' or 'none'; a leading '!' negates the set. 'trace=' may prefix it.";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using hytrace::tracer::TraceCommand;
+  CLI::App app{"hytrace: a syscall tracer that stops the program only when it must", "hytrace"};
+  app.set_version_flag("--version", "hytrace " HYTRACE_VERSION);
+  app.require_subcommand(1);
+
+  TraceCommand trace;
+  CLI::App* sub = app.add_subcommand("trace", "Show the syscalls of a program, strace-style");
+  sub->footer(kTraceHelp);
+  sub->add_option("-o,--output", trace.output, "Write the trace to FILE instead of stderr");
+  sub->add_option("-e,--expr", trace.expr, kExprHelp)->type_name("SET");
+  sub->add_flag("--json", trace.json, "One JSON object per event (schema: docs/json-events.md)");
+  sub->add_flag("-c,--summary", trace.summary,
+                "Count calls, errors and time per syscall; print a table at the end");
+  sub->add_option("-s,--string-limit", trace.string_limit,
+                  "Show at most N characters of each string (default 32)")
+      ->type_name("N");
+  sub->add_option("-p,--pid", trace.pid,
+                  "Attach to the running process PID and all its threads; Ctrl-C detaches")
+      ->type_name("PID");
+  sub->add_flag("--dump-filter", trace.dump_filter,
+                "Print the seccomp filter that the selected SET would install, and exit");
+  sub->add_option("command", trace.argv, "The program to run and its arguments")
+      ->type_name("PROG [ARGS...]");
+  sub->positionals_at_end();
+  sub->prefix_command();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "hytrace: %s\nRun 'hytrace --help' for usage.\n", e.what());
+    return 2;
+  }
+  if (sub->parsed()) {
+    for (const auto& extra : sub->remaining()) trace.argv.push_back(extra);
+    if (trace.argv.empty() && trace.pid == 0 && !trace.dump_filter) {
+      std::fprintf(stderr, "hytrace: trace needs a program to run or -p PID\n%s",
+                   sub->help().c_str());
+      return 2;
+    }
+    return hytrace::tracer::run_trace(trace);
+  }
+  return 2;
+}

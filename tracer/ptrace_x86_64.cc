@@ -1,0 +1,109 @@
+#include "tracer/ptrace_x86_64.hpp"
+
+#include <linux/audit.h>
+#include <sched.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/user.h>
+
+#include <cerrno>
+#include <system_error>
+
+#include "tracer/remote_memory.hpp"
+
+namespace hytrace::tracer::ptrace {
+namespace {
+
+constexpr uint64_t kX32Bit = 0x40000000;
+
+void request(__ptrace_request req, pid_t tid, void* addr, long data) {
+  if (::ptrace(req, tid, addr, data) != 0 && errno != ESRCH) {
+    throw std::system_error(errno, std::generic_category(), "ptrace");
+  }
+}
+
+syscalls::Call make_call(uint32_t arch, uint64_t nr, const uint64_t* args) {
+  syscalls::Call call;
+  call.nr = static_cast<long>(nr);
+  for (int i = 0; i < 6; ++i) call.args[i] = args[i];
+  if (arch == AUDIT_ARCH_I386) {
+    call.abi = syscalls::Abi::kI386;
+  } else if (nr & kX32Bit) {
+    call.abi = syscalls::Abi::kX32;
+    call.nr = static_cast<long>(nr & ~kX32Bit);
+  }
+  return call;
+}
+
+}  // namespace
+
+bool syscall_state(pid_t tid, SyscallState& out) {
+  __ptrace_syscall_info info{};
+  if (::ptrace(PTRACE_GET_SYSCALL_INFO, tid, sizeof(info), &info) <= 0) return false;
+  out.ip = info.instruction_pointer;
+  switch (info.op) {
+    case PTRACE_SYSCALL_INFO_ENTRY:
+      out.op = StopOp::kEntry;
+      out.call = make_call(info.arch, info.entry.nr, info.entry.args);
+      break;
+    case PTRACE_SYSCALL_INFO_SECCOMP:
+      out.op = StopOp::kSeccomp;
+      out.call = make_call(info.arch, info.seccomp.nr, info.seccomp.args);
+      out.seccomp_data = info.seccomp.ret_data;
+      break;
+    case PTRACE_SYSCALL_INFO_EXIT:
+      out.op = StopOp::kExit;
+      out.result = info.exit.rval;
+      break;
+    default:
+      out.op = StopOp::kNone;
+  }
+  return true;
+}
+
+uint64_t clone_flags(pid_t tid) {
+  user_regs_struct regs{};
+  if (::ptrace(PTRACE_GETREGS, tid, nullptr, &regs) != 0) return 0;
+  switch (regs.orig_rax) {
+    case SYS_clone:
+      return regs.rdi;
+    case SYS_clone3: {
+      uint64_t flags = 0;  // struct clone_args starts with the flags
+      RemoteMemory(tid).read(regs.rdi, &flags, sizeof(flags));
+      return flags;
+    }
+    case SYS_vfork:
+      return CLONE_VM | CLONE_VFORK;
+    default:  // fork
+      return 0;
+  }
+}
+
+bool skip_syscall(pid_t tid, long result) {
+  user_regs_struct regs{};
+  if (::ptrace(PTRACE_GETREGS, tid, nullptr, &regs) != 0) return false;
+  regs.orig_rax = static_cast<unsigned long long>(-1);
+  regs.rax = static_cast<unsigned long long>(result);
+  return ::ptrace(PTRACE_SETREGS, tid, nullptr, &regs) == 0;
+}
+
+bool set_result(pid_t tid, long result) {
+  user_regs_struct regs{};
+  if (::ptrace(PTRACE_GETREGS, tid, nullptr, &regs) != 0) return false;
+  regs.rax = static_cast<unsigned long long>(result);
+  return ::ptrace(PTRACE_SETREGS, tid, nullptr, &regs) == 0;
+}
+
+void cont(pid_t tid, int sig) { request(PTRACE_CONT, tid, nullptr, sig); }
+void syscall(pid_t tid, int sig) { request(PTRACE_SYSCALL, tid, nullptr, sig); }
+void listen(pid_t tid) { request(PTRACE_LISTEN, tid, nullptr, 0); }
+void interrupt(pid_t tid) { request(PTRACE_INTERRUPT, tid, nullptr, 0); }
+void detach(pid_t tid, int sig) { request(PTRACE_DETACH, tid, nullptr, sig); }
+
+unsigned long event_message(pid_t tid) {
+  unsigned long msg = 0;
+  ::ptrace(PTRACE_GETEVENTMSG, tid, nullptr, &msg);
+  return msg;
+}
+
+}  // namespace hytrace::tracer::ptrace

@@ -1,0 +1,42 @@
+#include "tracer/remote_memory.hpp"
+
+#include <fcntl.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <string>
+
+namespace hytrace::tracer {
+
+size_t RemoteMemory::read(uint64_t addr, void* buf, size_t len) {
+  size_t done = 0;
+  // One page at a time past the first failure, so a read that runs into an
+  // unmapped page still returns the readable prefix.
+  while (done < len) {
+    iovec local{static_cast<char*>(buf) + done, len - done};
+    iovec remote{reinterpret_cast<void*>(addr + done), len - done};
+    const ssize_t n = process_vm_readv(tid_, &local, 1, &remote, 1, 0);
+    if (n > 0) {
+      done += n;
+      continue;
+    }
+    const uint64_t page_end = ((addr + done) | 4095) + 1;
+    const size_t chunk = std::min<uint64_t>(len - done, page_end - (addr + done));
+    if (chunk == len - done) break;  // the failing range was already one page
+    local.iov_len = remote.iov_len = chunk;
+    if (process_vm_readv(tid_, &local, 1, &remote, 1, 0) != static_cast<ssize_t>(chunk)) break;
+    done += chunk;
+  }
+  return done;
+}
+
+bool RemoteMemory::write(uint64_t addr, const void* buf, size_t len) {
+  const std::string path = "/proc/" + std::to_string(tid_) + "/mem";
+  const int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  const ssize_t n = pwrite(fd, buf, len, static_cast<off_t>(addr));
+  close(fd);
+  return n == static_cast<ssize_t>(len);
+}
+
+}  // namespace hytrace::tracer

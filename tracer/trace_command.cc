@@ -1,0 +1,92 @@
+// `hytrace trace`: wires the CLI options to the engine and the trace mode.
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <system_error>
+
+#include <fmt/format.h>
+
+#include "bpf/filter.hpp"
+#include "syscalls/format.hpp"
+#include "tracer/cli.hpp"
+#include "tracer/engine.hpp"
+#include "tracer/trace_mode.hpp"
+
+namespace hytrace::tracer {
+namespace {
+
+void error_line(const std::string& text) { fmt::print(stderr, "hytrace: {}\n", text); }
+
+std::string spawn_error_text(const SpawnError& e, const std::string& program) {
+  switch (e.stage) {
+    case SpawnError::Stage::kFilter:
+      return fmt::format("cannot install the seccomp filter: {}", std::strerror(e.error));
+    default:
+      return fmt::format("cannot execute '{}': {}", program, std::strerror(e.error));
+  }
+}
+
+// The tracee's fate as hytrace's own exit status: its code, or 128+signal.
+int exit_code(const ExitStatus& status, const Output& out, bool lines_on_stderr) {
+  if (!status.signaled) return status.code;
+  if (!lines_on_stderr || !out.is_stderr()) {
+    fmt::print(stderr, "+++ killed by {}{} +++\n", syscalls::signal_name(status.code),
+               status.core_dumped ? " (core dumped)" : "");
+  }
+  return 128 + status.code;
+}
+
+int trace_with(Engine& engine, const TraceCommand& cmd, TraceOptions options, Output& out) {
+  const bool lines_on_stderr = !options.summary && !options.json;
+  TraceMode mode(out, std::move(options), engine.task_count());
+  const ExitStatus status = engine.run(mode);
+  if (const int sig = Engine::interrupted_by()) return engine.attached() ? 0 : 128 + sig;
+  if (cmd.pid) return 0;
+  return exit_code(status, out, lines_on_stderr);
+}
+
+}  // namespace
+
+int run_trace(const TraceCommand& cmd) {
+  TraceOptions options;
+  try {
+    options.set = SyscallSet::parse(cmd.expr);
+  } catch (const std::invalid_argument& e) {
+    error_line(e.what());
+    return 2;
+  }
+  options.json = cmd.json;
+  options.summary = cmd.summary;
+  options.format.string_limit = cmd.string_limit;
+
+  try {
+    const bpf::Program filter = bpf::build_filter({options.set.bits()});
+    if (cmd.dump_filter) {
+      fmt::print("{}", bpf::dump(filter));
+      return 0;
+    }
+    std::string path;
+    if (!cmd.pid) path = find_program(cmd.argv[0]);
+    Output out(cmd.output);
+    Engine engine;
+    engine.handle_interrupts();
+    if (cmd.pid) {
+      engine.attach(cmd.pid);
+    } else {
+      engine.spawn(path, cmd.argv, filter);
+    }
+    return trace_with(engine, cmd, std::move(options), out);
+  } catch (const SpawnError& e) {
+    error_line(spawn_error_text(e, cmd.argv.empty() ? "" : cmd.argv[0]));
+    return 127;
+  } catch (const std::system_error& e) {
+    error_line(e.what());
+    return 1;
+  } catch (const std::runtime_error& e) {
+    error_line(e.what());
+    return 1;
+  }
+}
+
+}  // namespace hytrace::tracer

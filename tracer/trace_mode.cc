@@ -1,0 +1,179 @@
+#include "tracer/trace_mode.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <fmt/format.h>
+
+#include "tracer/remote_memory.hpp"
+#include "tracer/signal_text.hpp"
+
+namespace hytrace::tracer {
+namespace {
+
+const char* abi_name(syscalls::Abi abi) {
+  switch (abi) {
+    case syscalls::Abi::kI386: return "i386";
+    case syscalls::Abi::kX32: return "x32";
+    default: return "x86_64";
+  }
+}
+
+// The catalogue is x86-64's; an i386 number means another syscall there.
+void mark_foreign_abi(syscalls::RenderedCall& rc, const syscalls::Call& call) {
+  if (call.abi == syscalls::Abi::kX86_64) return;
+  if (call.abi == syscalls::Abi::kI386) {
+    rc.name = fmt::format("syscall_{}", call.nr);
+    rc.args.clear();
+    for (uint64_t a : call.args) rc.args.push_back(fmt::format("{:#x}", a));
+    rc.first_exit_arg = rc.args.size();
+  }
+  rc.name = fmt::format("[{}] {}", abi_name(call.abi), rc.name);
+}
+
+}  // namespace
+
+TraceMode::TraceMode(Output& out, TraceOptions options, size_t initial_tasks)
+    : out_(out), options_(std::move(options)), live_tasks_(initial_tasks) {}
+
+std::string TraceMode::prefix(pid_t tid) const {
+  return live_tasks_ > 1 ? fmt::format("[pid {:>5}] ", tid) : std::string();
+}
+
+void TraceMode::close_open_line() {
+  if (!open_line_) return;
+  out_.write(" <unfinished ...>\n");
+  open_line_ = 0;
+}
+
+void TraceMode::write_event(pid_t tid, const std::string& text) {
+  close_open_line();
+  out_.write(prefix(tid));
+  out_.write(text);
+  out_.write("\n");
+  out_.event_done();
+}
+
+void TraceMode::on_syscall_enter(Task& task) {
+  const SyscallFrame& frame = task.frames.back();
+  if (!options_.set.shows(frame.call)) return;
+  Pending& p = pending_[task.tid];
+  RemoteMemory mem(task.tid);
+  p.call = syscalls::render_entry(frame.call, mem, options_.format);
+  mark_foreign_abi(p.call, frame.call);
+  p.shown = false;
+  if (options_.summary || options_.json) return;
+  close_open_line();
+  out_.write(prefix(task.tid));
+  out_.write(syscalls::entry_text(p.call));
+  out_.event_done();
+  p.shown = true;
+  open_line_ = task.tid;
+}
+
+void TraceMode::on_syscall_exit(Task& task, const SyscallFrame& frame, long result) {
+  auto it = pending_.find(task.tid);
+  if (it == pending_.end()) return;  // not a shown syscall
+  Pending p = std::move(it->second);
+  pending_.erase(it);
+  RemoteMemory mem(task.tid);
+  syscalls::render_exit(p.call, frame.call, result, mem, options_.format);
+  if (options_.summary) {
+    summary_.add(frame.call.nr, p.call.is_error, std::chrono::steady_clock::now() - frame.entered);
+    return;
+  }
+  if (options_.json) {
+    nlohmann::json j = syscalls::to_json(p.call, frame.call);
+    j["seq"] = frame.seq;
+    j["pid"] = task.tgid();
+    j["tid"] = task.tid;
+    j["abi"] = abi_name(frame.call.abi);
+    write_event(task.tid, j.dump());
+    return;
+  }
+  if (open_line_ == task.tid) {
+    out_.write(syscalls::exit_text(p.call));
+    out_.write("\n");
+    open_line_ = 0;
+    out_.event_done();
+    return;
+  }
+  write_event(task.tid, fmt::format("<... {} resumed>{}", p.call.name, syscalls::exit_text(p.call)));
+}
+
+void TraceMode::on_signal(Task& task, SignalDelivery& delivery) {
+  if (options_.summary) return;
+  if (options_.json) {
+    write_event(task.tid, nlohmann::json{{"pid", task.tgid()},
+                                         {"tid", task.tid},
+                                         {"signal", syscalls::signal_name(delivery.deliver)},
+                                         {"code", si_code_name(delivery.info)}}
+                              .dump());
+    return;
+  }
+  write_event(task.tid, fmt::format("--- {} {} ---", syscalls::signal_name(delivery.deliver),
+                                    siginfo_text(delivery.info)));
+}
+
+void TraceMode::on_group_stop(Task& task, int sig) {
+  if (options_.summary || options_.json) return;
+  write_event(task.tid, fmt::format("--- stopped by {} ---", syscalls::signal_name(sig)));
+}
+
+void TraceMode::on_task_start(Task&, Task&, uint64_t) { ++live_tasks_; }
+
+void TraceMode::on_exec(Task& task, pid_t former_tid) {
+  if (former_tid == task.tid) return;
+  // The exec'ing thread took the leader's tid: its pending execve moves along.
+  auto it = pending_.find(former_tid);
+  if (it == pending_.end()) return;
+  pending_[task.tid] = std::move(it->second);
+  pending_.erase(it);
+  if (open_line_ == former_tid) open_line_ = task.tid;
+  --live_tasks_;
+}
+
+void TraceMode::on_task_exit(Task& task, const ExitStatus& status) {
+  auto it = pending_.find(task.tid);
+  if (it != pending_.end()) {
+    // exit_group, or a call cut short by a fatal signal: it never returns.
+    if (!options_.summary && !options_.json) {
+      syscalls::RenderedCall& call = it->second.call;
+      call.result = "?";
+      if (open_line_ == task.tid) {
+        out_.write(syscalls::exit_text(call));
+        out_.write("\n");
+        open_line_ = 0;
+      } else {
+        write_event(task.tid, fmt::format("<... {} resumed>{}", call.name, syscalls::exit_text(call)));
+      }
+    }
+    pending_.erase(it);
+  }
+  if (!options_.summary) {
+    const std::string text =
+        status.signaled
+            ? fmt::format("+++ killed by {}{} +++", syscalls::signal_name(status.code),
+                          status.core_dumped ? " (core dumped)" : "")
+            : fmt::format("+++ exited with {} +++", status.code);
+    if (options_.json) {
+      write_event(task.tid, nlohmann::json{{"pid", task.tgid()},
+                                           {"tid", task.tid},
+                                           {status.signaled ? "killed_by" : "exited",
+                                            status.signaled
+                                                ? nlohmann::json(syscalls::signal_name(status.code))
+                                                : nlohmann::json(status.code)}}
+                                .dump());
+    } else {
+      write_event(task.tid, text);
+    }
+  }
+  if (live_tasks_ > 0) --live_tasks_;
+}
+
+void TraceMode::on_finish() {
+  close_open_line();
+  if (options_.summary) out_.write(summary_.table());
+  out_.flush();
+}
+
+}  // namespace hytrace::tracer

@@ -1,0 +1,51 @@
+// `hytrace trace`: strace-style live view. A Handler over engine events.
+#pragma once
+
+#include <unordered_map>
+
+#include "syscalls/format.hpp"
+#include "tracer/event.hpp"
+#include "tracer/output.hpp"
+#include "tracer/summary.hpp"
+#include "tracer/syscall_set.hpp"
+
+namespace hytrace::tracer {
+
+struct TraceOptions {
+  SyscallSet set;
+  bool json = false;
+  bool summary = false;  // -c: a table at the end instead of lines
+  syscalls::FormatOptions format;
+};
+
+class TraceMode final : public Handler {
+ public:
+  TraceMode(Output& out, TraceOptions options, size_t initial_tasks);
+
+  void on_syscall_enter(Task& task) override;
+  void on_syscall_exit(Task& task, const SyscallFrame& frame, long result) override;
+  void on_signal(Task& task, SignalDelivery& delivery) override;
+  void on_group_stop(Task& task, int sig) override;
+  void on_task_start(Task& child, Task& parent, uint64_t clone_flags) override;
+  void on_exec(Task& task, pid_t former_tid) override;
+  void on_task_exit(Task& task, const ExitStatus& status) override;
+  void on_finish() override;
+
+ private:
+  struct Pending {
+    syscalls::RenderedCall call;
+    bool shown = false;  // its entry text is on the current line or an earlier one
+  };
+  std::string prefix(pid_t tid) const;
+  void close_open_line();
+  void write_event(pid_t tid, const std::string& text);
+
+  Output& out_;
+  TraceOptions options_;
+  size_t live_tasks_;
+  std::unordered_map<pid_t, Pending> pending_;
+  pid_t open_line_ = 0;  // task whose entry text ends the output, unfinished
+  Summary summary_;
+};
+
+}  // namespace hytrace::tracer
