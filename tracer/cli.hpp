@@ -17,7 +17,14 @@ struct TraceCommand {
   std::vector<std::string> argv;  // PROG [ARGS...]
 };
 
-// Runs `hytrace trace`; returns the process exit status.
+struct CountCommand {
+  std::string output;             // -o
+  bool json = false;              // --json
+  std::vector<std::string> argv;  // PROG [ARGS...]
+};
+
+// Each runs one command and returns the process exit status.
 int run_trace(const TraceCommand& cmd);
+int run_count(const CountCommand& cmd);
 
 }  // namespace hytrace::tracer

@@ -42,12 +42,6 @@ constexpr long kSeizeOptions = PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACESECCOMP |
                                PTRACE_O_TRACECLONE | PTRACE_O_TRACEFORK |
                                PTRACE_O_TRACEVFORK | PTRACE_O_TRACEEXEC | PTRACE_O_TRACEEXIT;
 
-// What the child reports through its close-on-exec pipe when it fails.
-struct ChildFailure {
-  SpawnError::Stage stage;
-  int error;
-};
-
 bool is_stop_signal(int sig) {
   return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
 }
@@ -64,49 +58,12 @@ ExitStatus exit_status(int status) {
   return out;
 }
 
-[[noreturn]] void child_after_fork(int go_fd, int fail_fd, const std::string& path,
-                                   char* const* argv, const bpf::Program& filter,
-                                   bool set_no_new_privs) {
-  char c;
-  while (read(go_fd, &c, 1) < 0 && errno == EINTR) {
-  }
-  ChildFailure failure{SpawnError::Stage::kFilter, bpf::install(filter, set_no_new_privs)};
-  if (failure.error == 0) {
-    execv(path.c_str(), argv);
-    failure = {SpawnError::Stage::kExec, errno};
-  }
-  if (write(fail_fd, &failure, sizeof(failure)) < 0) _exit(126);
-  _exit(127);
-}
-
 }  // namespace
-
-std::string find_program(const std::string& name) {
-  if (name.find('/') != std::string::npos) {
-    if (access(name.c_str(), F_OK) != 0) throw SpawnError(SpawnError::Stage::kFind, errno, name);
-    return name;
-  }
-  const char* env = getenv("PATH");
-  const std::string path = env ? env : "/usr/local/bin:/usr/bin:/bin";
-  int error = ENOENT;
-  size_t start = 0;
-  while (start <= path.size()) {
-    size_t end = path.find(':', start);
-    if (end == std::string::npos) end = path.size();
-    const std::string dir = end > start ? path.substr(start, end - start) : ".";
-    const std::string candidate = dir + "/" + name;
-    if (access(candidate.c_str(), X_OK) == 0) return candidate;
-    if (errno == EACCES) error = EACCES;
-    start = end + 1;
-  }
-  throw SpawnError(SpawnError::Stage::kFind, error, name);
-}
 
 Engine::Engine() = default;
 
 Engine::~Engine() {
   for (auto& [tid, task] : tasks_) kill(tid, SIGKILL);
-  if (exec_error_fd_ >= 0) close(exec_error_fd_);
 }
 
 void Engine::handle_interrupts() {
@@ -136,41 +93,24 @@ Task& Engine::add_task(pid_t tid, std::shared_ptr<ThreadGroup> group,
 
 void Engine::spawn(const std::string& path, const std::vector<std::string>& argv,
                    const bpf::Program& filter) {
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  const bool set_no_new_privs = !bpf::has_sys_admin();
-
-  int go[2], fail[2];
-  if (pipe2(go, O_CLOEXEC) != 0 || pipe2(fail, O_CLOEXEC) != 0) {
-    throw std::system_error(errno, std::generic_category(), "pipe2");
-  }
-  const pid_t pid = fork();
-  if (pid < 0) throw std::system_error(errno, std::generic_category(), "fork");
-  if (pid == 0) {
-    close(go[1]);
-    close(fail[0]);
-    child_after_fork(go[0], fail[1], path, args.data(), filter, set_no_new_privs);
-  }
-  close(go[0]);
-  close(fail[1]);
-  exec_error_fd_ = fail[0];
+  launch_ = std::make_unique<Launch>(path, argv, &filter);
+  const pid_t pid = launch_->pid();
   if (::ptrace(PTRACE_SEIZE, pid, nullptr, kSeizeOptions | PTRACE_O_EXITKILL) != 0) {
     const int error = errno;
     kill(pid, SIGKILL);
-    close(go[1]);
+    waitpid(pid, nullptr, 0);
+    launch_.reset();
     throw std::system_error(error, std::generic_category(), "ptrace(PTRACE_SEIZE)");
   }
   root_ = pid;
   Task& root = add_task(pid, std::make_shared<ThreadGroup>(ThreadGroup{pid}), new_space());
   root.started = true;  // a seized running task has no attach stop
-  close(go[1]);         // lets the child install the filter and exec
+  launch_->release();   // the child installs the filter and execs
 }
 
 void Engine::attach(pid_t pid) {
   attach_mode_ = true;
   root_ = pid;
-  root_exec_seen_ = true;
   const std::string dir = "/proc/" + std::to_string(pid) + "/task";
   DIR* d = opendir(dir.c_str());
   if (!d) throw std::system_error(errno, std::generic_category(), "cannot read " + dir);
@@ -332,7 +272,7 @@ std::optional<Event> Engine::exec(Task& task) {
     }
   }
   task.space = new_space();
-  if (task.tid == root_) root_exec_seen_ = true;
+  if (task.tid == root_) launch_.reset();  // exec'd: nothing more to hear from the launcher
   return Exec{&task, former};
 }
 
@@ -362,17 +302,12 @@ std::optional<Event> Engine::task_exit(Task& task, int status) {
   TaskExit exit{&task, exit_status(status)};
   if (task.tid == root_) {
     root_status_ = exit.status;
-    check_exec_error(exit.status);
+    // The root ended before its exec: the launcher tells why.
+    if (launch_ && !exit.status.signaled) {
+      if (auto failure = launch_->failure()) throw *failure;
+    }
   }
   return exit;
-}
-
-void Engine::check_exec_error(const ExitStatus& status) {
-  if (root_exec_seen_ || status.signaled || status.code != 127 || exec_error_fd_ < 0) return;
-  ChildFailure failure{};
-  if (read(exec_error_fd_, &failure, sizeof(failure)) == sizeof(failure)) {
-    throw SpawnError(failure.stage, failure.error, "");
-  }
 }
 
 void Engine::resume(Event& event) {

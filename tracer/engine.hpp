@@ -15,25 +15,14 @@
 #include <memory>
 #include <optional>
 #include <set>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "bpf/filter.hpp"
 #include "tracer/event.hpp"
+#include "tracer/launch.hpp"
 
 namespace hytrace::tracer {
-
-// A program that could not be started; `error` is an errno value.
-struct SpawnError : std::runtime_error {
-  enum class Stage { kFind, kFilter, kExec };
-  SpawnError(Stage s, int e, const std::string& what) : std::runtime_error(what), stage(s), error(e) {}
-  Stage stage;
-  int error;
-};
-
-// Looks NAME up in $PATH like execvp. Throws SpawnError(kFind).
-std::string find_program(const std::string& name);
 
 class Engine {
  public:
@@ -77,7 +66,6 @@ class Engine {
   void resume_task(Task& task, int sig);
   void begin_stop();
   void detach(Task& task, int sig);
-  void check_exec_error(const ExitStatus& status);
   Task& add_task(pid_t tid, std::shared_ptr<ThreadGroup> group,
                  std::shared_ptr<AddressSpace> space);
   std::shared_ptr<AddressSpace> new_space();
@@ -86,8 +74,7 @@ class Engine {
   std::set<pid_t> early_stops_;  // new children seen before their parent's event
   pid_t root_ = 0;
   ExitStatus root_status_;
-  bool root_exec_seen_ = false;
-  int exec_error_fd_ = -1;
+  std::unique_ptr<Launch> launch_;  // the spawned root, until it has exec'd
   bool attach_mode_ = false;
   bool stopping_ = false;
   uint64_t next_space_id_ = 1;

@@ -24,6 +24,23 @@ constexpr const char* kExprHelp =
     "(%file %desc %network %process %signal %memory %ipc %creds %clock %stat), "
     "'all' or 'none'; a leading '!' negates the set. 'trace=' may prefix it.";
 
+constexpr const char* kCountHelp = R"(Run PROG and count, per syscall, the calls and errors the kernel saw,
+for PROG and every process it starts. No ptrace: an eBPF program on the
+raw_syscalls tracepoints counts, so PROG runs at native speed. Needs root
+and kernel BTF (/sys/kernel/btf/vmlinux). The table has strace -c's layout;
+there is no time column to fill, so those columns are zero.
+
+Example:
+  hytrace count -- make -j2)";
+
+// PROG comes after the options (or after --); everything from it on is its.
+void take_command(CLI::App* sub, std::vector<std::string>& argv) {
+  sub->add_option("command", argv, "The program to run and its arguments")
+      ->type_name("PROG [ARGS...]");
+  sub->positionals_at_end();
+  sub->prefix_command();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -48,10 +65,15 @@ int main(int argc, char** argv) {
       ->type_name("PID");
   sub->add_flag("--dump-filter", trace.dump_filter,
                 "Print the seccomp filter that the selected SET would install, and exit");
-  sub->add_option("command", trace.argv, "The program to run and its arguments")
-      ->type_name("PROG [ARGS...]");
-  sub->positionals_at_end();
-  sub->prefix_command();
+  take_command(sub, trace.argv);
+
+  hytrace::tracer::CountCommand count;
+  CLI::App* count_sub =
+      app.add_subcommand("count", "Count a program's syscalls in the kernel (eBPF), without ptrace");
+  count_sub->footer(kCountHelp);
+  count_sub->add_option("-o,--output", count.output, "Write the table to FILE instead of stderr");
+  count_sub->add_flag("--json", count.json, "Counts per task and syscall as one JSON object");
+  take_command(count_sub, count.argv);
 
   try {
     app.parse(argc, argv);
@@ -73,6 +95,14 @@ int main(int argc, char** argv) {
       return 2;
     }
     return hytrace::tracer::run_trace(trace);
+  }
+  if (count_sub->parsed()) {
+    for (const auto& extra : count_sub->remaining()) count.argv.push_back(extra);
+    if (count.argv.empty()) {
+      std::fprintf(stderr, "hytrace: count needs a program to run\n%s", count_sub->help().c_str());
+      return 2;
+    }
+    return hytrace::tracer::run_count(count);
   }
   return 2;
 }

@@ -1,0 +1,100 @@
+#include "tracer/launch.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <system_error>
+
+namespace hytrace::tracer {
+namespace {
+
+// What the child reports through its close-on-exec pipe when it fails.
+struct ChildFailure {
+  SpawnError::Stage stage;
+  int error;
+};
+
+[[noreturn]] void run_child(int go_fd, int failure_fd, const char* path, char* const* argv,
+                            const bpf::Program* filter, bool set_no_new_privs) {
+  char c;
+  while (read(go_fd, &c, 1) < 0 && errno == EINTR) {
+  }
+  ChildFailure failure{SpawnError::Stage::kFilter, 0};
+  if (filter) failure.error = bpf::install(*filter, set_no_new_privs);
+  if (failure.error == 0) {
+    execv(path, argv);
+    failure = {SpawnError::Stage::kExec, errno};
+  }
+  if (write(failure_fd, &failure, sizeof(failure)) < 0) _exit(126);
+  _exit(127);
+}
+
+}  // namespace
+
+std::string find_program(const std::string& name) {
+  if (name.find('/') != std::string::npos) {
+    if (access(name.c_str(), F_OK) != 0) throw SpawnError(SpawnError::Stage::kFind, errno, name);
+    return name;
+  }
+  const char* env = getenv("PATH");
+  const std::string path = env ? env : "/usr/local/bin:/usr/bin:/bin";
+  int error = ENOENT;
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t end = path.find(':', start);
+    if (end == std::string::npos) end = path.size();
+    const std::string dir = end > start ? path.substr(start, end - start) : ".";
+    const std::string candidate = dir + "/" + name;
+    if (access(candidate.c_str(), X_OK) == 0) return candidate;
+    if (errno == EACCES) error = EACCES;
+    start = end + 1;
+  }
+  throw SpawnError(SpawnError::Stage::kFind, error, name);
+}
+
+Launch::Launch(const std::string& path, const std::vector<std::string>& argv,
+               const bpf::Program* filter) {
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  const bool set_no_new_privs = filter && !bpf::has_sys_admin();
+  int go[2], failure[2];
+  if (pipe2(go, O_CLOEXEC) != 0) throw std::system_error(errno, std::generic_category(), "pipe2");
+  if (pipe2(failure, O_CLOEXEC) != 0) {
+    close(go[0]);
+    close(go[1]);
+    throw std::system_error(errno, std::generic_category(), "pipe2");
+  }
+  pid_ = fork();
+  if (pid_ == 0) {
+    close(go[1]);
+    close(failure[0]);
+    run_child(go[0], failure[1], path.c_str(), args.data(), filter, set_no_new_privs);
+  }
+  close(go[0]);
+  close(failure[1]);
+  go_fd_ = go[1];
+  failure_fd_ = failure[0];
+  if (pid_ < 0) throw std::system_error(errno, std::generic_category(), "fork");
+}
+
+Launch::~Launch() {
+  if (go_fd_ >= 0) close(go_fd_);
+  if (failure_fd_ >= 0) close(failure_fd_);
+}
+
+void Launch::release() {
+  close(go_fd_);
+  go_fd_ = -1;
+}
+
+std::optional<SpawnError> Launch::failure() {
+  ChildFailure failure{};
+  if (failure_fd_ < 0 || read(failure_fd_, &failure, sizeof(failure)) != sizeof(failure)) {
+    return std::nullopt;
+  }
+  return SpawnError(failure.stage, failure.error, "");
+}
+
+}  // namespace hytrace::tracer

@@ -1,0 +1,49 @@
+// Starting the program to observe: a child forked and held until the
+// observer (ptrace engine, eBPF counter) is ready, then exec'd.
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "bpf/filter.hpp"
+
+namespace hytrace::tracer {
+
+// A program that could not be started; `error` is an errno value.
+struct SpawnError : std::runtime_error {
+  enum class Stage { kFind, kFilter, kExec };
+  SpawnError(Stage s, int e, const std::string& what) : std::runtime_error(what), stage(s), error(e) {}
+  Stage stage;
+  int error;
+};
+
+// Looks NAME up in $PATH like execvp. Throws SpawnError(kFind).
+std::string find_program(const std::string& name);
+
+class Launch {
+ public:
+  // Forks a child that waits for release(), then installs `filter` (unless
+  // null) and execs `path`. Throws std::system_error.
+  Launch(const std::string& path, const std::vector<std::string>& argv,
+         const bpf::Program* filter);
+  ~Launch();
+  Launch(const Launch&) = delete;
+  Launch& operator=(const Launch&) = delete;
+
+  pid_t pid() const { return pid_; }
+  // Lets the child go on to install the filter and exec.
+  void release();
+  // Once the child has exited before exec: why it failed, if it said.
+  std::optional<SpawnError> failure();
+
+ private:
+  pid_t pid_ = -1;
+  int go_fd_ = -1;
+  int failure_fd_ = -1;
+};
+
+}  // namespace hytrace::tracer
