@@ -92,7 +92,7 @@ Task& Engine::add_task(pid_t tid, std::shared_ptr<ThreadGroup> group,
 }
 
 void Engine::spawn(const std::string& path, const std::vector<std::string>& argv,
-                   const bpf::Program& filter) {
+                   const bpf::Program& filter, const std::function<void(pid_t)>& before_exec) {
   launch_ = std::make_unique<Launch>(path, argv, &filter);
   const pid_t pid = launch_->pid();
   if (::ptrace(PTRACE_SEIZE, pid, nullptr, kSeizeOptions | PTRACE_O_EXITKILL) != 0) {
@@ -105,6 +105,7 @@ void Engine::spawn(const std::string& path, const std::vector<std::string>& argv
   root_ = pid;
   Task& root = add_task(pid, std::make_shared<ThreadGroup>(ThreadGroup{pid}), new_space());
   root.started = true;  // a seized running task has no attach stop
+  if (before_exec) before_exec(pid);
   launch_->release();   // the child installs the filter and execs
 }
 

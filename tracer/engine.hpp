@@ -11,6 +11,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -33,8 +34,10 @@ class Engine {
 
   // Forks, installs `filter` in the child, execs `path`. The child is seized
   // before it installs the filter, so no traced syscall runs untraced.
+  // `before_exec` (optional) runs with the child's pid while it is held,
+  // for observers that must be armed first (the eBPF oracle).
   void spawn(const std::string& path, const std::vector<std::string>& argv,
-             const bpf::Program& filter);
+             const bpf::Program& filter, const std::function<void(pid_t)>& before_exec = {});
   // Seizes every thread of a running process. There is no filter to add
   // there: every syscall stops (PTRACE_SYSCALL). Throws std::system_error.
   void attach(pid_t pid);

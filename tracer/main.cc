@@ -1,7 +1,9 @@
 // hytrace's command line: parses arguments and hands each command its struct.
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <cstdio>
+#include <string_view>
 
 #include "tracer/cli.hpp"
 
@@ -33,12 +35,21 @@ there is no time column to fill, so those columns are zero.
 Example:
   hytrace count -- make -j2)";
 
-// PROG comes after the options (or after --); everything from it on is its.
-void take_command(CLI::App* sub, std::vector<std::string>& argv) {
-  sub->add_option("command", argv, "The program to run and its arguments")
-      ->type_name("PROG [ARGS...]");
-  sub->positionals_at_end();
+// PROG is the first argument that is not an option: it and everything after
+// it are the program's (prefix_command).
+void take_command(CLI::App* sub) {
   sub->prefix_command();
+  sub->footer(sub->get_footer() + "\n\nPROG is the first non-option argument; or put -- before it.");
+}
+
+// CLI11 mishandles "--" in a prefix-command subcommand, so the command line is
+// split at the first "--" here: what follows is the program's, unless the
+// part before it already named a program (then "--" is the program's too).
+std::vector<std::string> command_of(const CLI::App* sub, const std::vector<std::string>& after) {
+  std::vector<std::string> argv = sub->remaining();
+  if (!argv.empty() && !after.empty()) argv.push_back("--");
+  argv.insert(argv.end(), after.begin(), after.end());
+  return argv;
 }
 
 }  // namespace
@@ -65,7 +76,7 @@ int main(int argc, char** argv) {
       ->type_name("PID");
   sub->add_flag("--dump-filter", trace.dump_filter,
                 "Print the seccomp filter that the selected SET would install, and exit");
-  take_command(sub, trace.argv);
+  take_command(sub);
 
   hytrace::tracer::CountCommand count;
   CLI::App* count_sub =
@@ -73,10 +84,13 @@ int main(int argc, char** argv) {
   count_sub->footer(kCountHelp);
   count_sub->add_option("-o,--output", count.output, "Write the table to FILE instead of stderr");
   count_sub->add_flag("--json", count.json, "Counts per task and syscall as one JSON object");
-  take_command(count_sub, count.argv);
+  take_command(count_sub);
 
+  int before = 1;
+  while (before < argc && std::string_view(argv[before]) != "--") ++before;
+  const std::vector<std::string> after(argv + std::min(before + 1, argc), argv + argc);
   try {
-    app.parse(argc, argv);
+    app.parse(before, argv);
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
@@ -88,7 +102,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (sub->parsed()) {
-    for (const auto& extra : sub->remaining()) trace.argv.push_back(extra);
+    trace.argv = command_of(sub, after);
     if (trace.argv.empty() && trace.pid == 0 && !trace.dump_filter) {
       std::fprintf(stderr, "hytrace: trace needs a program to run or -p PID\n%s",
                    sub->help().c_str());
@@ -97,7 +111,7 @@ int main(int argc, char** argv) {
     return hytrace::tracer::run_trace(trace);
   }
   if (count_sub->parsed()) {
-    for (const auto& extra : count_sub->remaining()) count.argv.push_back(extra);
+    count.argv = command_of(count_sub, after);
     if (count.argv.empty()) {
       std::fprintf(stderr, "hytrace: count needs a program to run\n%s", count_sub->help().c_str());
       return 2;

@@ -36,7 +36,8 @@ TraceMode::TraceMode(Output& out, TraceOptions options, size_t initial_tasks)
     : out_(out), options_(std::move(options)), live_tasks_(initial_tasks) {}
 
 std::string TraceMode::prefix(pid_t tid) const {
-  return live_tasks_ > 1 ? fmt::format("[pid {:>5}] ", tid) : std::string();
+  if (options_.json || live_tasks_ < 2) return {};  // JSON events carry their tid
+  return fmt::format("[pid {:>5}] ", tid);
 }
 
 void TraceMode::close_open_line() {
@@ -73,12 +74,23 @@ void TraceMode::on_syscall_enter(Task& task) {
 void TraceMode::on_syscall_exit(Task& task, const SyscallFrame& frame, long result) {
   auto it = pending_.find(task.tid);
   if (it == pending_.end()) return;  // not a shown syscall
-  Pending p = std::move(it->second);
+  finish(task, it->second, frame, result);
   pending_.erase(it);
-  RemoteMemory mem(task.tid);
-  syscalls::render_exit(p.call, frame.call, result, mem, options_.format);
+}
+
+void TraceMode::finish(Task& task, Pending& p, const SyscallFrame& frame,
+                       std::optional<long> result) {
+  if (result) {
+    RemoteMemory mem(task.tid);
+    syscalls::render_exit(p.call, frame.call, *result, mem, options_.format);
+  } else {
+    p.call.result.assign(1, '?');  // not = "?": GCC 12 -Wrestrict false positive
+  }
   if (options_.summary) {
-    summary_.add(frame.call.nr, p.call.is_error, std::chrono::steady_clock::now() - frame.entered);
+    // A call that never returns has no duration to speak of (strace -c agrees).
+    const auto time = result ? std::chrono::steady_clock::now() - frame.entered
+                             : std::chrono::steady_clock::duration{};
+    summary_.add(frame.call.nr, p.call.is_error, time);
     return;
   }
   if (options_.json) {
@@ -87,6 +99,10 @@ void TraceMode::on_syscall_exit(Task& task, const SyscallFrame& frame, long resu
     j["pid"] = task.tgid();
     j["tid"] = task.tid;
     j["abi"] = abi_name(frame.call.abi);
+    if (!result) {
+      j["result"] = nullptr;
+      j["unfinished"] = true;
+    }
     write_event(task.tid, j.dump());
     return;
   }
@@ -133,20 +149,10 @@ void TraceMode::on_exec(Task& task, pid_t former_tid) {
 }
 
 void TraceMode::on_task_exit(Task& task, const ExitStatus& status) {
+  // exit_group, or a call cut short by a fatal signal: it never returns.
   auto it = pending_.find(task.tid);
   if (it != pending_.end()) {
-    // exit_group, or a call cut short by a fatal signal: it never returns.
-    if (!options_.summary && !options_.json) {
-      syscalls::RenderedCall& call = it->second.call;
-      call.result = "?";
-      if (open_line_ == task.tid) {
-        out_.write(syscalls::exit_text(call));
-        out_.write("\n");
-        open_line_ = 0;
-      } else {
-        write_event(task.tid, fmt::format("<... {} resumed>{}", call.name, syscalls::exit_text(call)));
-      }
-    }
+    if (!task.frames.empty()) finish(task, it->second, task.frames.back(), std::nullopt);
     pending_.erase(it);
   }
   if (!options_.summary) {

@@ -1,6 +1,7 @@
 // `hytrace trace`: strace-style live view. A Handler over engine events.
 #pragma once
 
+#include <optional>
 #include <unordered_map>
 
 #include "syscalls/format.hpp"
@@ -36,6 +37,8 @@ class TraceMode final : public Handler {
     syscalls::RenderedCall call;
     bool shown = false;  // its entry text is on the current line or an earlier one
   };
+  // Shows a call that returned `result`, or never will (nullopt).
+  void finish(Task& task, Pending& p, const SyscallFrame& frame, std::optional<long> result);
   std::string prefix(pid_t tid) const;
   void close_open_line();
   void write_event(pid_t tid, const std::string& text);

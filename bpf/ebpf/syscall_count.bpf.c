@@ -45,11 +45,22 @@ static __always_inline int is_followed(__u32 tid) {
   return state && *state == kFollowed;
 }
 
+// The number each followed task is in, for its exit: orig_ax is no guide
+// there (rt_sigreturn exits with the restored orig_ax, often -1).
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, HYTRACE_MAX_TASKS);
+  __type(key, __u32);
+  __type(value, __u32);
+} in_syscall SEC(".maps");
+
 SEC("tp_btf/sys_enter")
 int BPF_PROG(on_sys_enter, struct pt_regs* regs, long id) {
   __u32 tid = (__u32)bpf_get_current_pid_tgid();
   if (!is_followed(tid)) return 0;
-  struct count_value* value = slot(tid, (__u32)id);
+  __u32 nr = (__u32)id;
+  bpf_map_update_elem(&in_syscall, &tid, &nr, BPF_ANY);
+  struct count_value* value = slot(tid, nr);
   if (value) __sync_fetch_and_add(&value->calls, 1);
   return 0;
 }
@@ -58,7 +69,10 @@ SEC("tp_btf/sys_exit")
 int BPF_PROG(on_sys_exit, struct pt_regs* regs, long ret) {
   __u32 tid = (__u32)bpf_get_current_pid_tgid();
   if (ret >= 0 || ret < -4095 || !is_followed(tid)) return 0;
-  struct count_value* value = slot(tid, (__u32)BPF_CORE_READ(regs, orig_ax));
+  __u32* nr = bpf_map_lookup_elem(&in_syscall, &tid);
+  if (!nr) return 0;
+  struct count_key key = {.tid = tid, .nr = *nr};
+  struct count_value* value = bpf_map_lookup_elem(&counts, &key);
   if (value) __sync_fetch_and_add(&value->errors, 1);
   return 0;
 }
