@@ -52,6 +52,15 @@ std::vector<std::string> command_of(const CLI::App* sub, const std::vector<std::
   return argv;
 }
 
+// An unknown option before "--" lands where the program would: say so
+// instead of trying to run "-x".
+bool check_command(const std::vector<std::string>& argv) {
+  if (argv.empty() || argv[0].size() < 2 || argv[0][0] != '-') return true;
+  std::fprintf(stderr, "hytrace: unknown option '%s'\nRun 'hytrace --help' for usage.\n",
+               argv[0].c_str());
+  return false;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -74,6 +83,8 @@ int main(int argc, char** argv) {
   sub->add_option("-p,--pid", trace.pid,
                   "Attach to the running process PID and all its threads; Ctrl-C detaches")
       ->type_name("PID");
+  sub->add_flag("-f,--follow-forks")
+      ->description("Accepted for strace's sake: children are always followed");
   sub->add_flag("--dump-filter", trace.dump_filter,
                 "Print the seccomp filter that the selected SET would install, and exit");
   take_command(sub);
@@ -102,6 +113,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (sub->parsed()) {
+    if (!check_command(sub->remaining())) return 2;
     trace.argv = command_of(sub, after);
     if (trace.argv.empty() && trace.pid == 0 && !trace.dump_filter) {
       std::fprintf(stderr, "hytrace: trace needs a program to run or -p PID\n%s",
@@ -111,6 +123,7 @@ int main(int argc, char** argv) {
     return hytrace::tracer::run_trace(trace);
   }
   if (count_sub->parsed()) {
+    if (!check_command(count_sub->remaining())) return 2;
     count.argv = command_of(count_sub, after);
     if (count.argv.empty()) {
       std::fprintf(stderr, "hytrace: count needs a program to run\n%s", count_sub->help().c_str());
