@@ -1,0 +1,95 @@
+// The x86-64 syscall catalogue: every number the kernel headers name, with
+// argument kinds and strace-style classes. Knows nothing of processes.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string_view>
+
+namespace hytrace::syscalls {
+
+// strace's syscall classes, as bits so a set of them is one integer.
+enum Class : uint32_t {
+  kFile = 1u << 0,     // %file: takes a path
+  kDesc = 1u << 1,     // %desc: takes or returns a file descriptor
+  kNetwork = 1u << 2,  // %network (alias %net)
+  kProcess = 1u << 3,  // %process: process lifecycle
+  kSignal = 1u << 4,   // %signal
+  kMemory = 1u << 5,   // %memory
+  kIpc = 1u << 6,      // %ipc
+  kCreds = 1u << 7,    // %creds
+  kClock = 1u << 8,    // %clock
+  kStat = 1u << 9,     // %stat and friends
+};
+
+// How one argument is shown. The formatter's switch is over this enum;
+// adding a kind means adding a case there.
+enum class ArgKind : uint8_t {
+  kInt,        // signed decimal
+  kUInt,       // unsigned decimal (sizes, counts)
+  kHex,        // 0x... (addresses, opaque values)
+  kPtr,        // pointer shown as address, NULL when 0
+  kFd,         // file descriptor (AT_FDCWD aware when kDirFd)
+  kDirFd,      // AT_FDCWD or an fd
+  kPath,       // NUL-terminated string read at entry
+  kString,     // NUL-terminated string read at entry
+  kBufIn,      // bytes the kernel reads; length is the next argument
+  kBufOut,     // bytes the kernel writes; length is the return value
+  kStrArray,   // char *const[] (argv/envp) read at entry
+  kOpenFlags,  // O_*
+  kMode,       // 0644
+  kAtFlags,    // AT_*
+  kProtFlags,  // PROT_*
+  kMmapFlags,  // MAP_*
+  kSignal,     // SIGINT
+  kSigHow,     // SIG_BLOCK...
+  kSigSet,     // pointer to sigset_t
+  kCloneFlags, // CLONE_* (low byte: exit signal)
+  kWaitOptions,  // WNOHANG...
+  kAccessMode,   // F_OK, R_OK...
+  kFcntlCmd,     // F_GETFL...
+  kSockFamily,   // AF_*
+  kSockType,     // SOCK_*
+  kSockAddr,     // struct sockaddr*, length is the next argument
+  kWhence,       // SEEK_*
+  kTimespec,     // struct timespec* read at entry
+  kStatOut,      // struct stat* written by the kernel
+  kFutexOp,      // FUTEX_*
+  kPrctlOp,      // PR_*
+  kIoctlCmd,     // TCGETS...
+  kArchPrctlOp,  // ARCH_*
+  kClockId,      // CLOCK_*
+  kMadvise,      // MADV_*
+  kRlimitRes,    // RLIMIT_*
+  kPid,          // a pid (signed decimal)
+  kUnused,       // past the last argument
+};
+
+// What the return value is, for the "= ..." part.
+enum class RetKind : uint8_t {
+  kInt,      // decimal, -1 ERRNO on error
+  kFd,       // an fd
+  kHex,      // an address (mmap, brk)
+  kNoReturn, // exit, exit_group: "= ?"
+};
+
+struct SyscallInfo {
+  long nr;
+  std::string_view name;
+  uint8_t nargs;  // how many arguments are shown; 6 when unknown
+  ArgKind args[6];
+  RetKind ret;
+  uint32_t classes;  // Class bits
+  bool decoded;      // false: no argument spec, printed as raw hex
+};
+
+// nullptr when the number is not a syscall of x86-64.
+const SyscallInfo* lookup(long nr);
+std::optional<long> number_of(std::string_view name);
+// Every syscall of the table, sorted by number.
+std::span<const SyscallInfo> all();
+// "%file" or "file" (and strace's aliases such as "%net") -> bits.
+std::optional<uint32_t> class_from_name(std::string_view name);
+
+}  // namespace hytrace::syscalls

@@ -1,0 +1,197 @@
+// The syscall catalogue against the kernel header it was generated from.
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "syscalls/catalogue.hpp"
+#include "syscalls/detail.hpp"
+
+namespace hytrace::syscalls {
+namespace {
+
+// name -> number, read straight from the header the build used.
+std::map<std::string, long> header_numbers() {
+  std::ifstream in{std::string(detail::generated_header_path())};
+  std::map<std::string, long> numbers;
+  std::string line;
+  while (std::getline(in, line)) {
+    // "#define __NR_read 0"
+    std::istringstream words(line);
+    std::string define, macro, value;
+    if (!(words >> define >> macro >> value) || define != "#define" || !macro.starts_with("__NR_")) continue;
+    if (value.find_first_not_of("0123456789") != std::string::npos) continue;
+    numbers[macro.substr(5)] = std::stol(value);
+  }
+  return numbers;
+}
+
+// The names with a row in syscalls.tbl.
+std::set<std::string> table_rows() {
+  std::ifstream in{std::string(detail::generated_table_path())};
+  std::set<std::string> rows;
+  std::string line;
+  while (std::getline(in, line)) {
+    line = line.substr(0, line.find('#'));
+    std::istringstream words(line);
+    std::string name;
+    if (words >> name) rows.insert(name);
+  }
+  return rows;
+}
+
+TEST(Catalogue, EveryHeaderNumberHasItsName) {
+  auto numbers = header_numbers();
+  ASSERT_GT(numbers.size(), 300u);
+  for (const auto& [name, nr] : numbers) {
+    const SyscallInfo* info = lookup(nr);
+    ASSERT_NE(info, nullptr) << name;
+    EXPECT_EQ(info->name, name);
+    EXPECT_EQ(info->nr, nr);
+  }
+  EXPECT_EQ(all().size(), numbers.size());
+}
+
+TEST(Catalogue, NameAndNumberRoundTrip) {
+  for (const SyscallInfo& info : all()) {
+    EXPECT_EQ(number_of(info.name), info.nr) << info.name;
+    ASSERT_NE(lookup(info.nr), nullptr) << info.name;
+    EXPECT_EQ(lookup(info.nr)->name, info.name);
+  }
+}
+
+TEST(Catalogue, I386Names) {
+  auto names = detail::generated_i386_names();
+  ASSERT_GT(names.size(), 400u);
+  EXPECT_EQ(names[0], "restart_syscall");
+  EXPECT_EQ(names[1], "exit");
+  EXPECT_EQ(names[11], "execve");
+  EXPECT_EQ(names[252], "exit_group");
+}
+
+TEST(Catalogue, SortedByNumber) {
+  auto table = all();
+  for (size_t i = 1; i < table.size(); ++i) EXPECT_LT(table[i - 1].nr, table[i].nr);
+}
+
+TEST(Catalogue, KnownPairs) {
+  struct Pair {
+    const char* name;
+    long nr;
+  };
+  for (Pair p : {Pair{"read", 0}, Pair{"write", 1}, Pair{"openat", 257}, Pair{"exit_group", 231},
+                 Pair{"execve", 59}, Pair{"clone3", 435}}) {
+    EXPECT_EQ(number_of(p.name), p.nr) << p.name;
+    ASSERT_NE(lookup(p.nr), nullptr);
+    EXPECT_EQ(lookup(p.nr)->name, p.name);
+  }
+}
+
+TEST(Catalogue, UnknownNamesAndNumbers) {
+  EXPECT_EQ(number_of("no_such_syscall"), std::nullopt);
+  EXPECT_EQ(number_of(""), std::nullopt);
+  EXPECT_EQ(number_of("READ"), std::nullopt);
+  EXPECT_EQ(lookup(-1), nullptr);
+  EXPECT_EQ(lookup(335), nullptr);  // the gap before 424
+  EXPECT_EQ(lookup(100000), nullptr);
+}
+
+TEST(Catalogue, DecodedAreExactlyTheTableRows) {
+  auto rows = table_rows();
+  size_t decoded = 0;
+  for (const SyscallInfo& info : all()) {
+    EXPECT_EQ(info.decoded, rows.count(std::string(info.name)) == 1) << info.name;
+    if (info.decoded) ++decoded;
+  }
+  EXPECT_EQ(decoded, rows.size());
+  EXPECT_GE(decoded, 100u);
+}
+
+TEST(Catalogue, UndecodedEntriesAreRaw) {
+  const SyscallInfo* info = lookup(*number_of("tuxcall"));
+  ASSERT_NE(info, nullptr);
+  EXPECT_FALSE(info->decoded);
+  EXPECT_EQ(info->nargs, 6);
+  EXPECT_EQ(info->classes, 0u);
+  for (ArgKind k : info->args) EXPECT_EQ(k, ArgKind::kHex);
+}
+
+TEST(Catalogue, ArgumentSpecs) {
+  const SyscallInfo& openat = *lookup(257);
+  EXPECT_TRUE(openat.decoded);
+  EXPECT_EQ(openat.nargs, 4);
+  EXPECT_EQ(openat.args[0], ArgKind::kDirFd);
+  EXPECT_EQ(openat.args[1], ArgKind::kPath);
+  EXPECT_EQ(openat.args[2], ArgKind::kOpenFlags);
+  EXPECT_EQ(openat.args[3], ArgKind::kMode);
+  EXPECT_EQ(openat.args[4], ArgKind::kUnused);
+  EXPECT_EQ(openat.ret, RetKind::kFd);
+
+  const SyscallInfo& mmap = *lookup(*number_of("mmap"));
+  EXPECT_EQ(mmap.ret, RetKind::kHex);
+  EXPECT_EQ(mmap.args[2], ArgKind::kProtFlags);
+  EXPECT_EQ(mmap.args[3], ArgKind::kMmapFlags);
+  EXPECT_EQ(lookup(*number_of("exit_group"))->ret, RetKind::kNoReturn);
+  EXPECT_EQ(lookup(*number_of("execve"))->args[1], ArgKind::kStrArray);
+  EXPECT_EQ(lookup(*number_of("read"))->args[1], ArgKind::kBufOut);
+  EXPECT_EQ(lookup(*number_of("getpid"))->nargs, 0);
+}
+
+TEST(Catalogue, Classes) {
+  struct Expect {
+    const char* name;
+    uint32_t classes;
+  };
+  for (Expect e : {Expect{"openat", kFile | kDesc}, Expect{"read", kDesc}, Expect{"open", kFile | kDesc},
+                   Expect{"execve", kFile | kProcess}, Expect{"connect", kNetwork},
+                   Expect{"mmap", kDesc | kMemory}, Expect{"rt_sigaction", kSignal},
+                   Expect{"newfstatat", kDesc | kFile | kStat}, Expect{"shmget", kIpc},
+                   Expect{"setuid", kCreds}, Expect{"clock_gettime", kClock},
+                   Expect{"exit_group", kProcess}, Expect{"getpid", 0u}}) {
+    EXPECT_EQ(lookup(*number_of(e.name))->classes, e.classes) << e.name;
+  }
+}
+
+TEST(Catalogue, ClassFromName) {
+  struct Expect {
+    const char* name;
+    uint32_t bits;
+  };
+  for (Expect e : {Expect{"%file", kFile}, Expect{"file", kFile}, Expect{"%desc", kDesc},
+                   Expect{"%net", kNetwork}, Expect{"%network", kNetwork}, Expect{"network", kNetwork},
+                   Expect{"%process", kProcess}, Expect{"%signal", kSignal},
+                   Expect{"%memory", kMemory}, Expect{"%ipc", kIpc}, Expect{"%creds", kCreds},
+                   Expect{"%clock", kClock}, Expect{"%stat", kStat}}) {
+    EXPECT_EQ(class_from_name(e.name), e.bits) << e.name;
+  }
+  EXPECT_EQ(class_from_name("%bogus"), std::nullopt);
+  EXPECT_EQ(class_from_name("%"), std::nullopt);
+  EXPECT_EQ(class_from_name(""), std::nullopt);
+}
+
+TEST(Catalogue, EveryClassIsUsed) {
+  uint32_t seen = 0;
+  for (const SyscallInfo& info : all()) seen |= info.classes;
+  EXPECT_EQ(seen, uint32_t{kFile | kDesc | kNetwork | kProcess | kSignal | kMemory | kIpc |
+                           kCreds | kClock | kStat});
+}
+
+TEST(Catalogue, DecodedArgumentCountsAreConsistent) {
+  for (const SyscallInfo& info : all()) {
+    ASSERT_LE(info.nargs, 6) << info.name;
+    for (int i = 0; i < 6; ++i) {
+      if (info.decoded && i >= info.nargs) {
+        EXPECT_EQ(info.args[i], ArgKind::kUnused) << info.name;
+      }
+      if (i < info.nargs) {
+        EXPECT_NE(info.args[i], ArgKind::kUnused) << info.name;
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace hytrace::syscalls
