@@ -94,7 +94,12 @@ int install(const Program& program, bool set_no_new_privs) {
   if (set_no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return errno;
   sock_fprog fprog{static_cast<unsigned short>(program.size()),
                    reinterpret_cast<sock_filter*>(const_cast<Instruction*>(program.data()))};
-  if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &fprog) != 0) return errno;
+  // SPEC_ALLOW: installing a filter must not switch on the Speculative Store
+  // Bypass mitigation for the program, which slows its own code (not only
+  // its syscalls) by tens of percent.
+  if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_SPEC_ALLOW, &fprog) != 0) {
+    return errno;
+  }
   return 0;
 }
 
