@@ -29,10 +29,16 @@ void on_interrupt(int sig) {
   if (g_sentinel > 0) kill(g_sentinel, SIGKILL);
 }
 
+// The sentinel holds none of hytrace's files (a reader of hytrace's output
+// must see EOF when hytrace ends), and dies with hytrace even when hytrace
+// ends before the sentinel first runs.
 pid_t start_sentinel() {
+  const pid_t parent = getpid();
   const pid_t pid = fork();
   if (pid == 0) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(0);
+    for (int fd = 0; fd < 3; ++fd) close(fd);
     for (;;) pause();
   }
   return pid;
@@ -64,6 +70,11 @@ Engine::Engine() = default;
 
 Engine::~Engine() {
   for (auto& [tid, task] : tasks_) kill(tid, SIGKILL);
+  if (const pid_t sentinel = g_sentinel; sentinel > 0) {
+    g_sentinel = 0;
+    kill(sentinel, SIGKILL);
+    waitpid(sentinel, nullptr, 0);
+  }
 }
 
 void Engine::handle_interrupts() {

@@ -28,22 +28,16 @@ std::string spawn_error_text(const SpawnError& e, const std::string& program) {
 }
 
 // The tracee's fate as hytrace's own exit status: its code, or 128+signal.
-int exit_code(const ExitStatus& status, const Output& out, bool lines_on_stderr) {
-  if (!status.signaled) return status.code;
-  if (!lines_on_stderr || !out.is_stderr()) {
-    fmt::print(stderr, "+++ killed by {}{} +++\n", syscalls::signal_name(status.code),
-               status.core_dumped ? " (core dumped)" : "");
-  }
-  return 128 + status.code;
+int exit_code(const ExitStatus& status) {
+  return status.signaled ? 128 + status.code : status.code;
 }
 
 int trace_with(Engine& engine, const TraceCommand& cmd, TraceOptions options, Output& out) {
-  const bool lines_on_stderr = !options.summary && !options.json;
   TraceMode mode(out, std::move(options), engine.task_count());
   const ExitStatus status = engine.run(mode);
   if (const int sig = Engine::interrupted_by()) return engine.attached() ? 0 : 128 + sig;
   if (cmd.pid) return 0;
-  return exit_code(status, out, lines_on_stderr);
+  return exit_code(status);
 }
 
 }  // namespace

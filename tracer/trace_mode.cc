@@ -18,16 +18,14 @@ const char* abi_name(syscalls::Abi abi) {
   }
 }
 
-// The catalogue is x86-64's; an i386 number means another syscall there.
+// Calls made through another ABI are marked: their numbers mean other calls.
 void mark_foreign_abi(syscalls::RenderedCall& rc, const syscalls::Call& call) {
-  if (call.abi == syscalls::Abi::kX86_64) return;
-  if (call.abi == syscalls::Abi::kI386) {
-    rc.name = fmt::format("syscall_{}", call.nr);
-    rc.args.clear();
-    for (uint64_t a : call.args) rc.args.push_back(fmt::format("{:#x}", a));
-    rc.first_exit_arg = rc.args.size();
-  }
-  rc.name = fmt::format("[{}] {}", abi_name(call.abi), rc.name);
+  if (call.abi != syscalls::Abi::kX86_64) rc.name = fmt::format("[{}] {}", abi_name(call.abi), rc.name);
+}
+
+std::string kill_text(const ExitStatus& status) {
+  return fmt::format("+++ killed by {}{} +++", syscalls::signal_name(status.code),
+                     status.core_dumped ? " (core dumped)" : "");
 }
 
 }  // namespace
@@ -98,9 +96,9 @@ void TraceMode::finish(Task& task, Pending& p, const SyscallFrame& frame,
     j["seq"] = frame.seq;
     j["pid"] = task.tgid();
     j["tid"] = task.tid;
-    j["abi"] = abi_name(frame.call.abi);
     if (!result) {
-      j["result"] = nullptr;
+      j.erase("result");
+      j.erase("error");
       j["unfinished"] = true;
     }
     write_event(task.tid, j.dump());
@@ -155,12 +153,14 @@ void TraceMode::on_task_exit(Task& task, const ExitStatus& status) {
     if (!task.frames.empty()) finish(task, it->second, task.frames.back(), std::nullopt);
     pending_.erase(it);
   }
-  if (!options_.summary) {
+  // The end of every task is part of the trace; with -c only the fatal
+  // signals are, after the table (strace -c prints nothing, and the exit
+  // status says only 128+N).
+  if (options_.summary) {
+    if (status.signaled && task.is_leader()) killed_.push_back(kill_text(status));
+  } else {
     const std::string text =
-        status.signaled
-            ? fmt::format("+++ killed by {}{} +++", syscalls::signal_name(status.code),
-                          status.core_dumped ? " (core dumped)" : "")
-            : fmt::format("+++ exited with {} +++", status.code);
+        status.signaled ? kill_text(status) : fmt::format("+++ exited with {} +++", status.code);
     if (options_.json) {
       write_event(task.tid, nlohmann::json{{"pid", task.tgid()},
                                            {"tid", task.tid},
@@ -179,6 +179,7 @@ void TraceMode::on_task_exit(Task& task, const ExitStatus& status) {
 void TraceMode::on_finish() {
   close_open_line();
   if (options_.summary) out_.write(summary_.table());
+  for (const auto& line : killed_) out_.write(line + "\n");
   out_.flush();
 }
 

@@ -3,6 +3,7 @@
 
 #include <optional>
 #include <unordered_map>
+#include <vector>
 
 #include "syscalls/format.hpp"
 #include "tracer/event.hpp"
@@ -49,6 +50,7 @@ class TraceMode final : public Handler {
   std::unordered_map<pid_t, Pending> pending_;
   pid_t open_line_ = 0;  // task whose entry text ends the output, unfinished
   Summary summary_;
+  std::vector<std::string> killed_;  // -c: "+++ killed by ..." lines for the end
 };
 
 }  // namespace hytrace::tracer
