@@ -35,8 +35,11 @@ int exit_code(const ExitStatus& status) {
 int trace_with(Engine& engine, const TraceCommand& cmd, TraceOptions options, Output& out) {
   TraceMode mode(out, std::move(options), engine.task_count());
   const ExitStatus status = engine.run(mode);
-  if (const int sig = Engine::interrupted_by()) return engine.attached() ? 0 : 128 + sig;
-  if (cmd.pid) return 0;
+  if (cmd.pid) {
+    if (Engine::interrupted_by()) fmt::print(stderr, "hytrace: Process {} detached\n", cmd.pid);
+    return 0;
+  }
+  if (const int sig = Engine::interrupted_by()) return 128 + sig;
   return exit_code(status);
 }
 
@@ -67,6 +70,7 @@ int run_trace(const TraceCommand& cmd) {
     engine.handle_interrupts();
     if (cmd.pid) {
       engine.attach(cmd.pid);
+      fmt::print(stderr, "hytrace: Process {} attached\n", cmd.pid);
     } else {
       engine.spawn(path, cmd.argv, filter);
     }

@@ -1,0 +1,96 @@
+#!/usr/bin/env python3
+"""Ctrl-C and SIGTERM to hytrace, and -p attach/detach, as a user meets them.
+
+    interrupt_test.py HYTRACE spawn-sigint|spawn-sigterm|attach
+
+Synchronisation is by the programs' own output (a line echoed back by cat),
+never by sleeping; every wait has a deadline so a hang fails the test.
+"""
+import os
+import select
+import signal
+import subprocess
+import sys
+import tempfile
+
+DEADLINE = 30.0
+
+
+def fail(message):
+    print("FAIL:", message)
+    sys.exit(1)
+
+
+def read_line(stream, what):
+    """A line from a pipe, within the deadline."""
+    ready, _, _ = select.select([stream], [], [], DEADLINE)
+    if not ready:
+        fail(f"no output from {what} within {DEADLINE} s")
+    return stream.readline()
+
+
+def echo_through(cat, text):
+    cat.stdin.write(text)
+    cat.stdin.flush()
+    got = read_line(cat.stdout, "cat")
+    if got != text:
+        fail(f"cat echoed {got!r}, expected {text!r}")
+
+
+def spawn(hytrace, sig):
+    """hytrace kills the tree it spawned and exits 128+sig."""
+    with tempfile.TemporaryDirectory() as tmp:
+        trace = os.path.join(tmp, "trace")
+        proc = subprocess.Popen([hytrace, "trace", "-o", trace, "-e", "trace=read,write", "--", "cat"],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        echo_through(proc, "ping\n")  # cat runs under hytrace
+        proc.send_signal(sig)
+        code = proc.wait(DEADLINE)
+        if code != 128 + sig:
+            fail(f"hytrace exited {code} after signal {sig}, expected {128 + sig}")
+        if read_line(proc.stdout, "cat's stdout") != "":
+            fail("cat's stdout is still open: the traced program outlived hytrace")
+        with open(trace) as f:
+            text = f.read()
+        if "+++ killed by SIGKILL +++" not in text:
+            fail("the trace does not end with cat killed:\n" + text[-500:])
+
+
+def attach(hytrace):
+    """-p traces a running process; SIGINT detaches and leaves it running."""
+    cat = subprocess.Popen(["cat"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        echo_through(cat, "before\n")
+        with tempfile.TemporaryDirectory() as tmp:
+            trace = os.path.join(tmp, "trace")
+            tracer = subprocess.Popen([hytrace, "trace", "-o", trace, "-p", str(cat.pid)],
+                                      stderr=subprocess.PIPE, text=True)
+            said = read_line(tracer.stderr, "hytrace")
+            if said != f"hytrace: Process {cat.pid} attached\n":
+                fail(f"hytrace said {said!r} instead of announcing the attach")
+            echo_through(cat, "during\n")
+            tracer.send_signal(signal.SIGINT)
+            code = tracer.wait(DEADLINE)
+            if code != 0:
+                fail(f"hytrace -p exited {code} after SIGINT, expected 0 (detached)")
+            with open(trace) as f:
+                text = f.read()
+            if 'write(1, "during\\n", 7) = 7' not in text:
+                fail("the trace lacks cat's write of the line sent while attached:\n" + text[-800:])
+        echo_through(cat, "after\n")  # still running, not stopped
+    finally:
+        cat.stdin.close()
+    if cat.wait(DEADLINE) != 0:
+        fail("cat did not exit 0 after detach")
+
+
+def main():
+    hytrace, case = sys.argv[1], sys.argv[2]
+    {"spawn-sigint": lambda: spawn(hytrace, signal.SIGINT),
+     "spawn-sigterm": lambda: spawn(hytrace, signal.SIGTERM),
+     "attach": lambda: attach(hytrace)}[case]()
+    print("ok")
+
+
+if __name__ == "__main__":
+    main()
