@@ -115,7 +115,7 @@ TEST_F(Format, ReadBufferShownAtExitOnly) {
 }
 
 TEST_F(Format, FailedOutArgumentIsAnAddress) {
-  char buf[16];
+  char buf[16] = {};
   EXPECT_EQ(r.line(__NR_read, {3, addr(buf), 16}, -EBADF),
             "read(3, " + hex(buf) + ", 16) = -1 EBADF (Bad file descriptor)");
   EXPECT_EQ(r.line(__NR_read, {0, addr(buf), 16}, -512),
