@@ -1,0 +1,99 @@
+#include "patcher/sites.hpp"
+
+namespace hytrace::patcher {
+namespace {
+
+constexpr uint64_t kSyscallSize = 2;  // 0f 05
+
+// The kernel restarts a syscall by rewinding the IP over its instruction:
+// a context at `ip` may resume at ip - 2 or at ip.
+bool may_resume_inside(const Window& w, uint64_t ip) {
+  return w.overlaps(ip - kSyscallSize, kSyscallSize) || (w.contains(ip) && ip != w.start);
+}
+
+}  // namespace
+
+std::string to_string(SiteState state) {
+  switch (state) {
+    case SiteState::kPending: return "pending";
+    case SiteState::kDeferred: return "deferred";
+    case SiteState::kPatched: return "patched";
+    case SiteState::kRefused: return "refused";
+  }
+  return "?";
+}
+
+std::string to_string(Blocker blocker) {
+  switch (blocker) {
+    case Blocker::kNone: return "none";
+    case Blocker::kInstructionPointer: return "a task's instruction pointer is inside";
+    case Blocker::kRestartableSyscall: return "a task's restartable syscall is inside";
+    case Blocker::kSignalContext: return "a pending signal frame returns inside";
+  }
+  return "?";
+}
+
+Blocker find_blocker(const Window& window, const std::vector<TaskSnapshot>& tasks) {
+  for (const TaskSnapshot& task : tasks) {
+    // At the window's first byte the task would execute the new jump: safe.
+    if (window.contains(task.ip) && task.ip != window.start) return Blocker::kInstructionPointer;
+    if (task.syscall_ip && window.overlaps(*task.syscall_ip - kSyscallSize, kSyscallSize)) {
+      return Blocker::kRestartableSyscall;
+    }
+    for (uint64_t ip : task.signal_contexts) {
+      if (may_resume_inside(window, ip)) return Blocker::kSignalContext;
+    }
+  }
+  return Blocker::kNone;
+}
+
+void SiteTable::request(uint64_t site, const Window& window) {
+  Site& s = sites_[site];
+  s.address = site;
+  s.window = window;
+  s.state = SiteState::kPending;
+}
+
+void SiteTable::refuse(uint64_t site, const std::string& reason) {
+  Site& s = sites_[site];
+  s.address = site;
+  s.state = SiteState::kRefused;
+  s.refusal = reason;
+}
+
+bool SiteTable::has_waiting() const {
+  for (const auto& [addr, site] : sites_) {
+    if (site.state == SiteState::kPending || site.state == SiteState::kDeferred) return true;
+  }
+  return false;
+}
+
+std::vector<uint64_t> SiteTable::apply(const std::vector<TaskSnapshot>& tasks,
+                                       PatchWriter& writer) {
+  std::vector<uint64_t> written;
+  for (auto& [addr, site] : sites_) {
+    if (site.state != SiteState::kPending && site.state != SiteState::kDeferred) continue;
+    site.last_blocker = find_blocker(site.window, tasks);
+    if (site.last_blocker != Blocker::kNone) {
+      site.state = SiteState::kDeferred;
+      ++site.deferrals;
+      continue;
+    }
+    std::string error;
+    if (writer.write(site, error)) {
+      site.state = SiteState::kPatched;
+      written.push_back(addr);
+    } else {
+      site.state = SiteState::kRefused;
+      site.refusal = error;
+    }
+  }
+  return written;
+}
+
+const Site* SiteTable::find(uint64_t site) const {
+  auto it = sites_.find(site);
+  return it == sites_.end() ? nullptr : &it->second;
+}
+
+}  // namespace hytrace::patcher

@@ -1,0 +1,141 @@
+// The site state machine against fake tasks: when a window may be written,
+// and that waiting is never a refusal.
+#include "patcher/sites.hpp"
+
+#include <gtest/gtest.h>
+
+namespace hytrace::patcher {
+namespace {
+
+// Records what would be written; fails on request.
+struct FakeWriter : PatchWriter {
+  std::vector<uint64_t> written;
+  bool fail = false;
+  bool write(const Site& site, std::string& error) override {
+    if (fail) {
+      error = "write failed";
+      return false;
+    }
+    written.push_back(site.address);
+    return true;
+  }
+};
+
+// A typical libc site: mov $nr,%eax (5 bytes) then syscall (2): the window
+// ends at the syscall.
+constexpr uint64_t kSite = 0x401005;
+const Window kWindow{0x401000, 0x401007};
+
+TaskSnapshot at(pid_t tid, uint64_t ip) { return {tid, ip, std::nullopt, {}}; }
+
+TEST(FindBlocker, Table) {
+  struct Case {
+    const char* what;
+    TaskSnapshot task;
+    Blocker want;
+  };
+  const Case cases[] = {
+      {"elsewhere", at(1, 0x500000), Blocker::kNone},
+      {"at the window's first byte", at(1, 0x401000), Blocker::kNone},
+      {"at the window's end", at(1, 0x401007), Blocker::kNone},
+      {"inside", at(1, 0x401005), Blocker::kInstructionPointer},
+      {"one byte in", at(1, 0x401001), Blocker::kInstructionPointer},
+      {"in the site's own syscall", {1, 0x401007, 0x401007, {}}, Blocker::kRestartableSyscall},
+      {"in a syscall elsewhere", {1, 0x500002, 0x500002, {}}, Blocker::kNone},
+      {"signal frame returns after the site", {1, 0x500000, std::nullopt, {0x401007}},
+       Blocker::kSignalContext},
+      {"signal frame rewound to the site", {1, 0x500000, std::nullopt, {0x401005}},
+       Blocker::kSignalContext},
+      {"signal frame elsewhere", {1, 0x500000, std::nullopt, {0x600000}}, Blocker::kNone},
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(find_blocker(kWindow, {c.task}), c.want) << c.what;
+  }
+}
+
+TEST(SiteTable, AKnownSiteNeverAsksAgain) {
+  SiteTable table;
+  EXPECT_TRUE(table.wants(kSite));
+  table.request(kSite, kWindow);
+  EXPECT_FALSE(table.wants(kSite));
+  table.refuse(0x402000, "branch into window");
+  EXPECT_FALSE(table.wants(0x402000));
+}
+
+TEST(SiteTable, NothingBlocksSoItIsWritten) {
+  SiteTable table;
+  FakeWriter writer;
+  table.request(kSite, kWindow);
+  EXPECT_EQ(table.apply({at(1, 0x500000), at(2, 0x600000)}, writer), std::vector<uint64_t>{kSite});
+  EXPECT_EQ(table.find(kSite)->state, SiteState::kPatched);
+  EXPECT_FALSE(table.has_waiting());
+}
+
+TEST(SiteTable, LastTaskOutApplies) {
+  SiteTable table;
+  FakeWriter writer;
+  table.request(kSite, kWindow);
+  // Two tasks inside; each apply run defers until the last one has left.
+  EXPECT_TRUE(table.apply({at(1, 0x401005), at(2, 0x401002)}, writer).empty());
+  EXPECT_TRUE(table.apply({at(1, 0x500000), at(2, 0x401002)}, writer).empty());
+  const Site* site = table.find(kSite);
+  EXPECT_EQ(site->state, SiteState::kDeferred);
+  EXPECT_EQ(site->deferrals, 2u);
+  EXPECT_EQ(site->last_blocker, Blocker::kInstructionPointer);
+  EXPECT_EQ(table.apply({at(1, 0x500000), at(2, 0x500010)}, writer),
+            std::vector<uint64_t>{kSite});
+  EXPECT_EQ(site->state, SiteState::kPatched);
+}
+
+TEST(SiteTable, WaitingIsNeverARefusal) {
+  SiteTable table;
+  FakeWriter writer;
+  table.request(kSite, kWindow);
+  for (int i = 0; i < 1000; ++i) table.apply({{1, 0x401007, 0x401007, {}}}, writer);
+  EXPECT_EQ(table.find(kSite)->state, SiteState::kDeferred);
+  EXPECT_EQ(table.find(kSite)->deferrals, 1000u);
+  EXPECT_TRUE(table.has_waiting());
+}
+
+TEST(SiteTable, AFailedWriteRefuses) {
+  SiteTable table;
+  FakeWriter writer;
+  writer.fail = true;
+  table.request(kSite, kWindow);
+  EXPECT_TRUE(table.apply({}, writer).empty());
+  EXPECT_EQ(table.find(kSite)->state, SiteState::kRefused);
+  EXPECT_EQ(table.find(kSite)->refusal, "write failed");
+}
+
+// The scenario that long broke rr's deferred patching. Thread 2 is blocked
+// in futex at site F (restartable). Thread 1 was in futex at F too, took a
+// signal (its interrupted context returns to F + 2) and its handler made a
+// read at site R, which asked for R. The apply run writes R only: F waits
+// for both threads, and nothing is ever written at thread 1's current IP on
+// behalf of the futex event.
+TEST(SiteTable, HandlerSyscallDuringPendingFutex) {
+  constexpr uint64_t kF = 0x7000105, kR = 0x7002005;
+  const Window wf{0x7000100, 0x7000107}, wr{0x7002000, 0x7002007};
+  SiteTable table;
+  FakeWriter writer;
+  table.request(kF, wf);  // by thread 2's futex event (an earlier stop)
+  table.request(kR, wr);  // by thread 1's handler read event
+  const TaskSnapshot in_handler{1, kR + 2, std::nullopt, {kF + 2}};
+  const TaskSnapshot in_futex{2, kF + 2, kF + 2, {}};
+  EXPECT_EQ(table.apply({in_handler, in_futex}, writer), std::vector<uint64_t>{kR});
+  EXPECT_EQ(table.find(kF)->state, SiteState::kDeferred);
+
+  // The handler returns (sigreturn pops the context) and the kernel restarts
+  // thread 1's futex at F: still blocked by both.
+  const TaskSnapshot restarted{1, kF + 2, kF + 2, {}};
+  EXPECT_TRUE(table.apply({restarted, in_futex}, writer).empty());
+  EXPECT_EQ(table.find(kF)->last_blocker, Blocker::kRestartableSyscall);
+
+  // Both futexes return; the last one out lets F be written.
+  EXPECT_EQ(table.apply({at(1, 0x7009000), at(2, 0x7009000)}, writer),
+            std::vector<uint64_t>{kF});
+  EXPECT_EQ(writer.written, (std::vector<uint64_t>{kR, kF}));
+}
+
+}  // namespace
+}  // namespace hytrace::patcher
