@@ -78,11 +78,34 @@ Program body(const FilterSpec& spec) {
   return out;
 }
 
+bool is_traced_return(const Instruction& ins) {
+  return ins.code == (BPF_RET | BPF_K) && ins.k == (SECCOMP_RET_TRACE | kTracedSyscall);
+}
+
+// Appends the instruction-pointer check and points every traced return of
+// `body` at it (cBPF jumps are relative, so the body can move as a whole).
+void allow_from(Program& body, uint64_t ip) {
+  const size_t check = body.size();
+  for (size_t i = 0; i < check; ++i) {
+    if (is_traced_return(body[i])) body[i] = stmt(BPF_JMP | BPF_JA, static_cast<uint32_t>(check - i - 1));
+  }
+  const Program epilogue = {
+      stmt(BPF_LD | BPF_W | BPF_ABS, kIpOffset),
+      jump(BPF_JMP | BPF_JEQ | BPF_K, static_cast<uint32_t>(ip), 0, 3),
+      stmt(BPF_LD | BPF_W | BPF_ABS, kIpOffset + 4),
+      jump(BPF_JMP | BPF_JEQ | BPF_K, static_cast<uint32_t>(ip >> 32), 0, 1),
+      stmt(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+      stmt(BPF_RET | BPF_K, SECCOMP_RET_TRACE | kTracedSyscall),
+  };
+  body.insert(body.end(), epilogue.begin(), epilogue.end());
+}
+
 }  // namespace
 
 Program build_filter(const FilterSpec& spec) {
   Program program = prologue();
   Program rest = body(spec);
+  if (spec.allowed_ip) allow_from(rest, *spec.allowed_ip);
   program.insert(program.end(), rest.begin(), rest.end());
   if (program.size() > BPF_MAXINSNS) {
     throw std::runtime_error(fmt::format("seccomp program too long: {} instructions", program.size()));

@@ -2,12 +2,16 @@
 //
 // A program is a hand-written prologue followed by a libseccomp-built body:
 //   prologue: foreign ABIs (i386 via int 0x80, x32) -> TRACE, never allowed
-//             silently; (the patcher adds the stub's instruction-pointer
-//             allow range here)
-//   body:     SECCOMP_RET_TRACE for the traced syscalls, ALLOW for the rest.
+//             silently, whatever the instruction pointer
+//   body:     SECCOMP_RET_TRACE for the traced syscalls, ALLOW for the rest;
+//             with an allowed_ip, each TRACE of the body becomes a jump to an
+//             epilogue that allows the call when it comes from that address.
+//             Untraced syscalls never read the instruction pointer, so the
+//             kernel's per-number action cache still skips the filter for them.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,6 +31,10 @@ struct FilterSpec {
   // traced[nr] is true when syscall nr must stop in the tracer. Numbers past
   // the end are allowed.
   std::vector<bool> traced;
+  // The address just after the stub's syscall instruction (what the kernel
+  // reports as the instruction pointer): traced syscalls made from there run
+  // without stopping. All 64 bits are compared.
+  std::optional<uint64_t> allowed_ip;
 };
 
 // Throws std::runtime_error naming the libseccomp call that failed.

@@ -85,3 +85,51 @@ TEST(Filter, DumpNamesSyscallsAndActions) {
 
 }  // namespace
 }  // namespace hytrace::bpf
+
+// A syscall instruction of our own, standing in for the stub's gate.
+extern "C" long gate_syscall(long nr);
+asm(R"(
+  .text
+  .globl gate_syscall
+  .type gate_syscall, @function
+gate_syscall:
+  mov %rdi, %rax
+  syscall
+gate_syscall_after:
+  ret
+  .globl gate_syscall_ip
+  .section .rodata
+  .align 8
+gate_syscall_ip:
+  .quad gate_syscall_after
+  .text
+)");
+extern "C" const uint64_t gate_syscall_ip;
+
+namespace hytrace::bpf {
+namespace {
+
+TEST(Filter, TracedSyscallsFromTheAllowedAddressRun) {
+  FilterSpec spec = spec_tracing({SYS_getppid});
+  spec.allowed_ip = gate_syscall_ip;
+  const Program program = build_filter(spec);
+  const pid_t parent = getpid();
+  EXPECT_TRUE(in_filtered_child(program, [] { return stops(SYS_getppid); }));
+  EXPECT_TRUE(in_filtered_child(program, [&] { return gate_syscall(SYS_getppid) == parent; }));
+  EXPECT_TRUE(in_filtered_child(program, [] { return !stops(SYS_getpid); }));
+}
+
+TEST(Filter, AllSixtyFourBitsOfTheAddressCount) {
+  for (uint64_t other : {gate_syscall_ip ^ (uint64_t{1} << 40), gate_syscall_ip + 1}) {
+    FilterSpec spec = spec_tracing({SYS_getppid});
+    spec.allowed_ip = other;
+    const Program program = build_filter(spec);
+    EXPECT_TRUE(in_filtered_child(program, [] {
+      errno = 0;
+      return gate_syscall(SYS_getppid) == -ENOSYS;
+    })) << std::hex << other;
+  }
+}
+
+}  // namespace
+}  // namespace hytrace::bpf
