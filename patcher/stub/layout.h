@@ -1,0 +1,87 @@
+/* The stub's memory layout, shared by the freestanding stub (C) and the
+ * tracer (C++). Keep the two in sync: the C++ side checks sizes and offsets
+ * with static_asserts (patcher/stub_blob.hpp).
+ *
+ *   kGateBase          stub code (read-exec), linked at this fixed address:
+ *                      the seccomp filter allows the one syscall instruction
+ *                      of hytrace_gate_syscall, so its address must be known
+ *                      before the program's first exec
+ *   kGateData          per-process data (read-write, private): where the
+ *                      event buffer and the sequence counter are, which
+ *                      syscalls the stub serves and what bytes to capture
+ *   (elsewhere)        the event buffer, shared with the tracer
+ */
+#ifndef HYTRACE_STUB_LAYOUT_H
+#define HYTRACE_STUB_LAYOUT_H
+
+#include <stdint.h>
+
+#define HYTRACE_GATE_BASE 0x600000000000ull
+#define HYTRACE_GATE_CODE_SIZE 0x4000ull
+#define HYTRACE_GATE_DATA (HYTRACE_GATE_BASE + HYTRACE_GATE_CODE_SIZE)
+#define HYTRACE_GATE_DATA_SIZE 0x4000ull
+#define HYTRACE_GATE_SIZE (HYTRACE_GATE_CODE_SIZE + HYTRACE_GATE_DATA_SIZE)
+
+#define HYTRACE_STUB_MAX_NR 512
+#define HYTRACE_STUB_MAX_CAPTURES 2
+
+/* Which bytes of a pointer argument a record carries, so the tracer can show
+ * them as they were (the program may reuse the memory before the drain). */
+enum hytrace_capture_kind {
+  HYTRACE_CAPTURE_NONE = 0,
+  HYTRACE_CAPTURE_CSTRING = 1,    /* at entry, up to NUL (included) or max */
+  HYTRACE_CAPTURE_LEN_ARG = 2,    /* at entry, args[len_arg] bytes, at most max */
+  HYTRACE_CAPTURE_LEN_RESULT = 3, /* at exit when result > 0, result bytes, at most max */
+  HYTRACE_CAPTURE_FIXED = 4,      /* at exit when result >= 0, max bytes */
+};
+
+struct hytrace_capture_rule {
+  uint8_t kind;
+  uint8_t arg;     /* the pointer argument */
+  uint8_t len_arg; /* for LEN_ARG */
+  uint8_t pad;
+  uint32_t max;
+};
+
+struct hytrace_stub_data {
+  uint64_t magic;        /* HYTRACE_STUB_MAGIC once the tracer has filled it */
+  uint64_t buffer;       /* address of the event buffer in this process */
+  uint64_t seq_counter;  /* address of the global sequence counter */
+  uint8_t served[HYTRACE_STUB_MAX_NR]; /* 1: the stub performs this syscall */
+  struct hytrace_capture_rule rules[HYTRACE_STUB_MAX_NR][HYTRACE_STUB_MAX_CAPTURES];
+};
+#define HYTRACE_STUB_MAGIC 0x6879747261636531ull /* "hytrace1" */
+
+/* The event buffer: a header, then records back to back. Records are
+ * reserved by an atomic add on `head`; a record whose reservation passes
+ * `size` is not written (the stub falls back to a traced syscall, whose stop
+ * lets the tracer drain and reset the buffer). */
+struct hytrace_buffer_header {
+  uint64_t head; /* bytes reserved, from the start of the buffer */
+  uint64_t size; /* bytes in the buffer */
+  uint64_t dropped;
+  uint64_t pad[5];
+};
+
+enum hytrace_record_kind { HYTRACE_RECORD_ENTRY = 1, HYTRACE_RECORD_EXIT = 2 };
+
+struct hytrace_record {
+  uint32_t length;    /* of the whole record, a multiple of 8 */
+  uint32_t committed; /* set last, with release order */
+  uint64_t seq;
+  uint32_t tid;
+  uint16_t kind;
+  uint16_t captures; /* how many hytrace_capture follow */
+  int64_t nr;
+  uint64_t args[6];
+  int64_t result;     /* exit records */
+  uint64_t entry_seq; /* exit records: the seq of their entry record */
+};
+
+struct hytrace_capture {
+  uint64_t addr;
+  uint32_t length; /* bytes that follow, padded to 8 */
+  uint32_t pad;
+};
+
+#endif

@@ -1,0 +1,195 @@
+/* The in-tracee stub: freestanding (no libc), linked at the gate's fixed
+ * address and embedded in hytrace. A patched site's trampoline calls
+ * hytrace_stub_entry with the registers of the original syscall instruction;
+ * the stub records an entry event, performs the syscall from the one
+ * instruction the seccomp filter allows, records the exit event with the
+ * bytes the tracer will show, and returns the result in %rax.
+ *
+ * Every register the syscall instruction preserves is preserved (all but
+ * %rax, %rcx and %r11), and so are the flags. The trampoline has already
+ * stepped over the red zone. Memory of the program is only read through
+ * process_vm_readv, so a bad pointer gives the syscall its EFAULT instead of
+ * crashing the stub. */
+#include <asm/unistd.h>
+
+#include "layout.h"
+
+long hytrace_gate_syscall(long nr, long a0, long a1, long a2, long a3, long a4, long a5);
+long hytrace_traced_syscall(long nr, long a0, long a1, long a2, long a3, long a4, long a5);
+
+__asm__(
+    ".text\n"
+    ".globl hytrace_stub_entry\n"
+    "hytrace_stub_entry:\n"
+    "  pushfq\n"
+    "  push %rdi\n"
+    "  push %rsi\n"
+    "  push %rdx\n"
+    "  push %r10\n"
+    "  push %r8\n"
+    "  push %r9\n"
+    "  push %rax\n"
+    "  push %rbx\n"
+    "  mov %rsp, %rbx\n"
+    "  mov %rsp, %rdi\n"
+    "  and $-16, %rsp\n"
+    "  call hytrace_stub_main\n"
+    "  mov %rbx, %rsp\n"
+    "  pop %rbx\n"
+    "  add $8, %rsp\n"
+    "  pop %r9\n"
+    "  pop %r8\n"
+    "  pop %r10\n"
+    "  pop %rdx\n"
+    "  pop %rsi\n"
+    "  pop %rdi\n"
+    "  popfq\n"
+    "  ret\n"
+    /* The allowed syscall instruction: the filter compares the address
+     * after it (hytrace_gate_syscall_end) with the instruction pointer. */
+    ".globl hytrace_gate_syscall\n"
+    "hytrace_gate_syscall:\n"
+    "  mov %rdi, %rax\n"
+    "  mov %rsi, %rdi\n"
+    "  mov %rdx, %rsi\n"
+    "  mov %rcx, %rdx\n"
+    "  mov %r8, %r10\n"
+    "  mov %r9, %r8\n"
+    "  mov 8(%rsp), %r9\n"
+    "  syscall\n"
+    ".globl hytrace_gate_syscall_end\n"
+    "hytrace_gate_syscall_end:\n"
+    "  ret\n"
+    /* A syscall instruction the filter does not allow: the fallback when the
+     * stub cannot record, so the call still reaches the tracer. */
+    ".globl hytrace_traced_syscall\n"
+    "hytrace_traced_syscall:\n"
+    "  mov %rdi, %rax\n"
+    "  mov %rsi, %rdi\n"
+    "  mov %rdx, %rsi\n"
+    "  mov %rcx, %rdx\n"
+    "  mov %r8, %r10\n"
+    "  mov %r9, %r8\n"
+    "  mov 8(%rsp), %r9\n"
+    "  syscall\n"
+    ".globl hytrace_traced_syscall_end\n"
+    "hytrace_traced_syscall_end:\n"
+    "  ret\n");
+
+/* What hytrace_stub_entry pushed, lowest address first. */
+struct saved_registers {
+  uint64_t rbx, rax, r9, r8, r10, rdx, rsi, rdi, flags;
+};
+
+struct iovec_ {
+  uint64_t base;
+  uint64_t len;
+};
+
+static long gate(long nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
+                 uint64_t a5) {
+  return hytrace_gate_syscall(nr, (long)a0, (long)a1, (long)a2, (long)a3, (long)a4, (long)a5);
+}
+
+/* Copies up to len bytes of the program's memory; returns how many. */
+static uint32_t copy_in(uint32_t tid, void* to, uint64_t from, uint32_t len) {
+  if (len == 0) return 0;
+  struct iovec_ local = {(uint64_t)to, len};
+  struct iovec_ remote = {from, len};
+  long n = gate(__NR_process_vm_readv, tid, (uint64_t)&local, 1, (uint64_t)&remote, 1, 0);
+  return n > 0 ? (uint32_t)n : 0;
+}
+
+static uint32_t round8(uint32_t n) { return (n + 7u) & ~7u; }
+
+/* Bytes a capture rule may need, before knowing the actual length. */
+static uint32_t rule_room(const struct hytrace_capture_rule* rule, int exit) {
+  const int at_exit = rule->kind == HYTRACE_CAPTURE_LEN_RESULT || rule->kind == HYTRACE_CAPTURE_FIXED;
+  if (rule->kind == HYTRACE_CAPTURE_NONE || at_exit != exit) return 0;
+  return (uint32_t)sizeof(struct hytrace_capture) + round8(rule->max);
+}
+
+static uint32_t capture_length(const struct hytrace_capture_rule* rule, const uint64_t* args,
+                               long result) {
+  switch (rule->kind) {
+    case HYTRACE_CAPTURE_CSTRING:
+    case HYTRACE_CAPTURE_FIXED:
+      return result < 0 ? 0 : rule->max;
+    case HYTRACE_CAPTURE_LEN_ARG:
+      return args[rule->len_arg] < rule->max ? (uint32_t)args[rule->len_arg] : rule->max;
+    case HYTRACE_CAPTURE_LEN_RESULT:
+      return result <= 0 ? 0 : ((uint64_t)result < rule->max ? (uint32_t)result : rule->max);
+  }
+  return 0;
+}
+
+/* Fills one capture at `at`; returns the bytes used. */
+static uint32_t capture(uint8_t* at, const struct hytrace_capture_rule* rule, const uint64_t* args,
+                        long result, uint32_t tid) {
+  struct hytrace_capture* c = (struct hytrace_capture*)at;
+  uint8_t* bytes = at + sizeof(*c);
+  c->addr = args[rule->arg];
+  c->pad = 0;
+  uint32_t n = c->addr ? copy_in(tid, bytes, c->addr, capture_length(rule, args, result)) : 0;
+  if (rule->kind == HYTRACE_CAPTURE_CSTRING) {
+    uint32_t end = 0;
+    while (end < n && bytes[end] != 0) ++end;
+    n = end < n ? end + 1 : n; /* keep the NUL when it was found */
+  }
+  c->length = n;
+  return (uint32_t)sizeof(*c) + round8(n);
+}
+
+/* Writes one record; returns its seq, or 0 when the buffer is full. */
+static uint64_t record(const struct hytrace_stub_data* d, uint16_t kind, long nr,
+                       const uint64_t* args, long result, uint64_t entry_seq, uint32_t tid) {
+  const struct hytrace_capture_rule* rules = d->rules[nr];
+  const int exit = kind == HYTRACE_RECORD_EXIT;
+  uint32_t room = (uint32_t)sizeof(struct hytrace_record);
+  for (int i = 0; i < HYTRACE_STUB_MAX_CAPTURES; ++i) room += rule_room(&rules[i], exit);
+
+  struct hytrace_buffer_header* h = (struct hytrace_buffer_header*)d->buffer;
+  const uint64_t at = __atomic_fetch_add(&h->head, room, __ATOMIC_RELAXED);
+  if (at + room > h->size) {
+    __atomic_fetch_add(&h->dropped, 1, __ATOMIC_RELAXED);
+    return 0;
+  }
+  struct hytrace_record* r = (struct hytrace_record*)(d->buffer + at);
+  r->length = room;
+  r->seq = __atomic_add_fetch((uint64_t*)d->seq_counter, 1, __ATOMIC_RELAXED);
+  r->tid = tid;
+  r->kind = kind;
+  r->nr = nr;
+  for (int i = 0; i < 6; ++i) r->args[i] = args[i];
+  r->result = result;
+  r->entry_seq = entry_seq;
+  uint8_t* next = (uint8_t*)(r + 1);
+  uint16_t captures = 0;
+  for (int i = 0; i < HYTRACE_STUB_MAX_CAPTURES; ++i) {
+    if (!rule_room(&rules[i], exit)) continue;
+    next += capture(next, &rules[i], args, result, tid);
+    ++captures;
+  }
+  r->captures = captures;
+  __atomic_store_n(&r->committed, 1, __ATOMIC_RELEASE);
+  return r->seq;
+}
+
+long hytrace_stub_main(struct saved_registers* regs) {
+  const struct hytrace_stub_data* d = (const struct hytrace_stub_data*)HYTRACE_GATE_DATA;
+  const long nr = (long)regs->rax;
+  const uint64_t args[6] = {regs->rdi, regs->rsi, regs->rdx, regs->r10, regs->r8, regs->r9};
+  if (d->magic != HYTRACE_STUB_MAGIC || nr < 0 || nr >= HYTRACE_STUB_MAX_NR || !d->served[nr]) {
+    return hytrace_traced_syscall(nr, (long)args[0], (long)args[1], (long)args[2], (long)args[3],
+                                  (long)args[4], (long)args[5]);
+  }
+  const uint32_t tid = (uint32_t)gate(__NR_gettid, 0, 0, 0, 0, 0, 0);
+  const uint64_t entry = record(d, HYTRACE_RECORD_ENTRY, nr, args, 0, 0, tid);
+  if (!entry) {
+    return hytrace_traced_syscall(nr, (long)args[0], (long)args[1], (long)args[2], (long)args[3],
+                                  (long)args[4], (long)args[5]);
+  }
+  const long result = gate(nr, args[0], args[1], args[2], args[3], args[4], args[5]);
+  record(d, HYTRACE_RECORD_EXIT, nr, args, result, entry, tid);
+  return result;
+}

@@ -1,0 +1,187 @@
+// The stub run in this very process: the gate mapped at its fixed address,
+// a buffer, and calls through the entry point with the registers of a
+// syscall instruction. No ptrace and no filter: both syscall instructions
+// simply run.
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "patcher/stub_blob.hpp"
+
+namespace hytrace::patcher::stub {
+namespace {
+
+// Every general register and the flags, in and out of a call to the stub.
+struct Regs {
+  uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp, r8, r9, r10, r11, r12, r13, r14, r15, flags;
+};
+
+extern "C" void hytrace_test_call_stub(Regs* regs, uint64_t entry);
+asm(R"(
+  .text
+  .globl hytrace_test_call_stub
+hytrace_test_call_stub:
+  push %rbx; push %rbp; push %r12; push %r13; push %r14; push %r15
+  push %rdi                      # Regs*
+  push %rsi                      # entry
+  mov 120(%rdi), %rax; push %rax; popfq
+  mov 8(%rdi), %rbx;  mov 16(%rdi), %rcx; mov 24(%rdi), %rdx; mov 32(%rdi), %rsi
+  mov 48(%rdi), %rbp; mov 56(%rdi), %r8;  mov 64(%rdi), %r9;  mov 72(%rdi), %r10
+  mov 80(%rdi), %r11; mov 88(%rdi), %r12; mov 96(%rdi), %r13; mov 104(%rdi), %r14
+  mov 112(%rdi), %r15; mov 0(%rdi), %rax; mov 40(%rdi), %rdi
+  lea -128(%rsp), %rsp
+  call *128(%rsp)                # entry, as a trampoline's call through its slot
+  lea 128(%rsp), %rsp
+  xchg %rdi, 8(%rsp)             # Regs* back, program's rdi saved
+  mov %rax, 0(%rdi);  mov %rbx, 8(%rdi);  mov %rcx, 16(%rdi); mov %rdx, 24(%rdi)
+  mov %rsi, 32(%rdi); mov %rbp, 48(%rdi); mov %r8, 56(%rdi);  mov %r9, 64(%rdi)
+  mov %r10, 72(%rdi); mov %r11, 80(%rdi); mov %r12, 88(%rdi); mov %r13, 96(%rdi)
+  mov %r14, 104(%rdi); mov %r15, 112(%rdi)
+  pushfq; pop %rax; mov %rax, 120(%rdi)
+  mov 8(%rsp), %rax; mov %rax, 40(%rdi)
+  add $16, %rsp
+  pop %r15; pop %r14; pop %r13; pop %r12; pop %rbp; pop %rbx
+  ret
+)");
+
+class Stub : public testing::Test {
+ protected:
+  void SetUp() override {
+    void* gate = mmap(reinterpret_cast<void*>(kGateBase), kGateSize, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    ASSERT_EQ(gate, reinterpret_cast<void*>(kGateBase)) << "the gate's address is taken";
+    std::memcpy(gate, kBlob, kBlobSize);
+    ASSERT_EQ(mprotect(gate, kGateCodeSize, PROT_READ | PROT_EXEC), 0);
+    buffer_.assign(1 << 16, 0);
+    header()->size = buffer_.size();
+    header()->head = sizeof(hytrace_buffer_header);
+    data()->magic = HYTRACE_STUB_MAGIC;
+    data()->buffer = reinterpret_cast<uint64_t>(buffer_.data());
+    data()->seq_counter = reinterpret_cast<uint64_t>(&seq_);
+  }
+  void TearDown() override { munmap(reinterpret_cast<void*>(kGateBase), kGateSize); }
+
+  hytrace_stub_data* data() { return reinterpret_cast<hytrace_stub_data*>(kGateData); }
+  hytrace_buffer_header* header() { return reinterpret_cast<hytrace_buffer_header*>(buffer_.data()); }
+  std::vector<const hytrace_record*> records() {
+    std::vector<const hytrace_record*> out;
+    for (uint64_t at = sizeof(hytrace_buffer_header); at < header()->head;) {
+      const auto* r = reinterpret_cast<const hytrace_record*>(buffer_.data() + at);
+      out.push_back(r);
+      at += r->length;
+    }
+    return out;
+  }
+  static const hytrace_capture* first_capture(const hytrace_record* r) {
+    return reinterpret_cast<const hytrace_capture*>(r + 1);
+  }
+  static Regs syscall_regs(long nr, std::initializer_list<uint64_t> args) {
+    Regs r;
+    uint64_t fill = 0x1111111111111111;
+    for (uint64_t* p = &r.rax; p <= &r.r15; ++p, fill += 0x0101010101010101) *p = fill;
+    r.flags = 0x202 | 0x1 | 0x40;  // IF, CF, ZF
+    r.rax = static_cast<uint64_t>(nr);
+    uint64_t* slots[] = {&r.rdi, &r.rsi, &r.rdx, &r.r10, &r.r8, &r.r9};
+    size_t i = 0;
+    for (uint64_t a : args) *slots[i++] = a;
+    return r;
+  }
+
+  std::vector<uint8_t> buffer_;
+  uint64_t seq_ = 100;
+};
+
+TEST_F(Stub, ServedSyscallIsRecordedAndEveryOtherRegisterKept) {
+  data()->served[SYS_getppid] = 1;
+  const Regs in = syscall_regs(SYS_getppid, {});
+  Regs out = in;
+  hytrace_test_call_stub(&out, kStubEntry);
+  EXPECT_EQ(static_cast<long>(out.rax), getppid());
+  for (size_t i = 1; i < sizeof(Regs) / 8 - 1; ++i) {
+    const uint64_t* a = &in.rax + i;
+    const uint64_t* b = &out.rax + i;
+    if (b == &out.rcx || b == &out.r11) continue;  // the syscall instruction clobbers these
+    EXPECT_EQ(*a, *b) << "register #" << i;
+  }
+  EXPECT_EQ(out.flags & 0xcd5, in.flags & 0xcd5) << "arithmetic flags";
+
+  const auto recs = records();
+  ASSERT_EQ(recs.size(), 2u);
+  EXPECT_EQ(recs[0]->kind, HYTRACE_RECORD_ENTRY);
+  EXPECT_EQ(recs[1]->kind, HYTRACE_RECORD_EXIT);
+  for (const auto* r : recs) {
+    EXPECT_EQ(r->committed, 1u);
+    EXPECT_EQ(r->nr, SYS_getppid);
+    EXPECT_EQ(r->tid, static_cast<uint32_t>(gettid()));
+  }
+  EXPECT_EQ(recs[0]->seq, 101u);
+  EXPECT_EQ(recs[1]->seq, 102u);
+  EXPECT_EQ(recs[1]->entry_seq, 101u);
+  EXPECT_EQ(recs[1]->result, getppid());
+}
+
+TEST_F(Stub, UnservedSyscallRunsWithoutARecord) {
+  Regs regs = syscall_regs(SYS_getpid, {});
+  hytrace_test_call_stub(&regs, kStubEntry);
+  EXPECT_EQ(static_cast<long>(regs.rax), getpid());
+  EXPECT_TRUE(records().empty());
+}
+
+TEST_F(Stub, CapturesAPathAtEntryAndReadBytesAtExit) {
+  data()->served[SYS_openat] = 1;
+  data()->rules[SYS_openat][0] = {HYTRACE_CAPTURE_CSTRING, 1, 0, 0, 4096};
+  data()->served[SYS_read] = 1;
+  data()->rules[SYS_read][0] = {HYTRACE_CAPTURE_LEN_RESULT, 1, 0, 0, 5};
+  static const char path[] = "/proc/self/comm";
+  Regs regs = syscall_regs(SYS_openat, {static_cast<uint64_t>(AT_FDCWD),
+                                        reinterpret_cast<uint64_t>(path), O_RDONLY});
+  hytrace_test_call_stub(&regs, kStubEntry);
+  const int fd = static_cast<int>(regs.rax);
+  ASSERT_GE(fd, 0);
+  char buf[64] = {};
+  regs = syscall_regs(SYS_read, {static_cast<uint64_t>(fd), reinterpret_cast<uint64_t>(buf), 64});
+  hytrace_test_call_stub(&regs, kStubEntry);
+  close(fd);
+  ASSERT_GT(static_cast<long>(regs.rax), 5);
+
+  const auto recs = records();
+  ASSERT_EQ(recs.size(), 4u);
+  const hytrace_capture* p = first_capture(recs[0]);
+  EXPECT_EQ(recs[0]->captures, 1);
+  EXPECT_EQ(p->addr, reinterpret_cast<uint64_t>(path));
+  EXPECT_EQ(p->length, sizeof path);  // with its NUL
+  EXPECT_STREQ(reinterpret_cast<const char*>(p + 1), path);
+  EXPECT_EQ(recs[1]->captures, 0);  // openat's exit captures nothing
+  const hytrace_capture* b = first_capture(recs[3]);
+  EXPECT_EQ(recs[3]->captures, 1);
+  EXPECT_EQ(b->length, 5u);  // the rule's max
+  EXPECT_EQ(std::memcmp(b + 1, buf, 5), 0);
+}
+
+TEST_F(Stub, BadPointerGetsEfaultNotACrash) {
+  data()->served[SYS_openat] = 1;
+  data()->rules[SYS_openat][0] = {HYTRACE_CAPTURE_CSTRING, 1, 0, 0, 4096};
+  Regs regs = syscall_regs(SYS_openat, {static_cast<uint64_t>(AT_FDCWD), 8, O_RDONLY});
+  hytrace_test_call_stub(&regs, kStubEntry);
+  EXPECT_EQ(static_cast<long>(regs.rax), -EFAULT);
+  ASSERT_EQ(records().size(), 2u);
+  EXPECT_EQ(first_capture(records()[0])->length, 0u);
+}
+
+TEST_F(Stub, FullBufferFallsBackAndCountsTheDrop) {
+  data()->served[SYS_getppid] = 1;
+  header()->head = header()->size - 8;
+  Regs regs = syscall_regs(SYS_getppid, {});
+  hytrace_test_call_stub(&regs, kStubEntry);
+  EXPECT_EQ(static_cast<long>(regs.rax), getppid());
+  EXPECT_EQ(header()->dropped, 1u);
+}
+
+}  // namespace
+}  // namespace hytrace::patcher::stub
