@@ -1,6 +1,8 @@
 // Lookups over the generated syscall table.
 #include "syscalls/catalogue.hpp"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 
 #include "syscalls/detail.hpp"
@@ -45,6 +47,55 @@ std::optional<uint32_t> class_from_name(std::string_view name) {
     if (c.name == name) return c.bits;
   }
   return std::nullopt;
+}
+
+namespace {
+
+// The memory one argument of a decoded call shows; nullopt when it cannot be
+// described; an empty MemoryArg (max 0) when it shows no memory.
+std::optional<MemoryArg> memory_arg(ArgKind kind, detail::Ext ext, uint8_t i, size_t limit) {
+  using Size = MemoryArg::Size;
+  const auto capped = static_cast<uint32_t>(limit + 1);  // one more shows "..."
+  if (ext != detail::Ext::kNone) {
+    // Numbers, flags and enumerations decoded by value read no memory.
+    if (ext >= detail::Ext::kOff) return MemoryArg{};
+    return std::nullopt;
+  }
+  switch (kind) {
+    case ArgKind::kPath: return MemoryArg{i, false, Size::kCString, 0, 4096};
+    case ArgKind::kString: return MemoryArg{i, false, Size::kCString, 0, capped};
+    case ArgKind::kBufIn: return MemoryArg{i, false, Size::kFromArg, static_cast<uint8_t>(i + 1), capped};
+    case ArgKind::kBufOut: return MemoryArg{i, true, Size::kFromResult, 0, capped};
+    case ArgKind::kStatOut: return MemoryArg{i, true, Size::kFixed, 0, sizeof(struct stat)};
+    case ArgKind::kStrArray:
+    case ArgKind::kSigSet:
+    case ArgKind::kSockAddr:
+    case ArgKind::kTimespec:
+    case ArgKind::kFcntlCmd:
+    case ArgKind::kIoctlCmd:
+    case ArgKind::kPrctlOp:
+    case ArgKind::kFutexOp:
+    case ArgKind::kArchPrctlOp:
+      return std::nullopt;
+    default:
+      return MemoryArg{};
+  }
+}
+
+}  // namespace
+
+std::optional<std::vector<MemoryArg>> memory_args(long nr, size_t string_limit) {
+  const SyscallInfo* info = lookup(nr);
+  if (!info) return std::nullopt;
+  std::vector<MemoryArg> out;
+  if (!info->decoded) return out;  // shown as raw numbers
+  const detail::ArgDetail& details = detail::details_of(*info);
+  for (uint8_t i = 0; i < info->nargs; ++i) {
+    const auto arg = memory_arg(info->args[i], details.ext[i], i, string_limit);
+    if (!arg) return std::nullopt;
+    if (arg->max) out.push_back(*arg);
+  }
+  return out;
 }
 
 namespace detail {

@@ -6,6 +6,7 @@
 #include <optional>
 #include <span>
 #include <string_view>
+#include <vector>
 
 namespace hytrace::syscalls {
 
@@ -91,5 +92,27 @@ std::optional<long> number_of(std::string_view name);
 std::span<const SyscallInfo> all();
 // "%file" or "file" (and strace's aliases such as "%net") -> bits.
 std::optional<uint32_t> class_from_name(std::string_view name);
+
+// A pointer argument whose bytes the formatter shows, described so that a
+// caller can copy them when the call happens, before the program reuses the
+// memory (the in-tracee stub's records).
+struct MemoryArg {
+  enum class Size : uint8_t {
+    kCString,     // up to the NUL, at most `max` bytes
+    kFromArg,     // args[size_arg] bytes, at most `max`
+    kFromResult,  // the result's bytes when it is > 0, at most `max`
+    kFixed,       // `max` bytes
+  };
+  uint8_t arg = 0;
+  bool at_exit = false;  // the kernel writes it: read after the call
+  Size size = Size::kFixed;
+  uint8_t size_arg = 0;
+  uint32_t max = 0;
+};
+
+// Every piece of memory the formatter may read for syscall `nr`, with strings
+// and buffers capped for `string_limit` (-s). nullopt when it reads memory
+// these cannot describe (structures, arrays, command-dependent arguments).
+std::optional<std::vector<MemoryArg>> memory_args(long nr, size_t string_limit);
 
 }  // namespace hytrace::syscalls

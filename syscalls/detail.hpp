@@ -40,7 +40,8 @@ enum class Ext : uint8_t {
   kGidList,      // gid_t[]: count is the result at exit, else the previous argument
   kSysinfo,      // struct sysinfo
   kCloneArgs,    // struct clone_args, size is the next argument
-  // Values decoded by number.
+  // Values decoded by number. Every Ext from kOff on reads no memory:
+  // memory_args() (catalogue.cc) relies on this order; keep structures above.
   kOff,          // a 64-bit signed offset or length (off_t, loff_t)
   kUid,          // uid_t/gid_t: -1 for (uid_t)-1
   kSockProto,    // protocol, depending on the family in argument 0

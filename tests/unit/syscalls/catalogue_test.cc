@@ -195,3 +195,42 @@ TEST(Catalogue, DecodedArgumentCountsAreConsistent) {
 
 }  // namespace
 }  // namespace hytrace::syscalls
+
+namespace hytrace::syscalls {
+namespace {
+
+TEST(MemoryArgs, DescribeWhatTheFormatterReads) {
+  const auto read = memory_args(__NR_read, 32);
+  ASSERT_TRUE(read.has_value());
+  ASSERT_EQ(read->size(), 1u);
+  EXPECT_EQ((*read)[0].arg, 1);
+  EXPECT_TRUE((*read)[0].at_exit);
+  EXPECT_EQ((*read)[0].size, MemoryArg::Size::kFromResult);
+  EXPECT_EQ((*read)[0].max, 33u);
+
+  const auto openat = memory_args(__NR_openat, 32);
+  ASSERT_TRUE(openat.has_value());
+  ASSERT_EQ(openat->size(), 1u);
+  EXPECT_EQ((*openat)[0].size, MemoryArg::Size::kCString);
+  EXPECT_EQ((*openat)[0].max, 4096u);
+  EXPECT_FALSE((*openat)[0].at_exit);
+
+  const auto write = memory_args(__NR_write, 10);
+  ASSERT_TRUE(write.has_value());
+  EXPECT_EQ((*write)[0].size, MemoryArg::Size::kFromArg);
+  EXPECT_EQ((*write)[0].size_arg, 2);
+
+  EXPECT_TRUE(memory_args(__NR_getpid, 32)->empty());
+  EXPECT_TRUE(memory_args(__NR_close, 32)->empty());
+}
+
+TEST(MemoryArgs, StructuresAreNotDescribed) {
+  EXPECT_FALSE(memory_args(__NR_rt_sigaction, 32).has_value());
+  EXPECT_FALSE(memory_args(__NR_execve, 32).has_value());
+  EXPECT_FALSE(memory_args(__NR_ioctl, 32).has_value());
+  EXPECT_FALSE(memory_args(__NR_wait4, 32).has_value());
+  EXPECT_FALSE(memory_args(-1, 32).has_value());
+}
+
+}  // namespace
+}  // namespace hytrace::syscalls
