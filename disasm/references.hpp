@@ -35,6 +35,7 @@ class References {
   // The reference with the lowest target in [begin, end), if any.
   std::optional<Reference> first_in(uint64_t begin, uint64_t end) const;
   size_t size() const { return refs_.size(); }
+  const std::vector<Reference>& all() const { return refs_; }
 
  private:
   std::vector<Reference> refs_;  // sorted by target

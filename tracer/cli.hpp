@@ -14,6 +14,8 @@ struct TraceCommand {
   size_t string_limit = 32;       // -s
   int pid = 0;                    // -p
   bool dump_filter = false;       // --dump-filter
+  bool no_patch = false;          // --no-patch
+  bool patch_report = false;      // --patch-report
   std::vector<std::string> argv;  // PROG [ARGS...]
 };
 

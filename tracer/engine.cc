@@ -5,12 +5,16 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/user.h>
 #include <sys/ptrace.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
+#include <fstream>
 #include <system_error>
 
 #include "tracer/ptrace_x86_64.hpp"
@@ -156,7 +160,7 @@ ExitStatus Engine::run(Handler& handler) {
     std::visit(
         [&](auto& e) {
           using E = std::decay_t<decltype(e)>;
-          if constexpr (std::is_same_v<E, SyscallEnter>) handler.on_syscall_enter(*e.task);
+          if constexpr (std::is_same_v<E, SyscallEnter>) handler.on_syscall_enter(*e.task, *e.frame);
           if constexpr (std::is_same_v<E, SyscallExit>)
             handler.on_syscall_exit(*e.task, e.frame, e.result);
           if constexpr (std::is_same_v<E, SignalDelivery>) handler.on_signal(*e.task, e);
@@ -175,10 +179,23 @@ ExitStatus Engine::run(Handler& handler) {
 
 std::optional<Event> Engine::next() {
   for (;;) {
-    if (g_interrupted && !stopping_) begin_stop();
+    if (!queued_.empty()) {
+      Event event = queued_.front();
+      queued_.pop_front();
+      return event;
+    }
+    // After Ctrl-C, what had already happened is still reported (a few
+    // events, so a busy tracee cannot hold the stop off), then the tree is
+    // killed or detached.
+    const bool draining = g_interrupted && !stopping_ && ++events_after_interrupt_ <= 64;
+    if (g_interrupted && !stopping_ && !draining) begin_stop();
     if (tasks_.empty()) return std::nullopt;
     int status = 0;
-    const pid_t tid = waitpid(-1, &status, __WALL);
+    const pid_t tid = waitpid(-1, &status, __WALL | (draining ? WNOHANG : 0));
+    if (draining && tid == 0) {
+      events_after_interrupt_ = 65;
+      continue;
+    }
     if (tid < 0) {
       if (errno == EINTR) continue;
       if (errno == ECHILD) return std::nullopt;
@@ -188,8 +205,56 @@ std::optional<Event> Engine::next() {
       g_sentinel = 0;
       continue;
     }
-    if (auto event = decode(tid, status)) return event;
+    auto event = decode(tid, status);
+    if (event && patching_) {
+      queue_with_buffered(*event);
+      continue;
+    }
+    if (event) return event;
   }
+}
+
+size_t Engine::tasks_in(const AddressSpace& space) const {
+  size_t n = 0;
+  for (const auto& [tid, task] : tasks_) n += task->space.get() == &space;
+  return n;
+}
+
+// Events the stubs recorded happened before this stop (the stopped task's
+// own ones certainly did): they go first, in sequence order.
+void Engine::queue_with_buffered(Event event) {
+  Task* stopped = std::visit([](auto& e) { return e.task; }, event);
+  std::vector<BufferedEvent> drained;
+  std::set<AddressSpace*> seen;
+  for (auto& [tid, task] : tasks_) {
+    AddressSpace* space = task->space.get();
+    if (!space->patch || !seen.insert(space).second) continue;
+    const bool alone = space == stopped->space.get() && tasks_in(*space) == 1;
+    auto events = patching_->drain(*space, alone ? stopped : nullptr);
+    drained.insert(drained.end(), events.begin(), events.end());
+  }
+  std::sort(drained.begin(), drained.end(),
+            [](const BufferedEvent& a, const BufferedEvent& b) { return a.order < b.order; });
+  for (const BufferedEvent& e : drained) queue_buffered(e);
+  queued_.push_back(event);
+}
+
+void Engine::queue_buffered(const BufferedEvent& e) {
+  auto it = tasks_.find(e.tid);
+  if (it == tasks_.end()) return;  // a task that is already gone
+  Task* task = it->second.get();
+  if (!e.exit) {
+    SyscallFrame& frame = buffered_entries_[e.frame.seq] = e.frame;
+    queued_.push_back(SyscallEnter{task, &frame});
+  } else {
+    queued_.push_back(SyscallExit{task, e.frame, e.result});
+  }
+}
+
+bool Engine::is_buffered(const Event& event) const {
+  if (const auto* enter = std::get_if<SyscallEnter>(&event)) return enter->frame->buffered;
+  if (const auto* exit = std::get_if<SyscallExit>(&event)) return exit->frame.buffered;
+  return false;
 }
 
 std::optional<Event> Engine::decode(pid_t tid, int status) {
@@ -233,13 +298,25 @@ std::optional<Event> Engine::syscall_stop(Task& task) {
       SyscallFrame frame;
       frame.call = state.call;
       frame.ip = state.ip;
-      frame.seq = ++seq_;
+      frame.seq = patching_ ? patching_->next_seq() : ++seq_;
       frame.entered = std::chrono::steady_clock::now();
       task.frames.push_back(frame);
-      return SyscallEnter{&task};
+      if (patching_) {
+        // The handler is gone once rt_sigreturn runs: where it returns to
+        // no longer needs protecting.
+        if (frame.call.nr == SYS_rt_sigreturn && !task.signal_contexts.empty()) {
+          task.signal_contexts.pop_back();
+        }
+        patching_->on_entry(task, task.frames.back(), tasks_in(*task.space));
+      }
+      return SyscallEnter{&task, &task.frames.back()};
     }
     case ptrace::StopOp::kExit: {
-      if (task.frames.empty()) {  // attached in the middle of this syscall
+      if (task.frames.empty()) {  // attached mid-syscall, or an untraced execve's exit
+        if (task.needs_gate) {
+          finish_syscall(task, SyscallFrame{}, state.result);
+          if (auto other = interruption()) return decode(other->first, other->second);
+        }
         resume_task(task, 0);
         return std::nullopt;
       }
@@ -265,6 +342,7 @@ std::optional<Event> Engine::new_task(Task& parent) {
                                       : std::make_shared<ThreadGroup>(ThreadGroup{tid});
   auto space = (flags & CLONE_VM) ? parent.space : new_space();
   Task& child = add_task(tid, std::move(group), std::move(space));
+  if (patching_ && !(flags & CLONE_VM) && parent.space->patch) patching_->forked(child);
   if (early_stops_.erase(tid)) {
     child.started = true;
     child.stopped = true;
@@ -284,6 +362,8 @@ std::optional<Event> Engine::exec(Task& task) {
     }
   }
   task.space = new_space();
+  task.signal_contexts.clear();
+  task.needs_gate = patching_ != nullptr;
   if (task.tid == root_) launch_.reset();  // exec'd: nothing more to hear from the launcher
   return Exec{&task, former};
 }
@@ -326,11 +406,21 @@ void Engine::resume(Event& event) {
   std::visit(
       [&](auto& e) {
         using E = std::decay_t<decltype(e)>;
-        if constexpr (std::is_same_v<E, SyscallEnter>) {
-          const SyscallFrame& frame = e.task->frames.back();
-          if (frame.skip) ptrace::skip_syscall(e.task->tid, frame.result);
+        if (is_buffered(event)) {  // ran in the stub already: nothing to resume
+          if constexpr (std::is_same_v<E, SyscallExit>) buffered_entries_.erase(e.frame.seq);
+        } else if constexpr (std::is_same_v<E, SyscallEnter>) {
+          if (e.frame->skip) ptrace::skip_syscall(e.task->tid, e.frame->result);
           resume_task(*e.task, 0);
+        } else if constexpr (std::is_same_v<E, SyscallExit>) {
+          finish_syscall(*e.task, e.frame, e.result);
+          if (auto other = interruption()) {
+            // The task stopped again while the patcher ran syscalls in it.
+            if (auto next_event = decode(other->first, other->second)) queued_.push_front(*next_event);
+          } else {
+            resume_task(*e.task, 0);
+          }
         } else if constexpr (std::is_same_v<E, SignalDelivery>) {
+          if (patching_ && e.deliver) note_signal_context(*e.task, e.deliver);
           resume_task(*e.task, e.deliver);
         } else if constexpr (std::is_same_v<E, GroupStop>) {
           e.task->stopped = false;
@@ -347,10 +437,39 @@ void Engine::resume(Event& event) {
       event);
 }
 
+// A handler will run: where the task resumes after it (the IP now, or 2
+// bytes back if the kernel restarts an interrupted call) must stay unpatched
+// until its rt_sigreturn. Signals without a handler leave no frame.
+void Engine::note_signal_context(Task& task, int sig) {
+  std::ifstream status("/proc/" + std::to_string(task.tid) + "/status");
+  unsigned long long caught = 0;
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("SigCgt:", 0) == 0) caught = std::stoull(line.substr(7), nullptr, 16);
+  }
+  if (!(caught & (1ull << (sig - 1)))) return;
+  user_regs_struct regs{};
+  if (::ptrace(PTRACE_GETREGS, task.tid, nullptr, &regs) == 0) task.signal_contexts.push_back(regs.rip);
+}
+
+// At a syscall-exit stop: map the gate after an exec, then let the patcher
+// write what the finished call asked for, if that is safe now.
+std::optional<std::pair<pid_t, int>> Engine::interruption() {
+  return patching_ ? patching_->take_interruption() : std::nullopt;
+}
+
+void Engine::finish_syscall(Task& task, const SyscallFrame& frame, long result) {
+  if (!patching_) return;
+  if (task.needs_gate) {
+    task.needs_gate = false;
+    patching_->set_up(task);
+  }
+  patching_->on_exit(task, frame, result, tasks_in(*task.space));
+}
+
 void Engine::resume_task(Task& task, int sig) {
   task.stopped = false;
   if (stopping_ && attach_mode_) return detach(task, sig);
-  if (attach_mode_ || task.in_syscall()) {
+  if (attach_mode_ || task.in_syscall() || task.needs_gate) {
     ptrace::syscall(task.tid, sig);
   } else {
     ptrace::cont(task.tid, sig);

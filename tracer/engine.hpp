@@ -11,6 +11,7 @@
 
 #include <sys/types.h>
 
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -22,6 +23,7 @@
 #include "bpf/filter.hpp"
 #include "tracer/event.hpp"
 #include "tracer/launch.hpp"
+#include "tracer/patching.hpp"
 
 namespace hytrace::tracer {
 
@@ -57,6 +59,9 @@ class Engine {
 
   size_t task_count() const { return tasks_.size(); }
   bool attached() const { return attach_mode_; }
+  // Patch hot sites through `patching` (which must outlive the engine's
+  // run). Only for spawned programs: their filter allows the stub's gate.
+  void enable_patching(Patching* patching) { patching_ = patching; }
 
  private:
   std::optional<Event> decode(pid_t tid, int status);
@@ -72,6 +77,14 @@ class Engine {
   Task& add_task(pid_t tid, std::shared_ptr<ThreadGroup> group,
                  std::shared_ptr<AddressSpace> space);
   std::shared_ptr<AddressSpace> new_space();
+  size_t tasks_in(const AddressSpace& space) const;
+  // Queues the stub's events recorded before this stop, then `event`.
+  void queue_with_buffered(Event event);
+  void queue_buffered(const BufferedEvent& e);
+  bool is_buffered(const Event& event) const;
+  void finish_syscall(Task& task, const SyscallFrame& frame, long result);
+  void note_signal_context(Task& task, int sig);
+  std::optional<std::pair<pid_t, int>> interruption();
 
   std::map<pid_t, std::unique_ptr<Task>> tasks_;
   std::set<pid_t> early_stops_;  // new children seen before their parent's event
@@ -80,8 +93,12 @@ class Engine {
   std::unique_ptr<Launch> launch_;  // the spawned root, until it has exec'd
   bool attach_mode_ = false;
   bool stopping_ = false;
+  int events_after_interrupt_ = 0;
   uint64_t next_space_id_ = 1;
   uint64_t seq_ = 0;
+  Patching* patching_ = nullptr;
+  std::deque<Event> queued_;
+  std::map<uint64_t, SyscallFrame> buffered_entries_;  // by seq, until their exit is handled
 };
 
 }  // namespace hytrace::tracer

@@ -22,6 +22,7 @@ struct ExitStatus {
 
 struct SyscallEnter {
   Task* task;
+  SyscallFrame* frame;  // the task's innermost frame, or a buffered one
 };
 struct SyscallExit {
   Task* task;
@@ -57,8 +58,9 @@ using Event = std::variant<SyscallEnter, SyscallExit, SignalDelivery, GroupStop,
 class Handler {
  public:
   virtual ~Handler() = default;
-  // At entry the frame is frames.back(); set skip/result there to emulate.
-  virtual void on_syscall_enter(Task&) {}
+  // Set skip/result on the frame to emulate the call (not for buffered
+  // frames: those have run already).
+  virtual void on_syscall_enter(Task&, SyscallFrame&) {}
   virtual void on_syscall_exit(Task&, const SyscallFrame&, long /*result*/) {}
   virtual void on_signal(Task&, SignalDelivery&) {}
   virtual void on_group_stop(Task&, int /*sig*/) {}

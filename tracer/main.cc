@@ -83,6 +83,11 @@ int main(int argc, char** argv) {
   sub->add_option("-p,--pid", trace.pid,
                   "Attach to the running process PID and all its threads; Ctrl-C detaches")
       ->type_name("PID");
+  sub->add_flag("--no-patch", trace.no_patch,
+                "Do not patch hot syscall sites: every traced syscall stops in ptrace");
+  sub->add_flag("--patch-report", trace.patch_report,
+                "At the end, list every syscall site seen with its patch state, and the counts of "
+                "syscalls served by stubs and by ptrace stops");
   sub->add_flag("-f,--follow-forks")
       ->description("Accepted for strace's sake: children are always followed");
   sub->add_flag("--dump-filter", trace.dump_filter,

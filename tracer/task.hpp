@@ -9,15 +9,20 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "syscalls/format.hpp"
+#include "tracer/captured_memory.hpp"
 
 namespace hytrace::tracer {
 
-// One mm. Later owns mappings, the stub page and per-site patch state.
+struct SpacePatch;  // tracer/patching.hpp
+
+// One mm: what the patcher keeps for it (gate, buffer, stub pages, sites).
 struct AddressSpace {
   uint64_t id = 0;
+  std::shared_ptr<SpacePatch> patch;  // null when patching is off or failed here
 };
 
 struct ThreadGroup {
@@ -33,6 +38,13 @@ struct SyscallFrame {
   std::chrono::steady_clock::time_point entered;
   bool skip = false;       // do not run it; return `result` instead
   long result = 0;
+  // Performed by the in-tracee stub and drained from its buffer: it has
+  // already run (it cannot be skipped), and its memory is what was captured.
+  bool buffered = false;
+  std::shared_ptr<const Captured> captured;
+  // The site this event asked to patch (its own ip - 2): submitted when this
+  // frame ends, never on behalf of another event of the task.
+  std::optional<uint64_t> patch_site;
 };
 
 struct Task {
@@ -42,6 +54,10 @@ struct Task {
   std::vector<SyscallFrame> frames;  // the event stack, innermost last
   bool started = false;  // first stop after attach seen
   bool stopped = false;  // in a ptrace stop right now
+  bool needs_gate = false;  // exec'd: map the gate at the execve exit stop
+  // Where the task resumes after each pending signal handler (pushed at
+  // delivery, popped at rt_sigreturn): patching must not rewrite there.
+  std::vector<uint64_t> signal_contexts;
 
   pid_t tgid() const { return group->tgid; }
   bool is_leader() const { return tid == group->tgid; }

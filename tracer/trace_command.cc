@@ -1,4 +1,5 @@
 // `hytrace trace`: wires the CLI options to the engine and the trace mode.
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -11,6 +12,7 @@
 #include "syscalls/format.hpp"
 #include "tracer/cli.hpp"
 #include "tracer/engine.hpp"
+#include "tracer/patching.hpp"
 #include "tracer/trace_mode.hpp"
 
 namespace hytrace::tracer {
@@ -58,7 +60,18 @@ int run_trace(const TraceCommand& cmd) {
   options.format.string_limit = cmd.string_limit;
 
   try {
-    const bpf::Program filter = bpf::build_filter({options.set.bits()});
+    // Patching needs the filter to allow the stub's gate, so it is for
+    // spawned programs only; and it must see every rt_sigreturn to know when
+    // a signal handler is gone.
+    const bool patch = !cmd.pid && !cmd.no_patch;
+    bpf::FilterSpec spec{options.set.bits(), std::nullopt};
+    std::unique_ptr<Patching> patching;
+    if (patch) {
+      patching = std::make_unique<Patching>(spec.traced, cmd.string_limit);
+      spec.allowed_ip = Patching::allowed_ip();
+      spec.traced[SYS_rt_sigreturn] = true;
+    }
+    const bpf::Program filter = bpf::build_filter(spec);
     if (cmd.dump_filter) {
       fmt::print("{}", bpf::dump(filter));
       return 0;
@@ -68,13 +81,19 @@ int run_trace(const TraceCommand& cmd) {
     Output out(cmd.output);
     Engine engine;
     engine.handle_interrupts();
+    engine.enable_patching(patching.get());
     if (cmd.pid) {
       engine.attach(cmd.pid);
       fmt::print(stderr, "hytrace: Process {} attached\n", cmd.pid);
     } else {
       engine.spawn(path, cmd.argv, filter);
     }
-    return trace_with(engine, cmd, std::move(options), out);
+    const int status = trace_with(engine, cmd, std::move(options), out);
+    if (patching && cmd.patch_report) {
+      out.write(patching->report());
+      out.flush();
+    }
+    return status;
   } catch (const SpawnError& e) {
     error_line(spawn_error_text(e, cmd.argv.empty() ? "" : cmd.argv[0]));
     return 127;

@@ -4,7 +4,7 @@
 
 #include <fmt/format.h>
 
-#include "tracer/remote_memory.hpp"
+#include "tracer/captured_memory.hpp"
 #include "tracer/signal_text.hpp"
 
 namespace hytrace::tracer {
@@ -52,25 +52,24 @@ void TraceMode::write_event(pid_t tid, const std::string& text) {
   out_.event_done();
 }
 
-void TraceMode::on_syscall_enter(Task& task) {
-  const SyscallFrame& frame = task.frames.back();
+void TraceMode::on_syscall_enter(Task& task, SyscallFrame& frame) {
   if (!options_.set.shows(frame.call)) return;
-  Pending& p = pending_[task.tid];
-  RemoteMemory mem(task.tid);
+  Pending& p = pending_[frame.seq];
+  p.tid = task.tid;
+  p.frame = frame;
+  FrameMemory mem(task.tid, frame.captured.get());
   p.call = syscalls::render_entry(frame.call, mem, options_.format);
   mark_foreign_abi(p.call, frame.call);
-  p.shown = false;
   if (options_.summary || options_.json) return;
   close_open_line();
   out_.write(prefix(task.tid));
   out_.write(syscalls::entry_text(p.call));
   out_.event_done();
-  p.shown = true;
-  open_line_ = task.tid;
+  open_line_ = frame.seq;
 }
 
 void TraceMode::on_syscall_exit(Task& task, const SyscallFrame& frame, long result) {
-  auto it = pending_.find(task.tid);
+  auto it = pending_.find(frame.seq);
   if (it == pending_.end()) return;  // not a shown syscall
   finish(task, it->second, frame, result);
   pending_.erase(it);
@@ -79,7 +78,7 @@ void TraceMode::on_syscall_exit(Task& task, const SyscallFrame& frame, long resu
 void TraceMode::finish(Task& task, Pending& p, const SyscallFrame& frame,
                        std::optional<long> result) {
   if (result) {
-    RemoteMemory mem(task.tid);
+    FrameMemory mem(task.tid, frame.captured.get());
     syscalls::render_exit(p.call, frame.call, *result, mem, options_.format);
   } else {
     p.call.result.assign(1, '?');  // not = "?": GCC 12 -Wrestrict false positive
@@ -104,7 +103,7 @@ void TraceMode::finish(Task& task, Pending& p, const SyscallFrame& frame,
     write_event(task.tid, j.dump());
     return;
   }
-  if (open_line_ == task.tid) {
+  if (open_line_ == frame.seq) {
     out_.write(syscalls::exit_text(p.call));
     out_.write("\n");
     open_line_ = 0;
@@ -138,20 +137,21 @@ void TraceMode::on_task_start(Task&, Task&, uint64_t) { ++live_tasks_; }
 void TraceMode::on_exec(Task& task, pid_t former_tid) {
   if (former_tid == task.tid) return;
   // The exec'ing thread took the leader's tid: its pending execve moves along.
-  auto it = pending_.find(former_tid);
-  if (it == pending_.end()) return;
-  pending_[task.tid] = std::move(it->second);
-  pending_.erase(it);
-  if (open_line_ == former_tid) open_line_ = task.tid;
+  for (auto& [seq, p] : pending_) {
+    if (p.tid == former_tid) p.tid = task.tid;
+  }
   --live_tasks_;
 }
 
 void TraceMode::on_task_exit(Task& task, const ExitStatus& status) {
-  // exit_group, or a call cut short by a fatal signal: it never returns.
-  auto it = pending_.find(task.tid);
-  if (it != pending_.end()) {
-    if (!task.frames.empty()) finish(task, it->second, task.frames.back(), std::nullopt);
-    pending_.erase(it);
+  // exit_group, or calls cut short by a fatal signal: they never return.
+  for (auto it = pending_.begin(); it != pending_.end();) {
+    if (it->second.tid != task.tid) {
+      ++it;
+      continue;
+    }
+    finish(task, it->second, it->second.frame, std::nullopt);
+    it = pending_.erase(it);
   }
   // The end of every task is part of the trace; with -c only the fatal
   // signals are, after the table (strace -c prints nothing, and the exit

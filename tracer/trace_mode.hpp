@@ -2,7 +2,7 @@
 #pragma once
 
 #include <optional>
-#include <unordered_map>
+#include <map>
 #include <vector>
 
 #include "syscalls/format.hpp"
@@ -24,7 +24,7 @@ class TraceMode final : public Handler {
  public:
   TraceMode(Output& out, TraceOptions options, size_t initial_tasks);
 
-  void on_syscall_enter(Task& task) override;
+  void on_syscall_enter(Task& task, SyscallFrame& frame) override;
   void on_syscall_exit(Task& task, const SyscallFrame& frame, long result) override;
   void on_signal(Task& task, SignalDelivery& delivery) override;
   void on_group_stop(Task& task, int sig) override;
@@ -35,8 +35,9 @@ class TraceMode final : public Handler {
 
  private:
   struct Pending {
+    pid_t tid = 0;
+    SyscallFrame frame;  // as at entry
     syscalls::RenderedCall call;
-    bool shown = false;  // its entry text is on the current line or an earlier one
   };
   // Shows a call that returned `result`, or never will (nullopt).
   void finish(Task& task, Pending& p, const SyscallFrame& frame, std::optional<long> result);
@@ -47,8 +48,8 @@ class TraceMode final : public Handler {
   Output& out_;
   TraceOptions options_;
   size_t live_tasks_;
-  std::unordered_map<pid_t, Pending> pending_;
-  pid_t open_line_ = 0;  // task whose entry text ends the output, unfinished
+  std::map<uint64_t, Pending> pending_;  // by the call's seq
+  uint64_t open_line_ = 0;  // seq of the call whose entry text ends the output, unfinished
   Summary summary_;
   std::vector<std::string> killed_;  // -c: "+++ killed by ..." lines for the end
 };

@@ -9,7 +9,8 @@
  * %rax, %rcx and %r11), and so are the flags. The trampoline has already
  * stepped over the red zone. Memory of the program is only read through
  * process_vm_readv, so a bad pointer gives the syscall its EFAULT instead of
- * crashing the stub. */
+ * crashing the stub (except the bytes a call wrote and succeeded on, which
+ * are copied directly). */
 #include <asm/unistd.h>
 
 #include "layout.h"
@@ -130,7 +131,16 @@ static uint32_t capture(uint8_t* at, const struct hytrace_capture_rule* rule, co
   uint8_t* bytes = at + sizeof(*c);
   c->addr = args[rule->arg];
   c->pad = 0;
-  uint32_t n = c->addr ? copy_in(tid, bytes, c->addr, capture_length(rule, args, result)) : 0;
+  const uint32_t want = capture_length(rule, args, result);
+  uint32_t n = 0;
+  if (c->addr && want && rule_room(rule, 1)) {
+    /* At exit after success the kernel has just written these bytes: the
+     * memory is there, and a plain copy is far cheaper than a syscall. */
+    const uint8_t* from = (const uint8_t*)c->addr;
+    for (n = 0; n < want; ++n) bytes[n] = from[n];
+  } else if (c->addr) {
+    n = copy_in(tid, bytes, c->addr, want);
+  }
   if (rule->kind == HYTRACE_CAPTURE_CSTRING) {
     uint32_t end = 0;
     while (end < n && bytes[end] != 0) ++end;

@@ -98,7 +98,7 @@ gate_syscall:
 gate_syscall_after:
   ret
   .globl gate_syscall_ip
-  .section .rodata
+  .section .data.rel.ro
   .align 8
 gate_syscall_ip:
   .quad gate_syscall_after

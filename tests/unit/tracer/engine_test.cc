@@ -32,7 +32,7 @@ std::string slurp(const std::string& path) {
 struct Counter : Handler {
   std::map<long, int> entries, exits;
   int starts = 0, execs = 0, exits_seen = 0;
-  void on_syscall_enter(Task& t) override { ++entries[t.frames.back().call.nr]; }
+  void on_syscall_enter(Task&, SyscallFrame& f) override { ++entries[f.call.nr]; }
   void on_syscall_exit(Task&, const SyscallFrame& f, long) override { ++exits[f.call.nr]; }
   void on_task_start(Task&, Task&, uint64_t) override { ++starts; }
   void on_exec(Task&, pid_t) override { ++execs; }
@@ -66,8 +66,7 @@ TEST(Engine, FollowsForkedChildren) {
 
 // Replay's mechanism: a syscall skipped at entry returns the handler's result.
 struct FakePid : Handler {
-  void on_syscall_enter(Task& t) override {
-    SyscallFrame& frame = t.frames.back();
+  void on_syscall_enter(Task&, SyscallFrame& frame) override {
     if (frame.call.nr == SYS_getpid) {
       frame.skip = true;
       frame.result = 4242;

@@ -1,0 +1,638 @@
+#include "tracer/patching.hpp"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/user.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+
+#include <fmt/format.h>
+
+#include "disasm/references.hpp"
+#include "patcher/stub_blob.hpp"
+#include "syscalls/catalogue.hpp"
+#include "tracer/inject_x86_64.hpp"
+#include "tracer/proc_maps.hpp"
+#include "tracer/remote_memory.hpp"
+
+namespace hytrace::tracer {
+
+// An ELF file's executable code as the patcher analyses it: the bytes as in
+// the file (not as patched in memory), its functions, and the references of
+// each executable segment's sweep.
+struct FileCode {
+  std::string error;
+  disasm::ElfInfo elf;
+  std::vector<uint8_t> bytes;
+  std::vector<disasm::References> references;  // per executable segment
+};
+
+namespace {
+
+namespace stub = patcher::stub;
+
+constexpr size_t kBufferSize = 4 << 20;
+constexpr unsigned kHotStops = 8;  // stops at a site before it is analysed
+constexpr uint64_t kStubPageSize = 64 << 10;
+constexpr uint64_t kReach = (1ull << 31) - kStubPageSize;
+// Where the path for the tracee's openat goes: the gate data page, after the
+// stub's data.
+constexpr uint64_t kScratch = stub::kGateData + ((sizeof(hytrace_stub_data) + 63) & ~63ull);
+
+// Syscalls that must not run on the stub's stack frame: a new stack or a
+// shared one (clone, clone3, vfork), or a frame read at the stack pointer
+// (rt_sigreturn). A trampoline runs them with a plain syscall instruction.
+constexpr uint32_t kPlainSyscalls[] = {SYS_clone, SYS_clone3, SYS_vfork, SYS_rt_sigreturn};
+
+bool is_restart(long result) { return result <= -512 && result >= -516; }
+
+using Bytes = std::vector<uint8_t>;
+
+void put32(Bytes& out, uint32_t v) {
+  for (int i = 0; i < 4; ++i) out.push_back(static_cast<uint8_t>(v >> (8 * i)));
+}
+
+// The code between the displaced instructions before and after the site:
+// plain syscall instruction for kPlainSyscalls, the stub for everything
+// else. Flags are kept: the comparisons run between pushfq and popfq, below
+// the red zone.
+Bytes call_stub(uint64_t at, uint64_t slot) {
+  Bytes b = {0x48, 0x8d, 0x64, 0x24, 0x80,  // lea -0x80(%rsp),%rsp
+             0x9c};                         // pushfq
+  std::vector<size_t> to_plain;
+  for (uint32_t nr : kPlainSyscalls) {
+    b.insert(b.end(), {0x3d});  // cmp $nr,%eax
+    put32(b, nr);
+    b.insert(b.end(), {0x0f, 0x84});  // je plain (rel32, patched below)
+    to_plain.push_back(b.size());
+    put32(b, 0);
+  }
+  b.push_back(0x9d);                 // popfq
+  b.insert(b.end(), {0xff, 0x15});   // call *slot(%rip)
+  put32(b, static_cast<uint32_t>(slot - (at + b.size() + 4)));
+  b.insert(b.end(), {0x48, 0x8d, 0xa4, 0x24, 0x80, 0x00, 0x00, 0x00});  // lea 0x80(%rsp),%rsp
+  b.insert(b.end(), {0xeb, 0x00});   // jmp after (rel8, patched below)
+  const size_t jump_after = b.size() - 1;
+  const size_t plain = b.size();
+  b.push_back(0x9d);                                                    // popfq
+  b.insert(b.end(), {0x48, 0x8d, 0xa4, 0x24, 0x80, 0x00, 0x00, 0x00});  // lea 0x80(%rsp),%rsp
+  b.insert(b.end(), {0x0f, 0x05});                                      // syscall
+  b[jump_after] = static_cast<uint8_t>(b.size() - plain);
+  for (size_t at_rel : to_plain) {
+    const auto rel = static_cast<uint32_t>(plain - (at_rel + 4));
+    std::memcpy(&b[at_rel], &rel, 4);
+  }
+  return b;
+}
+
+std::string basename_of(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+// The references of a file's segment are the costly part of the analysis
+// (a sweep of all its code: a quarter of a second for libc), so they are
+// kept on disk, keyed by the file's identity, in $XDG_CACHE_HOME/hytrace
+// (or ~/.cache/hytrace). Without a writable cache they are just computed.
+std::string cache_path(const std::string& path, uint64_t segment) {
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0) return "";
+  const char* xdg = getenv("XDG_CACHE_HOME");
+  const char* home = getenv("HOME");
+  const std::string dir = xdg && *xdg ? std::string(xdg) + "/hytrace"
+                          : home && *home ? std::string(home) + "/.cache/hytrace" : "";
+  if (dir.empty()) return "";
+  mkdir(dir.substr(0, dir.rfind('/')).c_str(), 0700);
+  mkdir(dir.c_str(), 0700);
+  return fmt::format("{}/refs-v1-{:x}-{:x}-{:x}-{:x}-{:x}", dir, st.st_dev, st.st_ino, st.st_size,
+                     st.st_mtim.tv_sec, segment);
+}
+
+disasm::References segment_references(const std::string& path, const disasm::Code& code) {
+  const std::string cached = cache_path(path, code.address);
+  if (!cached.empty()) {
+    std::ifstream in(cached, std::ios::binary);
+    std::vector<disasm::Reference> refs;
+    for (disasm::Reference r; in.read(reinterpret_cast<char*>(&r), sizeof r);) refs.push_back(r);
+    if (!refs.empty()) return disasm::References(std::move(refs));
+  }
+  disasm::Decoder decoder;
+  disasm::References refs = disasm::References::collect(decoder, code);
+  if (!cached.empty()) {
+    const std::string tmp = cached + fmt::format(".{}", getpid());
+    std::ofstream out(tmp, std::ios::binary);
+    for (const disasm::Reference& r : refs.all()) out.write(reinterpret_cast<const char*>(&r), sizeof r);
+    out.close();
+    if (out) rename(tmp.c_str(), cached.c_str());
+    else unlink(tmp.c_str());
+  }
+  return refs;
+}
+
+std::vector<uint8_t> read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+}  // namespace
+
+// Runs syscalls in one stopped task. A signal (or death) that stops the task
+// before an injected call runs aborts it and every later one: the wait
+// status is kept for the engine, which handles it as the event it is, so no
+// signal is lost.
+class Injector {
+ public:
+  explicit Injector(pid_t tid) : tid_(tid) {}
+  pid_t tid() const { return tid_; }
+  long gate(long nr, std::array<uint64_t, 6> args) {
+    return result_of(interrupted_ ? Injection{} : inject_syscall(tid_, stub::kGateSyscallEnd - 2, nr, args));
+  }
+  long in_place(long nr, std::array<uint64_t, 6> args) {
+    return result_of(interrupted_ ? Injection{} : inject_syscall_in_place(tid_, nr, args));
+  }
+  const std::optional<int>& interrupted() const { return interrupted_; }
+
+ private:
+  long result_of(const Injection& r) {
+    if (r.result) return *r.result;
+    if (!interrupted_) interrupted_ = r.status;
+    return -EINTR;
+  }
+  pid_t tid_;
+  std::optional<int> interrupted_;
+};
+
+namespace {
+
+// Maps the memfd `fd` of this process into the tracee; returns its address.
+long map_shared(Injector& inject, int fd, size_t size) {
+  const std::string path = fmt::format("/proc/{}/fd/{}", getpid(), fd);
+  if (!RemoteMemory(inject.tid()).write(kScratch, path.c_str(), path.size() + 1)) return -EFAULT;
+  const long tracee_fd =
+      inject.gate(SYS_openat, {static_cast<uint64_t>(AT_FDCWD), kScratch, O_RDWR | O_CLOEXEC});
+  if (tracee_fd < 0) return tracee_fd;
+  const long addr = inject.gate(SYS_mmap, {0, size, PROT_READ | PROT_WRITE, MAP_SHARED,
+                                           static_cast<uint64_t>(tracee_fd), 0});
+  inject.gate(SYS_close, {static_cast<uint64_t>(tracee_fd)});
+  return addr;
+}
+
+int shared_memfd(const char* name, size_t size, void** mapping) {
+  const int fd = memfd_create(name, MFD_CLOEXEC);
+  if (fd < 0) return -1;
+  if (ftruncate(fd, static_cast<off_t>(size)) != 0) {
+    close(fd);
+    return -1;
+  }
+  *mapping = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (*mapping == MAP_FAILED) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+hytrace_capture_rule rule_for(const syscalls::MemoryArg& m) {
+  using Size = syscalls::MemoryArg::Size;
+  hytrace_capture_rule r{};
+  r.arg = m.arg;
+  r.len_arg = m.size_arg;
+  r.max = m.max;
+  switch (m.size) {
+    case Size::kCString: r.kind = HYTRACE_CAPTURE_CSTRING; break;
+    case Size::kFromArg: r.kind = HYTRACE_CAPTURE_LEN_ARG; break;
+    case Size::kFromResult: r.kind = HYTRACE_CAPTURE_LEN_RESULT; break;
+    case Size::kFixed: r.kind = HYTRACE_CAPTURE_FIXED; break;
+  }
+  return r;
+}
+
+bool never_served(long nr) {
+  switch (nr) {
+    case SYS_execve:
+    case SYS_execveat:
+    case SYS_exit:
+    case SYS_exit_group:
+    case SYS_fork:
+    case SYS_rt_sigreturn:
+      return true;
+  }
+  return std::find(std::begin(kPlainSyscalls), std::end(kPlainSyscalls), nr) !=
+         std::end(kPlainSyscalls);
+}
+
+// The bytes a site's window is replaced with: a jump to the trampoline, then
+// int3 over the rest (never executed: nothing may enter the window there).
+Bytes window_bytes(const disasm::Window& w, uint64_t trampoline) {
+  Bytes b = {0xe9};
+  put32(b, static_cast<uint32_t>(trampoline - (w.start + 5)));
+  b.resize(w.size(), 0xcc);
+  return b;
+}
+
+// The trampoline at `at`, or an error: displaced instructions before the
+// site, the stub call, displaced instructions after it, a jump back.
+std::optional<Bytes> trampoline_bytes(const disasm::Window& w, uint64_t at, std::string& error) {
+  Bytes b;
+  auto relocated = [&](const disasm::Instruction& insn) {
+    const disasm::Relocation r = disasm::relocate(insn, at + b.size());
+    if (!r.ok()) {
+      error = fmt::format("unrelocatable({})", disasm::to_string(*r.error));
+      return false;
+    }
+    b.insert(b.end(), r.bytes.begin(), r.bytes.end());
+    return true;
+  };
+  for (size_t i = 0; i < w.site_index; ++i) {
+    if (!relocated(w.instructions[i])) return std::nullopt;
+  }
+  const size_t call_at = b.size();
+  const size_t call_size = call_stub(0, 0).size();
+  size_t after = 0;
+  for (size_t i = w.site_index + 1; i < w.instructions.size(); ++i) after += 15;
+  // The slot goes after everything: leave room for the worst-case sizes.
+  const uint64_t slot = (at + call_at + call_size + after + 5 + 7) & ~7ull;
+  const Bytes call = call_stub(at + call_at, slot);
+  b.insert(b.end(), call.begin(), call.end());
+  for (size_t i = w.site_index + 1; i < w.instructions.size(); ++i) {
+    if (!relocated(w.instructions[i])) return std::nullopt;
+  }
+  b.push_back(0xe9);  // jmp window end
+  put32(b, static_cast<uint32_t>(w.end - (at + b.size() + 4)));
+  b.resize(slot - at, 0xcc);
+  for (int i = 0; i < 8; ++i) b.push_back(static_cast<uint8_t>(stub::kStubEntry >> (8 * i)));
+  return b;
+}
+
+BufferedEvent event_of(const hytrace_record& r) {
+  BufferedEvent e;
+  e.order = r.seq;
+  e.tid = static_cast<pid_t>(r.tid);
+  e.exit = r.kind == HYTRACE_RECORD_EXIT;
+  e.result = r.result;
+  e.frame.call.nr = r.nr;
+  std::copy(std::begin(r.args), std::end(r.args), e.frame.call.args);
+  e.frame.seq = e.exit ? r.entry_seq : r.seq;
+  e.frame.entered = std::chrono::steady_clock::now();
+  e.frame.buffered = true;
+  auto captured = std::make_shared<Captured>();
+  const uint8_t* next = reinterpret_cast<const uint8_t*>(&r + 1);
+  for (uint16_t i = 0; i < r.captures; ++i) {
+    const auto* c = reinterpret_cast<const hytrace_capture*>(next);
+    captured->ranges.emplace_back(c->addr, std::string(reinterpret_cast<const char*>(c + 1), c->length));
+    next += sizeof(*c) + ((c->length + 7) & ~7u);
+  }
+  e.frame.captured = std::move(captured);
+  return e;
+}
+
+// True when the stopped task may be between reserving a record and
+// committing it: inside the stub, but not at its fallback syscall nor at the
+// program's own syscall (the stub's own syscalls, gettid and
+// process_vm_readv, are made while it writes a record).
+bool writing_record(pid_t tid) {
+  user_regs_struct regs{};
+  if (ptrace(PTRACE_GETREGS, tid, nullptr, &regs) != 0) return true;
+  if (!stub::in_gate(regs.rip) || regs.rip == stub::kTracedSyscallEnd) return false;
+  if (regs.rip != stub::kGateSyscallEnd) return true;
+  return regs.orig_rax == SYS_gettid || regs.orig_rax == SYS_process_vm_readv;
+}
+
+}  // namespace
+
+SpacePatch::~SpacePatch() {
+  if (buffer) munmap(buffer, buffer_size);
+}
+
+Patching::Patching(const std::vector<bool>& traced, size_t string_limit)
+    : served_(HYTRACE_STUB_MAX_NR, false), data_(sizeof(hytrace_stub_data), 0) {
+  auto* d = reinterpret_cast<hytrace_stub_data*>(data_.data());
+  d->magic = HYTRACE_STUB_MAGIC;
+  for (long nr = 0; nr < HYTRACE_STUB_MAX_NR && nr < static_cast<long>(traced.size()); ++nr) {
+    if (!traced[nr] || never_served(nr)) continue;
+    const auto memory = syscalls::memory_args(nr, string_limit);
+    if (!memory || memory->size() > HYTRACE_STUB_MAX_CAPTURES) continue;
+    served_[nr] = true;
+    d->served[nr] = 1;
+    for (size_t i = 0; i < memory->size(); ++i) d->rules[nr][i] = rule_for((*memory)[i]);
+  }
+  void* mapping = nullptr;
+  seq_fd_ = shared_memfd("hytrace-seq", 4096, &mapping);
+  if (seq_fd_ >= 0) seq_ = static_cast<uint64_t*>(mapping);
+}
+
+Patching::~Patching() {
+  if (seq_) munmap(seq_, 4096);
+  if (seq_fd_ >= 0) close(seq_fd_);
+}
+
+uint64_t Patching::allowed_ip() { return stub::kGateSyscallEnd; }
+
+uint64_t Patching::next_seq() {
+  static uint64_t local = 0;
+  return seq_ ? __atomic_add_fetch(seq_, 1, __ATOMIC_RELAXED) : ++local;
+}
+
+void Patching::set_up(Task& task) {
+  Injector inject(task.tid);
+  set_up(task, inject);
+  if (inject.interrupted()) interruption_ = {task.tid, *inject.interrupted()};
+}
+
+void Patching::set_up(Task& task, Injector& inject) {
+  auto patch = std::make_shared<SpacePatch>();
+  task.space->patch = patch;
+  spaces_.push_back(patch);
+  const long gate = inject.in_place(
+      SYS_mmap, {stub::kGateBase, stub::kGateSize, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, static_cast<uint64_t>(-1), 0});
+  if (static_cast<uint64_t>(gate) != stub::kGateBase) {
+    patch->problem = gate == -EEXIST ? fmt::format("the gate's address {:#x} is taken", stub::kGateBase)
+                                     : fmt::format("cannot map the gate: {}", std::strerror(static_cast<int>(-gate)));
+    return;
+  }
+  // The stub runs read-exec and reads its data read-only; the tracer writes
+  // both through /proc/PID/mem, which ignores the protection.
+  RemoteMemory mem(task.tid);
+  if (!mem.write(stub::kGateBase, stub::kBlob, stub::kBlobSize) ||
+      inject.in_place(SYS_mprotect, {stub::kGateBase, stub::kGateCodeSize, PROT_READ | PROT_EXEC}) != 0 ||
+      inject.in_place(SYS_mprotect, {stub::kGateData, stub::kGateSize - stub::kGateCodeSize, PROT_READ}) != 0) {
+    patch->problem = "cannot write the stub";
+    return;
+  }
+  void* mapping = nullptr;
+  const int fd = shared_memfd("hytrace-events", kBufferSize, &mapping);
+  if (fd < 0) {
+    patch->problem = "cannot create the event buffer";
+    return;
+  }
+  patch->buffer = static_cast<uint8_t*>(mapping);
+  patch->buffer_size = kBufferSize;
+  auto* header = reinterpret_cast<hytrace_buffer_header*>(patch->buffer);
+  header->size = kBufferSize;
+  header->head = patch->tail = sizeof(hytrace_buffer_header);
+  const long buffer = map_shared(inject, fd, kBufferSize);
+  close(fd);
+  const long seq = seq_fd_ >= 0 ? map_shared(inject, seq_fd_, 4096) : -EBADF;
+  if (buffer < 0 || seq < 0) {
+    patch->problem = fmt::format("cannot map the event buffer into the program: {}",
+                                 std::strerror(static_cast<int>(-(buffer < 0 ? buffer : seq))));
+    return;
+  }
+  std::vector<uint8_t> data = data_;
+  auto* d = reinterpret_cast<hytrace_stub_data*>(data.data());
+  d->buffer = static_cast<uint64_t>(buffer);
+  d->seq_counter = static_cast<uint64_t>(seq);
+  if (!mem.write(stub::kGateData, data.data(), data.size())) {
+    patch->problem = "cannot write the stub's data";
+    return;
+  }
+  patch->ready = true;
+}
+
+std::optional<std::pair<pid_t, int>> Patching::take_interruption() {
+  auto out = interruption_;
+  interruption_.reset();
+  return out;
+}
+
+void Patching::forked(Task& child) {
+  const uint64_t magic = 0;
+  RemoteMemory(child.tid).write(stub::kGateData + offsetof(hytrace_stub_data, magic), &magic,
+                                sizeof(magic));
+  child.space->patch.reset();
+}
+
+const FileCode* Patching::code_of(const std::string& path) {
+  auto& slot = files_[path];
+  if (slot) return slot.get();
+  slot = std::make_unique<FileCode>();
+  try {
+    slot->elf = disasm::read_elf(path);
+    slot->bytes = read_file(path);
+    for (const disasm::Segment& seg : slot->elf.executable_segments) {
+      if (seg.file_offset + seg.file_size > slot->bytes.size()) {
+        slot->references.emplace_back();
+        continue;
+      }
+      const disasm::Code code{seg.address, {slot->bytes.data() + seg.file_offset, seg.file_size}};
+      slot->references.push_back(segment_references(path, code));
+    }
+  } catch (const std::exception& e) {
+    slot->error = e.what();
+  }
+  return slot.get();
+}
+
+void Patching::analyse(Task& task, SpacePatch& patch, uint64_t site) {
+  const auto maps = read_maps(task.tid);
+  const Mapping* m = mapping_at(maps, site);
+  if (!m || m->path.empty() || m->path[0] != '/') return patch.sites.refuse(site, "not_in_a_file");
+  const FileCode* file = code_of(m->path);
+  if (!file->error.empty()) return patch.sites.refuse(site, "unreadable_file");
+  const uint64_t file_offset = m->offset + (site - m->start);
+  for (size_t i = 0; i < file->elf.executable_segments.size(); ++i) {
+    const disasm::Segment& seg = file->elf.executable_segments[i];
+    if (file_offset < seg.file_offset || file_offset >= seg.file_offset + seg.file_size ||
+        seg.file_offset + seg.file_size > file->bytes.size()) {
+      continue;
+    }
+    const uint64_t bias = m->start - (seg.address + (m->offset - seg.file_offset));
+    const disasm::Code segment{seg.address, {file->bytes.data() + seg.file_offset, seg.file_size}};
+    const auto region = disasm::region_for_site(segment, file->elf.functions, site - bias);
+    if (!region) return patch.sites.refuse(site, "site_outside_segment");
+    disasm::WindowOptions options;
+    options.bounds = region->bounds;
+    options.segment_references = &file->references[i];
+    disasm::Decoder decoder;
+    const disasm::WindowChoice choice = disasm::choose_window(decoder, region->code, site - bias, options);
+    if (!choice.ok()) return patch.sites.refuse(site, choice.refusal.key());
+    // Decode the window again at its run-time address, for relocation.
+    disasm::Window w = *choice.window;
+    const disasm::Code at_run_time{w.start + bias, segment.from(w.start).subspan(0, w.size())};
+    for (disasm::Instruction& insn : w.instructions) {
+      if (!decoder.decode(at_run_time, insn.address + bias, insn)) {
+        return patch.sites.refuse(site, "undecodable_at_run_time");
+      }
+    }
+    w.start += bias;
+    w.end += bias;
+    patch.windows[site] = w;
+    patch.objects[site] = fmt::format("{}+{:#x}", basename_of(m->path), file_offset);
+    patch.sites.request(site, {w.start, w.end});
+    return;
+  }
+  patch.sites.refuse(site, "not_in_an_executable_segment");
+}
+
+void Patching::on_entry(Task& task, SyscallFrame& frame, size_t tasks_in_space) {
+  ++stops_;
+  SpacePatch* patch = task.space->patch.get();
+  const uint64_t site = frame.ip - 2;
+  if (!patch || !patch->ready || stub::in_gate(site) || frame.call.abi != syscalls::Abi::kX86_64) {
+    return;
+  }
+  if (frame.call.nr < 0 || frame.call.nr >= HYTRACE_STUB_MAX_NR || !served_[frame.call.nr]) return;
+  // Writing needs every task of the space stopped; with one task it is.
+  if (tasks_in_space != 1 || !patch->sites.wants(site)) return;
+  // A site is analysed once it has proved hot: short programs never pay for
+  // the analysis (the first one of a library sweeps all its code).
+  if (++patch->stops_at[site] < kHotStops) return;
+  for (const auto& page : patch->stub_pages) {
+    if (site >= page.address && site < page.address + page.size) return;  // a trampoline's plain syscall
+  }
+  analyse(task, *patch, site);
+  frame.patch_site = site;
+}
+
+void Patching::on_exit(Task& task, const SyscallFrame& frame, long result, size_t tasks_in_space) {
+  SpacePatch* patch = task.space->patch.get();
+  if (!patch || !patch->ready || tasks_in_space != 1 || is_restart(result)) return;
+  if (frame.patch_site || patch->sites.has_waiting()) apply(task, *patch);
+}
+
+namespace {
+
+// Writes trampolines into the stub pages and windows over the program's code.
+class TracerWriter final : public patcher::PatchWriter {
+ public:
+  TracerWriter(Injector& inject, SpacePatch& patch) : inject_(inject), tid_(inject.tid()), patch_(patch) {}
+
+  bool write(const patcher::Site& site, std::string& error) override {
+    const disasm::Window& w = patch_.windows.at(site.address);
+    SpacePatch::StubPage* page = page_near(w.start, error);
+    if (!page) return false;
+    const uint64_t at = page->address + page->used;
+    const auto trampoline = trampoline_bytes(w, at, error);
+    if (!trampoline) return false;
+    if (page->used + trampoline->size() > page->size) {
+      page->used = page->size;  // full: the next site takes a new page
+      return write(site, error);
+    }
+    RemoteMemory mem(tid_);
+    Bytes now(w.size());
+    if (mem.read(w.start, now.data(), now.size()) != now.size() || !same_as_file(w, now)) {
+      error = "code_changed_in_memory";
+      return false;
+    }
+    const Bytes jump = window_bytes(w, at);
+    if (!mem.write(at, trampoline->data(), trampoline->size()) ||
+        !mem.write(w.start, jump.data(), jump.size())) {
+      error = "write_failed";
+      return false;
+    }
+    page->used += (trampoline->size() + 15) & ~15ull;
+    return true;
+  }
+
+ private:
+  static bool same_as_file(const disasm::Window& w, const Bytes& now) {
+    size_t at = 0;
+    for (const disasm::Instruction& insn : w.instructions) {
+      if (std::memcmp(now.data() + at, insn.bytes.data(), insn.size) != 0) return false;
+      at += insn.size;
+    }
+    return true;
+  }
+
+  SpacePatch::StubPage* page_near(uint64_t near, std::string& error) {
+    for (auto& page : patch_.stub_pages) {
+      const uint64_t at = page.address + page.used;
+      if (page.used + 256 <= page.size && (at > near ? at - near : near - at) < kReach) return &page;
+    }
+    const auto hole = free_range_near(read_maps(tid_), near, kStubPageSize, kReach);
+    if (!hole) {
+      error = "no_stub_space_in_reach";
+      return nullptr;
+    }
+    const long addr = inject_.gate(SYS_mmap, {*hole, kStubPageSize, PROT_READ | PROT_EXEC,
+                                              MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
+                                              static_cast<uint64_t>(-1), 0});
+    if (inject_.interrupted()) {
+      error = "interrupted";
+      return nullptr;
+    }
+    if (addr < 0 || static_cast<uint64_t>(addr) != *hole) {
+      error = "cannot_map_stub_page";
+      return nullptr;
+    }
+    patch_.stub_pages.push_back({*hole, kStubPageSize, 0});
+    return &patch_.stub_pages.back();
+  }
+
+  Injector& inject_;
+  pid_t tid_;
+  SpacePatch& patch_;
+};
+
+}  // namespace
+
+void Patching::apply(Task& task, SpacePatch& patch) {
+  patcher::TaskSnapshot snapshot;
+  snapshot.tid = task.tid;
+  user_regs_struct regs{};
+  if (ptrace(PTRACE_GETREGS, task.tid, nullptr, &regs) != 0) return;
+  snapshot.ip = regs.rip;
+  snapshot.signal_contexts = task.signal_contexts;
+  Injector inject(task.tid);
+  TracerWriter writer(inject, patch);
+  patch.sites.apply({snapshot}, writer);
+  if (inject.interrupted()) interruption_ = {task.tid, *inject.interrupted()};
+}
+
+std::vector<BufferedEvent> Patching::drain(AddressSpace& space, const Task* alone) {
+  std::vector<BufferedEvent> out;
+  SpacePatch* patch = space.patch.get();
+  if (!patch || !patch->buffer) return out;
+  auto* header = reinterpret_cast<hytrace_buffer_header*>(patch->buffer);
+  const uint64_t head = __atomic_load_n(&header->head, __ATOMIC_ACQUIRE);
+  const uint64_t end = std::min<uint64_t>(head, patch->buffer_size);
+  bool in_flight = false;  // a reserved record not committed yet
+  while (patch->tail + sizeof(hytrace_record) <= end) {
+    auto* r = reinterpret_cast<hytrace_record*>(patch->buffer + patch->tail);
+    if (!__atomic_load_n(&r->committed, __ATOMIC_ACQUIRE)) {
+      // Past the size, reservations failed and wrote nothing: zeros.
+      in_flight = r->length != 0 || head <= patch->buffer_size;
+      break;
+    }
+    out.push_back(event_of(*r));
+    if (out.back().exit) ++patch->served_by_stub;
+    patch->tail += r->length;
+  }
+  if (alone && !in_flight && !writing_record(alone->tid)) {
+    std::memset(patch->buffer + sizeof(hytrace_buffer_header), 0, patch->tail - sizeof(hytrace_buffer_header));
+    patch->tail = sizeof(hytrace_buffer_header);
+    __atomic_store_n(&header->head, patch->tail, __ATOMIC_RELEASE);
+  }
+  return out;
+}
+
+std::string Patching::report() const {
+  std::string out = "patch report:\n";
+  uint64_t by_stub = 0;
+  for (const auto& space : spaces_) {
+    if (!space->problem.empty()) fmt::format_to(std::back_inserter(out), "  no patching: {}\n", space->problem);
+    by_stub += space->served_by_stub;
+    for (const auto& [addr, site] : space->sites.all()) {
+      auto object = space->objects.find(addr);
+      std::string state = patcher::to_string(site.state);
+      if (site.state == patcher::SiteState::kRefused) state += ": " + site.refusal;
+      if (site.deferrals) state += fmt::format(" (deferred {} times)", site.deferrals);
+      fmt::format_to(std::back_inserter(out), "  {:#x} {} {}\n", addr,
+                     object == space->objects.end() ? "?" : object->second, state);
+    }
+  }
+  fmt::format_to(std::back_inserter(out), "  syscalls served by stubs: {}, by ptrace stops: {}\n",
+                 by_stub, stops_);
+  return out;
+}
+
+}  // namespace hytrace::tracer

@@ -1,0 +1,110 @@
+// Syscall-site patching, the tracer's side: maps the gate (the stub) and an
+// event buffer into each traced program after exec, decides which sites to
+// patch, writes trampolines and windows when the patcher's rules allow, and
+// drains the events the stub recorded. See docs/design/patching.md.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <utility>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "disasm/window.hpp"
+#include "patcher/sites.hpp"
+#include "tracer/task.hpp"
+
+namespace hytrace::tracer {
+
+struct FileCode;
+class Injector;
+
+// One event the stub recorded.
+struct BufferedEvent {
+  uint64_t order = 0;  // the record's own sequence number
+  pid_t tid = 0;
+  bool exit = false;
+  SyscallFrame frame;  // seq is the entry's seq for both halves
+  long result = 0;
+};
+
+// What the patcher keeps per address space.
+struct SpacePatch {
+  ~SpacePatch();
+  std::string problem;  // why the gate could not be set up ("" when it is)
+  bool ready = false;
+  uint8_t* buffer = nullptr;  // the tracer's mapping of the event buffer
+  size_t buffer_size = 0;
+  uint64_t tail = 0;  // the next record to drain
+  patcher::SiteTable sites;
+  std::map<uint64_t, unsigned> stops_at;  // sites not analysed yet: how often they stopped
+  std::map<uint64_t, disasm::Window> windows;  // by site, at run-time addresses
+  std::map<uint64_t, std::string> objects;     // by site: "libc.so.6+0x1234"
+  struct StubPage {
+    uint64_t address = 0;
+    uint64_t size = 0;
+    uint64_t used = 0;
+  };
+  std::vector<StubPage> stub_pages;
+  uint64_t served_by_stub = 0;
+};
+
+class Patching {
+ public:
+  // `traced`: the syscalls the filter sends to the tracer; the stub serves
+  // those whose shown memory it can capture (syscalls::memory_args).
+  Patching(const std::vector<bool>& traced, size_t string_limit);
+  ~Patching();
+  Patching(const Patching&) = delete;
+  Patching& operator=(const Patching&) = delete;
+
+  // The instruction pointer the filter allows (after the gate's syscall).
+  static uint64_t allowed_ip();
+  // The next event sequence number, shared with the stubs of every tracee.
+  uint64_t next_seq();
+
+  // At the execve exit stop of a task alone in its new address space.
+  void set_up(Task& task);
+  // A fork child has a private copy of its parent's gate, whose buffer is
+  // the parent's: its stub records nothing (every call takes the traced
+  // path) until it execs and gets its own.
+  void forked(Task& child);
+  // A traced syscall stopped at entry: ask for its site when worth it.
+  void on_entry(Task& task, SyscallFrame& frame, size_t tasks_in_space);
+  // The frame's syscall returned to a syscall-exit stop: write what is safe.
+  void on_exit(Task& task, const SyscallFrame& frame, long result, size_t tasks_in_space);
+  // The committed records of the space's buffer since the last drain, in
+  // order. `alone`: the space's only task, stopped; when it is not inside
+  // the stub, nobody can be writing, and the buffer starts over.
+  std::vector<BufferedEvent> drain(AddressSpace& space, const Task* alone);
+
+  // When a signal (or death) stopped the task while the patcher was running
+  // syscalls in it: the task's id and wait status, for the engine to handle
+  // as an ordinary event. The task's registers are as they were.
+  std::optional<std::pair<pid_t, int>> take_interruption();
+
+  // Per site: address, object+offset, state; then the counts.
+  std::string report() const;
+  uint64_t stops() const { return stops_; }
+
+ private:
+  void set_up(Task& task, Injector& inject);
+  void analyse(Task& task, SpacePatch& patch, uint64_t site);
+  void apply(Task& task, SpacePatch& patch);
+  const FileCode* code_of(const std::string& path);
+
+  std::vector<bool> served_;
+  std::vector<uint8_t> data_;  // the stub data block every gate gets
+  int seq_fd_ = -1;
+  uint64_t* seq_ = nullptr;
+  std::map<std::string, std::unique_ptr<FileCode>> files_;
+  std::vector<std::shared_ptr<SpacePatch>> spaces_;  // kept for the report
+  uint64_t stops_ = 0;
+  std::optional<std::pair<pid_t, int>> interruption_;
+};
+
+}  // namespace hytrace::tracer
