@@ -1,6 +1,8 @@
 // The microbenchmark: N reads of 64 bytes from /dev/zero. Prints the mean
 // cost of one read in nanoseconds, timed inside the process so start-up and
 // tracer attach are not counted.
+//
+//   read_loop [N]      (N defaults to 1000000)
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +17,7 @@ static double now_ns(void) {
 
 int main(int argc, char** argv) {
   const long n = argc > 1 ? atol(argv[1]) : 1000000;
+  if (n < 1) return fprintf(stderr, "usage: read_loop [N]   (N >= 1 reads)\n"), 2;
   const int fd = open("/dev/zero", O_RDONLY);
   if (fd < 0) return perror("/dev/zero"), 1;
   char buf[64];

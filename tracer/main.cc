@@ -28,7 +28,7 @@ constexpr const char* kExprHelp =
 
 constexpr const char* kCountHelp = R"(Run PROG and count, per syscall, the calls and errors the kernel saw,
 for PROG and every process it starts. No ptrace: an eBPF program on the
-raw_syscalls tracepoints counts, so PROG runs at native speed. Needs root
+raw_syscalls tracepoints counts (a few hundred ns per syscall). Needs root
 and kernel BTF (/sys/kernel/btf/vmlinux). The table has strace -c's layout;
 there is no time column to fill, so those columns are zero.
 
