@@ -312,11 +312,7 @@ std::optional<Event> Engine::syscall_stop(Task& task) {
       return SyscallEnter{&task, &task.frames.back()};
     }
     case ptrace::StopOp::kExit: {
-      if (task.frames.empty()) {  // attached mid-syscall, or an untraced execve's exit
-        if (task.needs_gate) {
-          finish_syscall(task, SyscallFrame{}, state.result);
-          if (auto other = interruption()) return decode(other->first, other->second);
-        }
+      if (task.frames.empty()) {  // attached in the middle of this syscall
         resume_task(task, 0);
         return std::nullopt;
       }
@@ -363,7 +359,6 @@ std::optional<Event> Engine::exec(Task& task) {
   }
   task.space = new_space();
   task.signal_contexts.clear();
-  task.needs_gate = patching_ != nullptr;
   if (task.tid == root_) launch_.reset();  // exec'd: nothing more to hear from the launcher
   return Exec{&task, former};
 }
@@ -451,25 +446,20 @@ void Engine::note_signal_context(Task& task, int sig) {
   if (::ptrace(PTRACE_GETREGS, task.tid, nullptr, &regs) == 0) task.signal_contexts.push_back(regs.rip);
 }
 
-// At a syscall-exit stop: map the gate after an exec, then let the patcher
-// write what the finished call asked for, if that is safe now.
+// At a syscall-exit stop: let the patcher act on what the finished call
+// asked for, if that is safe now.
 std::optional<std::pair<pid_t, int>> Engine::interruption() {
   return patching_ ? patching_->take_interruption() : std::nullopt;
 }
 
 void Engine::finish_syscall(Task& task, const SyscallFrame& frame, long result) {
-  if (!patching_) return;
-  if (task.needs_gate) {
-    task.needs_gate = false;
-    patching_->set_up(task);
-  }
-  patching_->on_exit(task, frame, result, tasks_in(*task.space));
+  if (patching_) patching_->on_exit(task, frame, result, tasks_in(*task.space));
 }
 
 void Engine::resume_task(Task& task, int sig) {
   task.stopped = false;
   if (stopping_ && attach_mode_) return detach(task, sig);
-  if (attach_mode_ || task.in_syscall() || task.needs_gate) {
+  if (attach_mode_ || task.in_syscall()) {
     ptrace::syscall(task.tid, sig);
   } else {
     ptrace::cont(task.tid, sig);

@@ -9,12 +9,9 @@
 #include <system_error>
 
 #include "tracer/ptrace_x86_64.hpp"
-#include "tracer/remote_memory.hpp"
 
 namespace hytrace::tracer {
 namespace {
-
-constexpr uint8_t kSyscallInsn[2] = {0x0f, 0x05};
 
 bool get_regs(pid_t tid, user_regs_struct& regs) {
   return ::ptrace(PTRACE_GETREGS, tid, nullptr, &regs) == 0;
@@ -72,20 +69,6 @@ Injection inject_syscall(pid_t tid, uint64_t insn, long nr, std::array<uint64_t,
     out.result = static_cast<long>(regs.rax);
   }
   set_regs(tid, saved);
-  return out;
-}
-
-Injection inject_syscall_in_place(pid_t tid, long nr, std::array<uint64_t, 6> args) {
-  user_regs_struct regs{};
-  if (!get_regs(tid, regs)) return {std::nullopt, 0};
-  RemoteMemory mem(tid);
-  uint8_t original[sizeof kSyscallInsn];
-  if (mem.read(regs.rip, original, sizeof original) != sizeof original ||
-      !mem.write(regs.rip, kSyscallInsn, sizeof kSyscallInsn)) {
-    return {std::nullopt, 0};
-  }
-  const Injection out = inject_syscall(tid, regs.rip, nr, args);
-  mem.write(regs.rip, original, sizeof original);
   return out;
 }
 

@@ -1,5 +1,5 @@
 // Running syscalls inside a stopped tracee on its behalf: how the tracer maps
-// the gate page, the event buffer and stub pages into the traced program.
+// the gate, the event buffer and stub pages into the traced program.
 #pragma once
 
 #include <sys/types.h>
@@ -23,10 +23,5 @@ struct Injection {
 // its instruction pointer at the `syscall` instruction at `insn`. Restores
 // every register afterwards. Seccomp stops on the way are passed through.
 Injection inject_syscall(pid_t tid, uint64_t insn, long nr, std::array<uint64_t, 6> args);
-
-// The same where no syscall instruction is known yet (right after exec, to
-// map the gate): writes one over the bytes at the task's instruction pointer
-// for the duration. Only for a task alone in its address space.
-Injection inject_syscall_in_place(pid_t tid, long nr, std::array<uint64_t, 6> args);
 
 }  // namespace hytrace::tracer

@@ -152,11 +152,10 @@ class Injector {
  public:
   explicit Injector(pid_t tid) : tid_(tid) {}
   pid_t tid() const { return tid_; }
-  long gate(long nr, std::array<uint64_t, 6> args) {
-    return result_of(interrupted_ ? Injection{} : inject_syscall(tid_, stub::kGateSyscallEnd - 2, nr, args));
-  }
-  long in_place(long nr, std::array<uint64_t, 6> args) {
-    return result_of(interrupted_ ? Injection{} : inject_syscall_in_place(tid_, nr, args));
+  long gate(long nr, std::array<uint64_t, 6> args) { return at(stub::kGateSyscallEnd - 2, nr, args); }
+  // Through the syscall instruction at `insn` (before the gate exists).
+  long at(uint64_t insn, long nr, std::array<uint64_t, 6> args) {
+    return result_of(interrupted_ ? Injection{} : inject_syscall(tid_, insn, nr, args));
   }
   const std::optional<int>& interrupted() const { return interrupted_; }
 
@@ -341,19 +340,18 @@ uint64_t Patching::next_seq() {
   return seq_ ? __atomic_add_fetch(seq_, 1, __ATOMIC_RELAXED) : ++local;
 }
 
-void Patching::set_up(Task& task) {
+void Patching::set_up(Task& task, uint64_t insn) {
   Injector inject(task.tid);
-  set_up(task, inject);
+  set_up(task, inject, insn);
   if (inject.interrupted()) interruption_ = {task.tid, *inject.interrupted()};
 }
 
-void Patching::set_up(Task& task, Injector& inject) {
-  auto patch = std::make_shared<SpacePatch>();
-  task.space->patch = patch;
-  spaces_.push_back(patch);
-  const long gate = inject.in_place(
-      SYS_mmap, {stub::kGateBase, stub::kGateSize, PROT_READ | PROT_WRITE,
-                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, static_cast<uint64_t>(-1), 0});
+void Patching::set_up(Task& task, Injector& inject, uint64_t insn) {
+  SpacePatch* patch = task.space->patch.get();
+  patch->gate_tried = true;
+  const long gate = inject.at(
+      insn, SYS_mmap, {stub::kGateBase, stub::kGateSize, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, static_cast<uint64_t>(-1), 0});
   if (static_cast<uint64_t>(gate) != stub::kGateBase) {
     patch->problem = gate == -EEXIST ? fmt::format("the gate's address {:#x} is taken", stub::kGateBase)
                                      : fmt::format("cannot map the gate: {}", std::strerror(static_cast<int>(-gate)));
@@ -363,8 +361,8 @@ void Patching::set_up(Task& task, Injector& inject) {
   // both through /proc/PID/mem, which ignores the protection.
   RemoteMemory mem(task.tid);
   if (!mem.write(stub::kGateBase, stub::kBlob, stub::kBlobSize) ||
-      inject.in_place(SYS_mprotect, {stub::kGateBase, stub::kGateCodeSize, PROT_READ | PROT_EXEC}) != 0 ||
-      inject.in_place(SYS_mprotect, {stub::kGateData, stub::kGateSize - stub::kGateCodeSize, PROT_READ}) != 0) {
+      inject.at(insn, SYS_mprotect, {stub::kGateBase, stub::kGateCodeSize, PROT_READ | PROT_EXEC}) != 0 ||
+      inject.at(insn, SYS_mprotect, {stub::kGateData, stub::kGateSize - stub::kGateCodeSize, PROT_READ}) != 0) {
     patch->problem = "cannot write the stub";
     return;
   }
@@ -475,28 +473,32 @@ void Patching::analyse(Task& task, SpacePatch& patch, uint64_t site) {
 
 void Patching::on_entry(Task& task, SyscallFrame& frame, size_t tasks_in_space) {
   ++stops_;
-  SpacePatch* patch = task.space->patch.get();
   const uint64_t site = frame.ip - 2;
-  if (!patch || !patch->ready || stub::in_gate(site) || frame.call.abi != syscalls::Abi::kX86_64) {
-    return;
-  }
+  if (stub::in_gate(site) || frame.call.abi != syscalls::Abi::kX86_64) return;
   if (frame.call.nr < 0 || frame.call.nr >= HYTRACE_STUB_MAX_NR || !served_[frame.call.nr]) return;
   // Writing needs every task of the space stopped; with one task it is.
-  if (tasks_in_space != 1 || !patch->sites.wants(site)) return;
-  // A site is analysed once it has proved hot: short programs never pay for
-  // the analysis (the first one of a library sweeps all its code).
-  if (++patch->stops_at[site] < kHotStops) return;
-  for (const auto& page : patch->stub_pages) {
+  if (tasks_in_space != 1) return;
+  if (!task.space->patch) {
+    task.space->patch = std::make_shared<SpacePatch>();
+    spaces_.push_back(task.space->patch);
+  }
+  SpacePatch& patch = *task.space->patch;
+  if ((patch.gate_tried && !patch.ready) || !patch.sites.wants(site)) return;
+  for (const auto& page : patch.stub_pages) {
     if (site >= page.address && site < page.address + page.size) return;  // a trampoline's plain syscall
   }
-  analyse(task, *patch, site);
-  frame.patch_site = site;
+  // Only a site that has proved hot asks: short programs never pay for the
+  // gate or the analysis (the first one of a library sweeps all its code).
+  if (++patch.stops_at[site] >= kHotStops) frame.patch_site = site;
 }
 
 void Patching::on_exit(Task& task, const SyscallFrame& frame, long result, size_t tasks_in_space) {
   SpacePatch* patch = task.space->patch.get();
-  if (!patch || !patch->ready || tasks_in_space != 1 || is_restart(result)) return;
-  if (frame.patch_site || patch->sites.has_waiting()) apply(task, *patch);
+  if (!patch || tasks_in_space != 1 || is_restart(result)) return;
+  if (frame.patch_site && !patch->gate_tried) set_up(task, frame.ip - 2);
+  if (!patch->ready || interruption_) return;
+  if (frame.patch_site && patch->sites.wants(*frame.patch_site)) analyse(task, *patch, *frame.patch_site);
+  if (patch->sites.has_waiting()) apply(task, *patch);
 }
 
 namespace {

@@ -36,6 +36,7 @@ struct BufferedEvent {
 struct SpacePatch {
   ~SpacePatch();
   std::string problem;  // why the gate could not be set up ("" when it is)
+  bool gate_tried = false;
   bool ready = false;
   uint8_t* buffer = nullptr;  // the tracer's mapping of the event buffer
   size_t buffer_size = 0;
@@ -67,15 +68,18 @@ class Patching {
   // The next event sequence number, shared with the stubs of every tracee.
   uint64_t next_seq();
 
-  // At the execve exit stop of a task alone in its new address space.
-  void set_up(Task& task);
+  // Maps the gate and the buffer, at a syscall-exit stop of the space's only
+  // task, through the syscall instruction at `insn` (the one that stopped).
+  void set_up(Task& task, uint64_t insn);
   // A fork child has a private copy of its parent's gate, whose buffer is
   // the parent's: its stub records nothing (every call takes the traced
   // path) until it execs and gets its own.
   void forked(Task& child);
-  // A traced syscall stopped at entry: ask for its site when worth it.
+  // A traced syscall stopped at entry: when its site has proved hot, the
+  // frame asks for it (frame.patch_site).
   void on_entry(Task& task, SyscallFrame& frame, size_t tasks_in_space);
-  // The frame's syscall returned to a syscall-exit stop: write what is safe.
+  // The frame's syscall returned to a syscall-exit stop: set up the gate the
+  // first time, analyse the frame's site, write what is safe.
   void on_exit(Task& task, const SyscallFrame& frame, long result, size_t tasks_in_space);
   // The committed records of the space's buffer since the last drain, in
   // order. `alone`: the space's only task, stopped; when it is not inside
@@ -92,7 +96,7 @@ class Patching {
   uint64_t stops() const { return stops_; }
 
  private:
-  void set_up(Task& task, Injector& inject);
+  void set_up(Task& task, Injector& inject, uint64_t insn);
   void analyse(Task& task, SpacePatch& patch, uint64_t site);
   void apply(Task& task, SpacePatch& patch);
   const FileCode* code_of(const std::string& path);

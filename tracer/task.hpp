@@ -54,7 +54,6 @@ struct Task {
   std::vector<SyscallFrame> frames;  // the event stack, innermost last
   bool started = false;  // first stop after attach seen
   bool stopped = false;  // in a ptrace stop right now
-  bool needs_gate = false;  // exec'd: map the gate at the execve exit stop
   // Where the task resumes after each pending signal handler (pushed at
   // delivery, popped at rt_sigreturn): patching must not rewrite there.
   std::vector<uint64_t> signal_contexts;

@@ -15,6 +15,23 @@
 
 #include "layout.h"
 
+/* A C-callable syscall(nr, a0..a5) with its own syscall instruction; NAME_end
+ * labels the address after it. */
+#define SYSCALL_THUNK(name)   \
+  ".globl " name "\n"          \
+  name ":\n"                   \
+  "  mov %rdi, %rax\n"         \
+  "  mov %rsi, %rdi\n"         \
+  "  mov %rdx, %rsi\n"         \
+  "  mov %rcx, %rdx\n"         \
+  "  mov %r8, %r10\n"          \
+  "  mov %r9, %r8\n"           \
+  "  mov 8(%rsp), %r9\n"       \
+  "  syscall\n"                \
+  ".globl " name "_end\n"      \
+  name "_end:\n"               \
+  "  ret\n"
+
 long hytrace_gate_syscall(long nr, long a0, long a1, long a2, long a3, long a4, long a5);
 long hytrace_traced_syscall(long nr, long a0, long a1, long a2, long a3, long a4, long a5);
 
@@ -48,34 +65,10 @@ __asm__(
     "  ret\n"
     /* The allowed syscall instruction: the filter compares the address
      * after it (hytrace_gate_syscall_end) with the instruction pointer. */
-    ".globl hytrace_gate_syscall\n"
-    "hytrace_gate_syscall:\n"
-    "  mov %rdi, %rax\n"
-    "  mov %rsi, %rdi\n"
-    "  mov %rdx, %rsi\n"
-    "  mov %rcx, %rdx\n"
-    "  mov %r8, %r10\n"
-    "  mov %r9, %r8\n"
-    "  mov 8(%rsp), %r9\n"
-    "  syscall\n"
-    ".globl hytrace_gate_syscall_end\n"
-    "hytrace_gate_syscall_end:\n"
-    "  ret\n"
+    SYSCALL_THUNK("hytrace_gate_syscall")
     /* A syscall instruction the filter does not allow: the fallback when the
      * stub cannot record, so the call still reaches the tracer. */
-    ".globl hytrace_traced_syscall\n"
-    "hytrace_traced_syscall:\n"
-    "  mov %rdi, %rax\n"
-    "  mov %rsi, %rdi\n"
-    "  mov %rdx, %rsi\n"
-    "  mov %rcx, %rdx\n"
-    "  mov %r8, %r10\n"
-    "  mov %r9, %r8\n"
-    "  mov 8(%rsp), %r9\n"
-    "  syscall\n"
-    ".globl hytrace_traced_syscall_end\n"
-    "hytrace_traced_syscall_end:\n"
-    "  ret\n");
+    SYSCALL_THUNK("hytrace_traced_syscall"));
 
 /* What hytrace_stub_entry pushed, lowest address first. */
 struct saved_registers {

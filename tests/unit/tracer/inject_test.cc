@@ -17,14 +17,12 @@ namespace hytrace::tracer {
 namespace {
 
 struct InjectAtGetpidExit : Handler {
-  bool in_place = false;
   std::optional<long> injected;
   pid_t tracee = 0;
   void on_syscall_exit(Task& t, const SyscallFrame& frame, long) override {
     if (frame.call.nr != SYS_getpid || injected) return;
     tracee = t.tid;
-    const Injection r = in_place ? inject_syscall_in_place(t.tid, SYS_getppid, {})
-                                 : inject_syscall(t.tid, frame.ip - 2, SYS_getppid, {});
+    const Injection r = inject_syscall(t.tid, frame.ip - 2, SYS_getppid, {});
     injected = r.result;
   }
 };
@@ -53,15 +51,6 @@ TEST(Inject, AtTheTaskOwnSyscallInstruction) {
   ASSERT_TRUE(handler.injected.has_value());
   EXPECT_EQ(*handler.injected, getpid());  // the tracee's parent is us
   EXPECT_EQ(out, std::to_string(handler.tracee) + "\n");  // its own getpid was not disturbed
-}
-
-TEST(Inject, InPlaceWhereNoSyscallInstructionIsKnown) {
-  InjectAtGetpidExit handler;
-  handler.in_place = true;
-  const std::string out = run_sh_printing_pid(handler);
-  ASSERT_TRUE(handler.injected.has_value());
-  EXPECT_EQ(*handler.injected, getpid());
-  EXPECT_EQ(out, std::to_string(handler.tracee) + "\n");
 }
 
 }  // namespace
