@@ -10,13 +10,19 @@
  *                      event buffer and the sequence counter are, which
  *                      syscalls the stub serves and what bytes to capture
  *   (elsewhere)        the event buffer, shared with the tracer
+ *
+ * 0x580000000000 (88 TiB) is free in the address-space layouts of the
+ * sanitizers a traced program may be built with: above PIE binaries and
+ * their heaps (0x55..-0x56..), below ASan's allocator (0x600000000000), in
+ * a hole of TSan's layout (0x5680..-0x6000..) and in MSan's application
+ * range (0x5100..-0x6000..). 0x600000000000 was tried first: ASan's.
  */
 #ifndef HYTRACE_STUB_LAYOUT_H
 #define HYTRACE_STUB_LAYOUT_H
 
 #include <stdint.h>
 
-#define HYTRACE_GATE_BASE 0x600000000000ull
+#define HYTRACE_GATE_BASE 0x580000000000ull
 #define HYTRACE_GATE_CODE_SIZE 0x4000ull
 #define HYTRACE_GATE_DATA (HYTRACE_GATE_BASE + HYTRACE_GATE_CODE_SIZE)
 #define HYTRACE_GATE_DATA_SIZE 0x4000ull

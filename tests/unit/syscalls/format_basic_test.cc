@@ -102,7 +102,7 @@ TEST_F(Format, StringsCutAtLimit) {
 }
 
 TEST_F(Format, ReadBufferShownAtExitOnly) {
-  char buf[832];
+  char buf[832] = {};
   std::memset(buf, 'x', sizeof buf);
   RenderedCall rc = r.entry(__NR_read, {3, addr(buf), sizeof buf});
   EXPECT_EQ(entry_text(rc), "read(3, ");
@@ -383,7 +383,7 @@ TEST(Names, SignalsAndErrnos) {
 
 TEST(LocalMemory, BadAddressesReadNothing) {
   LocalMemory mem;
-  char buf[8];
+  char buf[8] = {};
   EXPECT_EQ(mem.read(kBadAddress, buf, sizeof buf), 0u);
   EXPECT_EQ(mem.read(0, buf, sizeof buf), 0u);
   const char src[] = "1234567";

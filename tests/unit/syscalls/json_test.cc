@@ -47,7 +47,7 @@ TEST(Json, FailedAndNoReturnCalls) {
 
 TEST(Json, CallThatHasNotReturned) {
   testing::Renderer r;
-  char buf[8];
+  char buf[8] = {};
   Call call = testing::make_call(__NR_read, {0, addr(buf), sizeof buf});
   nlohmann::json j = to_json(render_entry(call, r.mem, r.opts), call);
   EXPECT_EQ(j["args"], nlohmann::json::parse(R"(["0", null, "8"])"));
