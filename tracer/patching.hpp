@@ -93,7 +93,6 @@ class Patching {
 
   // Per site: address, object+offset, state; then the counts.
   std::string report() const;
-  uint64_t stops() const { return stops_; }
 
  private:
   void set_up(Task& task, Injector& inject, uint64_t insn);
