@@ -338,7 +338,7 @@ std::optional<Event> Engine::new_task(Task& parent) {
                                       : std::make_shared<ThreadGroup>(ThreadGroup{tid});
   auto space = (flags & CLONE_VM) ? parent.space : new_space();
   Task& child = add_task(tid, std::move(group), std::move(space));
-  if (patching_ && !(flags & CLONE_VM) && parent.space->patch) patching_->forked(child);
+  if (patching_ && !(flags & CLONE_VM) && parent.space->patch) patching_->forked(parent, child);
   if (early_stops_.erase(tid)) {
     child.started = true;
     child.stopped = true;

@@ -366,34 +366,40 @@ void Patching::set_up(Task& task, Injector& inject, uint64_t insn) {
     patch->problem = "cannot write the stub";
     return;
   }
+  give_buffer(inject, *patch);
+}
+
+// A buffer of the space's own, and the gate's data pointing at it.
+void Patching::give_buffer(Injector& inject, SpacePatch& patch) {
+  patch.needs_buffer = false;
   void* mapping = nullptr;
   const int fd = shared_memfd("hytrace-events", kBufferSize, &mapping);
   if (fd < 0) {
-    patch->problem = "cannot create the event buffer";
+    patch.problem = "cannot create the event buffer";
     return;
   }
-  patch->buffer = static_cast<uint8_t*>(mapping);
-  patch->buffer_size = kBufferSize;
-  auto* header = reinterpret_cast<hytrace_buffer_header*>(patch->buffer);
+  patch.buffer = static_cast<uint8_t*>(mapping);
+  patch.buffer_size = kBufferSize;
+  auto* header = reinterpret_cast<hytrace_buffer_header*>(patch.buffer);
   header->size = kBufferSize;
-  header->head = patch->tail = sizeof(hytrace_buffer_header);
+  header->head = patch.tail = sizeof(hytrace_buffer_header);
   const long buffer = map_shared(inject, fd, kBufferSize);
   close(fd);
   const long seq = seq_fd_ >= 0 ? map_shared(inject, seq_fd_, 4096) : -EBADF;
   if (buffer < 0 || seq < 0) {
-    patch->problem = fmt::format("cannot map the event buffer into the program: {}",
-                                 std::strerror(static_cast<int>(-(buffer < 0 ? buffer : seq))));
+    patch.problem = fmt::format("cannot map the event buffer into the program: {}",
+                                std::strerror(static_cast<int>(-(buffer < 0 ? buffer : seq))));
     return;
   }
   std::vector<uint8_t> data = data_;
   auto* d = reinterpret_cast<hytrace_stub_data*>(data.data());
   d->buffer = static_cast<uint64_t>(buffer);
   d->seq_counter = static_cast<uint64_t>(seq);
-  if (!mem.write(stub::kGateData, data.data(), data.size())) {
-    patch->problem = "cannot write the stub's data";
+  if (!RemoteMemory(inject.tid()).write(stub::kGateData, data.data(), data.size())) {
+    patch.problem = "cannot write the stub's data";
     return;
   }
-  patch->ready = true;
+  patch.ready = true;
 }
 
 std::optional<std::pair<pid_t, int>> Patching::take_interruption() {
@@ -402,11 +408,25 @@ std::optional<std::pair<pid_t, int>> Patching::take_interruption() {
   return out;
 }
 
-void Patching::forked(Task& child) {
+void Patching::forked(const Task& parent, Task& child) {
+  const SpacePatch& from = *parent.space->patch;
+  // The child's memory is a copy of the parent's: patched windows, stub
+  // pages and gate included. Only the buffer must not be shared: until the
+  // child has its own, its copy of the gate records nothing.
+  auto patch = std::make_shared<SpacePatch>();
+  patch->problem = from.problem;
+  patch->gate_tried = from.gate_tried;
+  patch->needs_buffer = from.ready;
+  patch->sites = from.sites;
+  patch->windows = from.windows;
+  patch->objects = from.objects;
+  patch->stub_pages = from.stub_pages;
+  child.space->patch = patch;
+  spaces_.push_back(patch);
+  if (!from.ready) return;
   const uint64_t magic = 0;
   RemoteMemory(child.tid).write(stub::kGateData + offsetof(hytrace_stub_data, magic), &magic,
                                 sizeof(magic));
-  child.space->patch.reset();
 }
 
 const FileCode* Patching::code_of(const std::string& path) {
@@ -483,7 +503,7 @@ void Patching::on_entry(Task& task, SyscallFrame& frame, size_t tasks_in_space) 
     spaces_.push_back(task.space->patch);
   }
   SpacePatch& patch = *task.space->patch;
-  if ((patch.gate_tried && !patch.ready) || !patch.sites.wants(site)) return;
+  if ((patch.gate_tried && !patch.ready && !patch.needs_buffer) || !patch.sites.wants(site)) return;
   for (const auto& page : patch.stub_pages) {
     if (site >= page.address && site < page.address + page.size) return;  // a trampoline's plain syscall
   }
@@ -496,6 +516,11 @@ void Patching::on_exit(Task& task, const SyscallFrame& frame, long result, size_
   SpacePatch* patch = task.space->patch.get();
   if (!patch || tasks_in_space != 1 || is_restart(result)) return;
   if (frame.patch_site && !patch->gate_tried) set_up(task, frame.ip - 2);
+  if (patch->needs_buffer) {  // a fork child with its parent's gate
+    Injector inject(task.tid);
+    give_buffer(inject, *patch);
+    if (inject.interrupted()) interruption_ = {task.tid, *inject.interrupted()};
+  }
   if (!patch->ready || interruption_) return;
   if (frame.patch_site && patch->sites.wants(*frame.patch_site)) analyse(task, *patch, *frame.patch_site);
   if (patch->sites.has_waiting()) apply(task, *patch);

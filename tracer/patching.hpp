@@ -37,6 +37,7 @@ struct SpacePatch {
   ~SpacePatch();
   std::string problem;  // why the gate could not be set up ("" when it is)
   bool gate_tried = false;
+  bool needs_buffer = false;  // a fork child: the gate is there, the buffer is the parent's
   bool ready = false;
   uint8_t* buffer = nullptr;  // the tracer's mapping of the event buffer
   size_t buffer_size = 0;
@@ -71,10 +72,11 @@ class Patching {
   // Maps the gate and the buffer, at a syscall-exit stop of the space's only
   // task, through the syscall instruction at `insn` (the one that stopped).
   void set_up(Task& task, uint64_t insn);
-  // A fork child has a private copy of its parent's gate, whose buffer is
-  // the parent's: its stub records nothing (every call takes the traced
-  // path) until it execs and gets its own.
-  void forked(Task& child);
+  // A fork child has a copy of its parent's memory: its patch state is a
+  // copy too, but its gate's buffer is the parent's, so its stub records
+  // nothing (every call takes the traced path) until its first syscall-exit
+  // stop gives it a buffer of its own.
+  void forked(const Task& parent, Task& child);
   // A traced syscall stopped at entry: when its site has proved hot, the
   // frame asks for it (frame.patch_site).
   void on_entry(Task& task, SyscallFrame& frame, size_t tasks_in_space);
@@ -96,6 +98,7 @@ class Patching {
 
  private:
   void set_up(Task& task, Injector& inject, uint64_t insn);
+  void give_buffer(Injector& inject, SpacePatch& patch);
   void analyse(Task& task, SpacePatch& patch, uint64_t site);
   void apply(Task& task, SpacePatch& patch);
   const FileCode* code_of(const std::string& path);
