@@ -1,5 +1,7 @@
 #include "patcher/sites.hpp"
 
+#include <algorithm>
+
 namespace hytrace::patcher {
 namespace {
 
@@ -9,6 +11,22 @@ constexpr uint64_t kSyscallSize = 2;  // 0f 05
 // a context at `ip` may resume at ip - 2 or at ip.
 bool may_resume_inside(const Window& w, uint64_t ip) {
   return w.overlaps(ip - kSyscallSize, kSyscallSize) || (w.contains(ip) && ip != w.start);
+}
+
+Blocker blocker_of(const Window& window, const TaskSnapshot& task) {
+  // At the window's first byte the task would execute the new jump: safe.
+  if (window.contains(task.ip) && task.ip != window.start) return Blocker::kInstructionPointer;
+  if (task.syscall_ip && window.overlaps(*task.syscall_ip - kSyscallSize, kSyscallSize)) {
+    return Blocker::kRestartableSyscall;
+  }
+  for (uint64_t ip : task.signal_contexts) {
+    if (may_resume_inside(window, ip)) return Blocker::kSignalContext;
+  }
+  return Blocker::kNone;
+}
+
+bool is_waiting(const Site& site) {
+  return site.state == SiteState::kPending || site.state == SiteState::kDeferred;
 }
 
 }  // namespace
@@ -35,14 +53,7 @@ std::string to_string(Blocker blocker) {
 
 Blocker find_blocker(const Window& window, const std::vector<TaskSnapshot>& tasks) {
   for (const TaskSnapshot& task : tasks) {
-    // At the window's first byte the task would execute the new jump: safe.
-    if (window.contains(task.ip) && task.ip != window.start) return Blocker::kInstructionPointer;
-    if (task.syscall_ip && window.overlaps(*task.syscall_ip - kSyscallSize, kSyscallSize)) {
-      return Blocker::kRestartableSyscall;
-    }
-    for (uint64_t ip : task.signal_contexts) {
-      if (may_resume_inside(window, ip)) return Blocker::kSignalContext;
-    }
+    if (const Blocker why = blocker_of(window, task); why != Blocker::kNone) return why;
   }
   return Blocker::kNone;
 }
@@ -63,18 +74,42 @@ void SiteTable::refuse(uint64_t site, const std::string& reason) {
 
 bool SiteTable::has_waiting() const {
   for (const auto& [addr, site] : sites_) {
-    if (site.state == SiteState::kPending || site.state == SiteState::kDeferred) return true;
+    if (is_waiting(site)) return true;
   }
   return false;
+}
+
+bool SiteTable::worth_trying(const TaskSnapshot& current, uint64_t at) {
+  bool worth = false;
+  for (auto& [addr, site] : sites_) {
+    if (!is_waiting(site)) continue;
+    const bool clear = blocker_of(site.window, current) == Blocker::kNone;
+    if (clear) std::erase(site.blockers, current.tid);
+    if (site.blockers.empty()) worth = true;
+    if (addr == at && ++site.stops_since_run >= 1u << std::min(site.deferrals, 10u) && clear) worth = true;
+  }
+  return worth;
+}
+
+void SiteTable::forget(pid_t tid) {
+  for (auto& [addr, site] : sites_) std::erase(site.blockers, tid);
 }
 
 std::vector<uint64_t> SiteTable::apply(const std::vector<TaskSnapshot>& tasks,
                                        PatchWriter& writer) {
   std::vector<uint64_t> written;
   for (auto& [addr, site] : sites_) {
-    if (site.state != SiteState::kPending && site.state != SiteState::kDeferred) continue;
-    site.last_blocker = find_blocker(site.window, tasks);
-    if (site.last_blocker != Blocker::kNone) {
+    if (!is_waiting(site)) continue;
+    site.last_blocker = Blocker::kNone;
+    site.blockers.clear();
+    site.stops_since_run = 0;
+    for (const TaskSnapshot& task : tasks) {
+      const Blocker why = blocker_of(site.window, task);
+      if (why == Blocker::kNone) continue;
+      if (site.blockers.empty()) site.last_blocker = why;
+      site.blockers.push_back(task.tid);
+    }
+    if (!site.blockers.empty()) {
       site.state = SiteState::kDeferred;
       ++site.deferrals;
       continue;

@@ -55,13 +55,14 @@ std::string to_string(Blocker blocker);
 // What the patcher needs to know of one stopped task of the address space.
 struct TaskSnapshot {
   pid_t tid = 0;
-  uint64_t ip = 0;
+  uint64_t ip = 0;  // where the task resumes
   // The address after the syscall instruction of the syscall the task is
   // stopped in, when the kernel may restart it (it rewinds to that - 2).
   std::optional<uint64_t> syscall_ip;
   // Instruction pointers saved in the task's pending signal frames: where
   // each handler's sigreturn resumes (possibly rewound by 2 for a restart).
   std::vector<uint64_t> signal_contexts;
+  long syscall_nr = -1;  // the syscall the task is stopped in (orig_rax), -1 if none
 };
 
 // The first reason any task keeps `window` from being written, or kNone.
@@ -73,7 +74,9 @@ struct Site {
   Window window;
   std::string refusal;  // when refused: the analysis's reason
   Blocker last_blocker = Blocker::kNone;
+  std::vector<pid_t> blockers;  // the tasks that blocked the last run and were not seen leaving
   unsigned deferrals = 0;  // apply runs this site waited through
+  unsigned stops_since_run = 0;  // stops at the site since its last apply run
 };
 
 // Writes the patch of one site. Returns false when the write failed (the
@@ -93,6 +96,16 @@ class SiteTable {
   void request(uint64_t site, const Window& window);
   void refuse(uint64_t site, const std::string& reason);
   bool has_waiting() const;
+  // Whether an apply run may write something now, so that stopping every
+  // task of the space for it is worth it. `current` is the task at a stop,
+  // at `site`. A deferred site is worth a run once the last of its blockers
+  // has been seen leaving its window ("last task out"). A blocker may also
+  // leave unseen (a running task that a run interrupted): stops at the
+  // waiting site itself catch that, with a backoff: after n deferrals, one
+  // stop in 2^n (at most 1024) tries again.
+  bool worth_trying(const TaskSnapshot& current, uint64_t site);
+  // Task `tid` left the address space: it blocks nothing any more.
+  void forget(pid_t tid);
   // With every task of the address space stopped: writes each waiting site
   // that no task blocks, in address order, and defers the others. Returns
   // the sites written.

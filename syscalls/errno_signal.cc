@@ -104,6 +104,14 @@ bool is_restart_code(int err) {
          err == kErestartRestartBlock;
 }
 
+}  // namespace detail
+
+bool is_restart_result(long result) {
+  return result < 0 && result >= -detail::kMaxErrno && detail::is_restart_code(static_cast<int>(-result));
+}
+
+namespace detail {
+
 void put_errno_text(std::string& out, int err) {
   for (const Internal& i : kInternal) {
     if (i.value == err && i.text != nullptr) {

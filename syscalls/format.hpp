@@ -66,6 +66,10 @@ std::string line_text(const RenderedCall& rc);
 // JSON form of one event; schema in docs/json-events.md.
 nlohmann::json to_json(const RenderedCall& rc, const Call& call);
 
+// True for a syscall result that the kernel turns into a restart of the
+// call (or EINTR) before the program sees it: -ERESTARTSYS and friends.
+bool is_restart_result(long result);
+
 // "SIGINT", or "SIG123" for numbers without a name.
 std::string signal_name(int sig);
 // "ENOENT", or "E123"; "ERESTARTSYS" and friends for kernel-internal codes.

@@ -190,6 +190,12 @@ std::optional<Event> Engine::next() {
     const bool draining = g_interrupted && !stopping_ && ++events_after_interrupt_ <= 64;
     if (g_interrupted && !stopping_ && !draining) begin_stop();
     if (tasks_.empty()) return std::nullopt;
+    if (!statuses_.empty()) {
+      const auto [tid, status] = statuses_.front();
+      statuses_.pop_front();
+      if (auto event = decode(tid, status)) queue_with_buffered(*event);
+      continue;
+    }
     int status = 0;
     const pid_t tid = waitpid(-1, &status, __WALL | (draining ? WNOHANG : 0));
     if (draining && tid == 0) {
@@ -205,12 +211,7 @@ std::optional<Event> Engine::next() {
       g_sentinel = 0;
       continue;
     }
-    auto event = decode(tid, status);
-    if (event && patching_) {
-      queue_with_buffered(*event);
-      continue;
-    }
-    if (event) return event;
+    if (auto event = decode(tid, status)) queue_with_buffered(*event);
   }
 }
 
@@ -223,16 +224,19 @@ size_t Engine::tasks_in(const AddressSpace& space) const {
 // Events the stubs recorded happened before this stop (the stopped task's
 // own ones certainly did): they go first, in sequence order.
 void Engine::queue_with_buffered(Event event) {
-  Task* stopped = std::visit([](auto& e) { return e.task; }, event);
+  if (!patching_) {
+    queued_.push_back(event);
+    return;
+  }
   std::vector<BufferedEvent> drained;
   std::set<AddressSpace*> seen;
   for (auto& [tid, task] : tasks_) {
     AddressSpace* space = task->space.get();
     if (!space->patch || !seen.insert(space).second) continue;
-    const bool alone = space == stopped->space.get() && tasks_in(*space) == 1;
-    auto events = patching_->drain(*space, alone ? stopped : nullptr);
+    auto events = patching_->drain(*space);
     drained.insert(drained.end(), events.begin(), events.end());
   }
+  reset_buffer(*std::visit([](auto& e) { return e.task; }, event));
   std::sort(drained.begin(), drained.end(),
             [](const BufferedEvent& a, const BufferedEvent& b) { return a.order < b.order; });
   for (const BufferedEvent& e : drained) queue_buffered(e);
@@ -268,6 +272,7 @@ std::optional<Event> Engine::decode(pid_t tid, int status) {
   Task& task = *it->second;
   if (!WIFSTOPPED(status)) return task_exit(task, status);
   task.stopped = true;
+  task.listening = false;
   const int sig = WSTOPSIG(status);
   const int event = status >> 16;
   if (stopping_ && attach_mode_) {
@@ -301,14 +306,7 @@ std::optional<Event> Engine::syscall_stop(Task& task) {
       frame.seq = patching_ ? patching_->next_seq() : ++seq_;
       frame.entered = std::chrono::steady_clock::now();
       task.frames.push_back(frame);
-      if (patching_) {
-        // The handler is gone once rt_sigreturn runs: where it returns to
-        // no longer needs protecting.
-        if (frame.call.nr == SYS_rt_sigreturn && !task.signal_contexts.empty()) {
-          task.signal_contexts.pop_back();
-        }
-        patching_->on_entry(task, task.frames.back(), tasks_in(*task.space));
-      }
+      if (patching_) patching_->on_entry(task, task.frames.back());
       return SyscallEnter{&task, &task.frames.back()};
     }
     case ptrace::StopOp::kExit: {
@@ -318,6 +316,12 @@ std::optional<Event> Engine::syscall_stop(Task& task) {
       }
       SyscallFrame frame = task.frames.back();
       task.frames.pop_back();
+      // The handler's frame is gone once rt_sigreturn has returned, not
+      // before: until then the task is in the kernel with the context still
+      // to restore, and the restored IP is only in the registers now.
+      if (frame.call.nr == SYS_rt_sigreturn && !task.signal_contexts.empty()) {
+        task.signal_contexts.pop_back();
+      }
       long result = state.result;
       if (frame.skip) {
         ptrace::set_result(task.tid, frame.result);
@@ -338,6 +342,7 @@ std::optional<Event> Engine::new_task(Task& parent) {
                                       : std::make_shared<ThreadGroup>(ThreadGroup{tid});
   auto space = (flags & CLONE_VM) ? parent.space : new_space();
   Task& child = add_task(tid, std::move(group), std::move(space));
+  if (flags & CLONE_VFORK) child.vfork_parent = parent.tid;
   if (patching_ && !(flags & CLONE_VM) && parent.space->patch) patching_->forked(parent, child);
   if (early_stops_.erase(tid)) {
     child.started = true;
@@ -354,10 +359,13 @@ std::optional<Event> Engine::exec(Task& task) {
     auto it = tasks_.find(former);
     if (it != tasks_.end()) {
       task.frames = std::move(it->second->frames);
+      if (patching_) patching_->task_gone(*it->second);
       tasks_.erase(it);
     }
   }
+  if (patching_) patching_->task_gone(task);
   task.space = new_space();
+  task.vfork_parent = 0;
   task.signal_contexts.clear();
   if (task.tid == root_) launch_.reset();  // exec'd: nothing more to hear from the launcher
   return Exec{&task, former};
@@ -419,11 +427,13 @@ void Engine::resume(Event& event) {
           resume_task(*e.task, e.deliver);
         } else if constexpr (std::is_same_v<E, GroupStop>) {
           e.task->stopped = false;
+          e.task->listening = true;
           ptrace::listen(e.task->tid);
         } else if constexpr (std::is_same_v<E, TaskStart>) {
           resume_task(*e.parent, 0);
           if (e.task->started && e.task->stopped) resume_task(*e.task, 0);
         } else if constexpr (std::is_same_v<E, TaskExit>) {
+          if (patching_) patching_->task_gone(*e.task);
           tasks_.erase(e.task->tid);
         } else {
           resume_task(*e.task, 0);
@@ -453,7 +463,74 @@ std::optional<std::pair<pid_t, int>> Engine::interruption() {
 }
 
 void Engine::finish_syscall(Task& task, const SyscallFrame& frame, long result) {
-  if (patching_) patching_->on_exit(task, frame, result, tasks_in(*task.space));
+  if (!patching_) return;
+  patching_->on_exit(task, frame, result, [&] { return stop_space(task); });
+  release_space();
+}
+
+std::optional<std::vector<patcher::TaskSnapshot>> Engine::stop_space(Task& current) {
+  std::vector<Task*> members;
+  for (auto& [tid, task] : tasks_) {
+    if (task->space != current.space) continue;
+    // A vfork parent sleeps where no interrupt reaches it.
+    if (task->vfork_parent && tasks_.count(task->vfork_parent)) return std::nullopt;
+    members.push_back(task.get());
+  }
+  for (Task* task : members) {
+    if (task == &current || task->stopped || (task->in_syscall() && !task->listening)) continue;
+    ptrace::interrupt(task->tid);
+    held_.push_back({task, task->listening});
+  }
+  // Each interrupted task reports its stop, unless something else stopped
+  // (or ended) it first: that status is a real event, kept for next(), and
+  // its handling will resume the task.
+  for (auto it = held_.begin(); it != held_.end();) {
+    Task& task = *it->task;
+    int status = 0;
+    pid_t got;
+    do got = waitpid(task.tid, &status, __WALL);
+    while (got < 0 && errno == EINTR);
+    const bool interrupt_stop = got == task.tid && WIFSTOPPED(status) && (status >> 16) == PTRACE_EVENT_STOP &&
+                                (it->relisten || !task.started || !is_stop_signal(WSTOPSIG(status)));
+    if (got == task.tid) task.stopped = WIFSTOPPED(status);
+    if (interrupt_stop) {
+      task.started = true;
+      it->relisten = it->relisten && is_stop_signal(WSTOPSIG(status));  // no SIGCONT meanwhile
+      ++it;
+      continue;
+    }
+    if (got == task.tid) statuses_.emplace_back(task.tid, status);
+    it = held_.erase(it);
+  }
+  std::vector<patcher::TaskSnapshot> snapshots;
+  for (Task* task : members) {
+    if (!task->stopped && task->in_syscall()) {
+      snapshots.push_back(snapshot_of_parked(*task));
+    } else if (auto s = task->stopped ? snapshot_of_stopped(*task) : std::nullopt) {
+      snapshots.push_back(*s);
+    }
+  }
+  return snapshots;
+}
+
+void Engine::release_space() {
+  for (const Held& held : held_) {
+    if (held.relisten) {
+      held.task->stopped = false;
+      ptrace::listen(held.task->tid);
+    } else {
+      held.task->listening = false;
+      resume_task(*held.task, 0);
+    }
+  }
+  held_.clear();
+}
+
+void Engine::reset_buffer(Task& stopped) {
+  AddressSpace& space = *stopped.space;
+  if (!stopped.stopped || !patching_->reset_due(space, tasks_in(space) == 1)) return;
+  if (const auto tasks = stop_space(stopped)) patching_->reset(space, *tasks);
+  release_space();
 }
 
 void Engine::resume_task(Task& task, int sig) {

@@ -85,6 +85,14 @@ class Engine {
   void finish_syscall(Task& task, const SyscallFrame& frame, long result);
   void note_signal_context(Task& task, int sig);
   std::optional<std::pair<pid_t, int>> interruption();
+  // Brings every task of `current`'s address space into a ptrace stop, or
+  // finds it parked in a traced syscall (it stops at the exit before it
+  // runs code), and describes each for the patcher. Wait statuses that are
+  // real events are kept for next(). nullopt when a task cannot be stopped.
+  std::optional<std::vector<patcher::TaskSnapshot>> stop_space(Task& current);
+  // Lets the tasks stop_space interrupted go on as they were.
+  void release_space();
+  void reset_buffer(Task& stopped);
 
   std::map<pid_t, std::unique_ptr<Task>> tasks_;
   std::set<pid_t> early_stops_;  // new children seen before their parent's event
@@ -98,6 +106,12 @@ class Engine {
   uint64_t seq_ = 0;
   Patching* patching_ = nullptr;
   std::deque<Event> queued_;
+  std::deque<std::pair<pid_t, int>> statuses_;  // reaped while stopping a space, not decoded yet
+  struct Held {
+    Task* task;
+    bool relisten;  // it was in a group-stop: listen again
+  };
+  std::vector<Held> held_;  // interrupted by stop_space
   std::map<uint64_t, SyscallFrame> buffered_entries_;  // by seq, until their exit is handled
 };
 

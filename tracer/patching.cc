@@ -52,8 +52,6 @@ constexpr uint64_t kScratch = stub::kGateData + ((sizeof(hytrace_stub_data) + 63
 // (rt_sigreturn). A trampoline runs them with a plain syscall instruction.
 constexpr uint32_t kPlainSyscalls[] = {SYS_clone, SYS_clone3, SYS_vfork, SYS_rt_sigreturn};
 
-bool is_restart(long result) { return result <= -512 && result >= -516; }
-
 using Bytes = std::vector<uint8_t>;
 
 void put32(Bytes& out, uint32_t v) {
@@ -297,15 +295,52 @@ BufferedEvent event_of(const hytrace_record& r) {
 // committing it: inside the stub, but not at its fallback syscall nor at the
 // program's own syscall (the stub's own syscalls, gettid and
 // process_vm_readv, are made while it writes a record).
-bool writing_record(pid_t tid) {
-  user_regs_struct regs{};
-  if (ptrace(PTRACE_GETREGS, tid, nullptr, &regs) != 0) return true;
-  if (!stub::in_gate(regs.rip) || regs.rip == stub::kTracedSyscallEnd) return false;
-  if (regs.rip != stub::kGateSyscallEnd) return true;
-  return regs.orig_rax == SYS_gettid || regs.orig_rax == SYS_process_vm_readv;
+bool writing_record(const patcher::TaskSnapshot& task) {
+  if (!stub::in_gate(task.ip) || task.ip == stub::kTracedSyscallEnd) return false;
+  if (task.ip != stub::kGateSyscallEnd) return true;
+  return task.syscall_nr == SYS_gettid || task.syscall_nr == SYS_process_vm_readv;
+}
+
+// True when a record reserved after the drained ones may still be written
+// (a task stopped halfway through writing one is found by writing_record).
+bool in_flight(const SpacePatch& patch) {
+  const auto* header = reinterpret_cast<const hytrace_buffer_header*>(patch.buffer);
+  const uint64_t head = __atomic_load_n(&header->head, __ATOMIC_ACQUIRE);
+  if (head == patch.tail) return false;
+  if (head <= patch.buffer_size) return true;
+  // Past the size, reservations failed and wrote nothing: zeros.
+  if (patch.tail + sizeof(hytrace_record) > patch.buffer_size) return false;
+  return reinterpret_cast<const hytrace_record*>(patch.buffer + patch.tail)->length != 0;
 }
 
 }  // namespace
+
+// A task in a ptrace stop, as the patcher's rule sees it. A task in a
+// syscall protects that syscall's instruction when the kernel may still run
+// it again: at entry (-ENOSYS in rax) or when it is to be restarted.
+std::optional<patcher::TaskSnapshot> snapshot_of_stopped(const Task& task) {
+  user_regs_struct regs{};
+  if (ptrace(PTRACE_GETREGS, task.tid, nullptr, &regs) != 0) return std::nullopt;  // dead
+  patcher::TaskSnapshot s;
+  s.tid = task.tid;
+  s.ip = regs.rip;
+  s.syscall_nr = static_cast<long>(regs.orig_rax);
+  const auto ax = static_cast<long>(regs.rax);
+  if (s.syscall_nr >= 0 && (ax == -ENOSYS || syscalls::is_restart_result(ax))) s.syscall_ip = s.ip;
+  s.signal_contexts = task.signal_contexts;
+  return s;
+}
+
+patcher::TaskSnapshot snapshot_of_parked(const Task& task) {
+  const SyscallFrame& frame = task.frames.back();
+  patcher::TaskSnapshot s;
+  s.tid = task.tid;
+  s.ip = frame.ip;
+  s.syscall_ip = frame.ip;
+  s.syscall_nr = frame.call.nr;
+  s.signal_contexts = task.signal_contexts;
+  return s;
+}
 
 SpacePatch::~SpacePatch() {
   if (buffer) munmap(buffer, buffer_size);
@@ -338,12 +373,6 @@ uint64_t Patching::allowed_ip() { return stub::kGateSyscallEnd; }
 uint64_t Patching::next_seq() {
   static uint64_t local = 0;
   return seq_ ? __atomic_add_fetch(seq_, 1, __ATOMIC_RELAXED) : ++local;
-}
-
-void Patching::set_up(Task& task, uint64_t insn) {
-  Injector inject(task.tid);
-  set_up(task, inject, insn);
-  if (inject.interrupted()) interruption_ = {task.tid, *inject.interrupted()};
 }
 
 void Patching::set_up(Task& task, Injector& inject, uint64_t insn) {
@@ -491,41 +520,6 @@ void Patching::analyse(Task& task, SpacePatch& patch, uint64_t site) {
   patch.sites.refuse(site, "not_in_an_executable_segment");
 }
 
-void Patching::on_entry(Task& task, SyscallFrame& frame, size_t tasks_in_space) {
-  ++stops_;
-  const uint64_t site = frame.ip - 2;
-  if (stub::in_gate(site) || frame.call.abi != syscalls::Abi::kX86_64) return;
-  if (frame.call.nr < 0 || frame.call.nr >= HYTRACE_STUB_MAX_NR || !served_[frame.call.nr]) return;
-  // Writing needs every task of the space stopped; with one task it is.
-  if (tasks_in_space != 1) return;
-  if (!task.space->patch) {
-    task.space->patch = std::make_shared<SpacePatch>();
-    spaces_.push_back(task.space->patch);
-  }
-  SpacePatch& patch = *task.space->patch;
-  if ((patch.gate_tried && !patch.ready && !patch.needs_buffer) || !patch.sites.wants(site)) return;
-  for (const auto& page : patch.stub_pages) {
-    if (site >= page.address && site < page.address + page.size) return;  // a trampoline's plain syscall
-  }
-  // Only a site that has proved hot asks: short programs never pay for the
-  // gate or the analysis (the first one of a library sweeps all its code).
-  if (++patch.stops_at[site] >= kHotStops) frame.patch_site = site;
-}
-
-void Patching::on_exit(Task& task, const SyscallFrame& frame, long result, size_t tasks_in_space) {
-  SpacePatch* patch = task.space->patch.get();
-  if (!patch || tasks_in_space != 1 || is_restart(result)) return;
-  if (frame.patch_site && !patch->gate_tried) set_up(task, frame.ip - 2);
-  if (patch->needs_buffer) {  // a fork child with its parent's gate
-    Injector inject(task.tid);
-    give_buffer(inject, *patch);
-    if (inject.interrupted()) interruption_ = {task.tid, *inject.interrupted()};
-  }
-  if (!patch->ready || interruption_) return;
-  if (frame.patch_site && patch->sites.wants(*frame.patch_site)) analyse(task, *patch, *frame.patch_site);
-  if (patch->sites.has_waiting()) apply(task, *patch);
-}
-
 namespace {
 
 // Writes trampolines into the stub pages and windows over the program's code.
@@ -602,44 +596,106 @@ class TracerWriter final : public patcher::PatchWriter {
 
 }  // namespace
 
-void Patching::apply(Task& task, SpacePatch& patch) {
-  patcher::TaskSnapshot snapshot;
-  snapshot.tid = task.tid;
-  user_regs_struct regs{};
-  if (ptrace(PTRACE_GETREGS, task.tid, nullptr, &regs) != 0) return;
-  snapshot.ip = regs.rip;
-  snapshot.signal_contexts = task.signal_contexts;
+void Patching::on_entry(Task& task, SyscallFrame& frame) {
+  ++stops_;
+  const uint64_t site = frame.ip - 2;
+  if (stub::in_gate(site) || frame.call.abi != syscalls::Abi::kX86_64) return;
+  if (frame.call.nr < 0 || frame.call.nr >= HYTRACE_STUB_MAX_NR || !served_[frame.call.nr]) return;
+  if (!task.space->patch) {
+    task.space->patch = std::make_shared<SpacePatch>();
+    spaces_.push_back(task.space->patch);
+  }
+  SpacePatch& patch = *task.space->patch;
+  if ((patch.gate_tried && !patch.ready && !patch.needs_buffer) || !patch.sites.wants(site)) return;
+  for (const auto& page : patch.stub_pages) {
+    if (site >= page.address && site < page.address + page.size) return;  // a trampoline's plain syscall
+  }
+  // Only a site that has proved hot asks: short programs never pay for the
+  // gate or the analysis (the first one of a library sweeps all its code).
+  if (++patch.stops_at[site] >= kHotStops) frame.patch_site = site;
+}
+
+void Patching::on_exit(Task& task, const SyscallFrame& frame, long result, const StopSpace& stop_space) {
+  SpacePatch* patch = task.space->patch.get();
+  if (!patch || syscalls::is_restart_result(result)) return;
   Injector inject(task.tid);
-  TracerWriter writer(inject, patch);
-  patch.sites.apply({snapshot}, writer);
+  // The gate and the buffer are set up through this task alone: mapping
+  // fresh memory at a free address cannot disturb the other tasks.
+  if (frame.patch_site && !patch->gate_tried) set_up(task, inject, frame.ip - 2);
+  if (patch->needs_buffer) give_buffer(inject, *patch);  // a fork child with its parent's gate
+  const auto can_write = [&] { return patch->ready && !inject.interrupted(); };
+  if (can_write() && frame.patch_site && patch->sites.wants(*frame.patch_site)) {
+    analyse(task, *patch, *frame.patch_site);
+  }
+  const auto self = can_write() ? snapshot_of_stopped(task) : std::nullopt;
+  if (self && patch->sites.worth_trying(*self, frame.ip - 2)) {
+    if (const auto tasks = stop_space()) {
+      TracerWriter writer(inject, *patch);
+      patch->sites.apply(*tasks, writer);
+    }
+  }
   if (inject.interrupted()) interruption_ = {task.tid, *inject.interrupted()};
 }
 
-std::vector<BufferedEvent> Patching::drain(AddressSpace& space, const Task* alone) {
+void Patching::task_gone(const Task& task) {
+  SpacePatch* patch = task.space->patch.get();
+  if (!patch) return;
+  patch->sites.forget(task.tid);
+  // A call that never returns (the task was killed in it) leaves its exit
+  // record reserved for good.
+  std::erase_if(patch->pending_exits, [&](const SpacePatch::PendingExit& p) { return p.tid == task.tid; });
+}
+
+std::vector<BufferedEvent> Patching::drain(AddressSpace& space) {
   std::vector<BufferedEvent> out;
   SpacePatch* patch = space.patch.get();
   if (!patch || !patch->buffer) return out;
+  auto committed = [&](uint64_t at) {
+    auto* r = reinterpret_cast<const hytrace_record*>(patch->buffer + at);
+    return __atomic_load_n(&r->committed, __ATOMIC_ACQUIRE) ? r : nullptr;
+  };
+  // Exits of calls whose entry an earlier drain took.
+  std::erase_if(patch->pending_exits, [&](const SpacePatch::PendingExit& pending) {
+    const hytrace_record* r = committed(pending.at);
+    if (r) out.push_back(event_of(*r));
+    return r != nullptr;
+  });
   auto* header = reinterpret_cast<hytrace_buffer_header*>(patch->buffer);
-  const uint64_t head = __atomic_load_n(&header->head, __ATOMIC_ACQUIRE);
-  const uint64_t end = std::min<uint64_t>(head, patch->buffer_size);
-  bool in_flight = false;  // a reserved record not committed yet
+  const uint64_t end = std::min<uint64_t>(__atomic_load_n(&header->head, __ATOMIC_ACQUIRE), patch->buffer_size);
   while (patch->tail + sizeof(hytrace_record) <= end) {
-    auto* r = reinterpret_cast<hytrace_record*>(patch->buffer + patch->tail);
-    if (!__atomic_load_n(&r->committed, __ATOMIC_ACQUIRE)) {
-      // Past the size, reservations failed and wrote nothing: zeros.
-      in_flight = r->length != 0 || head <= patch->buffer_size;
-      break;
-    }
+    const hytrace_record* r = committed(patch->tail);
+    if (!r) break;  // being written
     out.push_back(event_of(*r));
-    if (out.back().exit) ++patch->served_by_stub;
-    patch->tail += r->length;
+    const uint64_t exit_at = patch->tail + r->length;
+    patch->tail = exit_at + r->exit_length;
+    if (const hytrace_record* exit = committed(exit_at)) {
+      out.push_back(event_of(*exit));
+    } else {
+      patch->pending_exits.push_back({exit_at, out.back().tid});
+    }
   }
-  if (alone && !in_flight && !writing_record(alone->tid)) {
-    std::memset(patch->buffer + sizeof(hytrace_buffer_header), 0, patch->tail - sizeof(hytrace_buffer_header));
-    patch->tail = sizeof(hytrace_buffer_header);
-    __atomic_store_n(&header->head, patch->tail, __ATOMIC_RELEASE);
-  }
+  for (const BufferedEvent& e : out) patch->served_by_stub += e.exit;
   return out;
+}
+
+bool Patching::reset_due(const AddressSpace& space, bool alone) const {
+  const SpacePatch* patch = space.patch.get();
+  if (!patch || !patch->buffer) return false;
+  const uint64_t used = patch->tail - sizeof(hytrace_buffer_header);
+  return alone ? used > 0 : used > patch->buffer_size / 2;
+}
+
+void Patching::reset(AddressSpace& space, const std::vector<patcher::TaskSnapshot>& tasks) {
+  SpacePatch* patch = space.patch.get();
+  if (!patch || !patch->buffer) return;
+  if (in_flight(*patch) || !patch->pending_exits.empty()) return;
+  for (const patcher::TaskSnapshot& task : tasks) {
+    if (writing_record(task)) return;
+  }
+  auto* header = reinterpret_cast<hytrace_buffer_header*>(patch->buffer);
+  std::memset(patch->buffer + sizeof(hytrace_buffer_header), 0, patch->tail - sizeof(hytrace_buffer_header));
+  patch->tail = sizeof(hytrace_buffer_header);
+  __atomic_store_n(&header->head, patch->tail, __ATOMIC_RELEASE);
 }
 
 std::string Patching::report() const {

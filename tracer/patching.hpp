@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <utility>
@@ -42,6 +43,11 @@ struct SpacePatch {
   uint8_t* buffer = nullptr;  // the tracer's mapping of the event buffer
   size_t buffer_size = 0;
   uint64_t tail = 0;  // the next record to drain
+  struct PendingExit {
+    uint64_t at;  // offset of the reserved exit record
+    pid_t tid;
+  };
+  std::vector<PendingExit> pending_exits;  // calls drained at entry, still running
   patcher::SiteTable sites;
   std::map<uint64_t, unsigned> stops_at;  // sites not analysed yet: how often they stopped
   std::map<uint64_t, disasm::Window> windows;  // by site, at run-time addresses
@@ -54,6 +60,19 @@ struct SpacePatch {
   std::vector<StubPage> stub_pages;
   uint64_t served_by_stub = 0;
 };
+
+// What the patcher's safety rule needs of a task in a ptrace stop; nullopt
+// when the task is gone.
+std::optional<patcher::TaskSnapshot> snapshot_of_stopped(const Task& task);
+// The same for a task resumed into a traced syscall: it is in the kernel,
+// and stops at the syscall's exit before it runs an instruction of its own.
+patcher::TaskSnapshot snapshot_of_parked(const Task& task);
+
+// Brings every task of the stopped task's address space into a ptrace stop
+// (or proves it cannot run its code before one) and describes each; nullopt
+// when that cannot be done now. The engine's job: it lets them go again
+// once the patcher's call has returned.
+using StopSpace = std::function<std::optional<std::vector<patcher::TaskSnapshot>>()>;
 
 class Patching {
  public:
@@ -69,9 +88,6 @@ class Patching {
   // The next event sequence number, shared with the stubs of every tracee.
   uint64_t next_seq();
 
-  // Maps the gate and the buffer, at a syscall-exit stop of the space's only
-  // task, through the syscall instruction at `insn` (the one that stopped).
-  void set_up(Task& task, uint64_t insn);
   // A fork child has a copy of its parent's memory: its patch state is a
   // copy too, but its gate's buffer is the parent's, so its stub records
   // nothing (every call takes the traced path) until its first syscall-exit
@@ -79,14 +95,24 @@ class Patching {
   void forked(const Task& parent, Task& child);
   // A traced syscall stopped at entry: when its site has proved hot, the
   // frame asks for it (frame.patch_site).
-  void on_entry(Task& task, SyscallFrame& frame, size_t tasks_in_space);
+  void on_entry(Task& task, SyscallFrame& frame);
   // The frame's syscall returned to a syscall-exit stop: set up the gate the
-  // first time, analyse the frame's site, write what is safe.
-  void on_exit(Task& task, const SyscallFrame& frame, long result, size_t tasks_in_space);
+  // first time (through the syscall instruction that stopped), analyse the
+  // frame's site, and, when a waiting site may be writable, stop the space
+  // and write what is safe.
+  void on_exit(Task& task, const SyscallFrame& frame, long result, const StopSpace& stop_space);
+  // The task left the address space (exit or exec): it blocks no site.
+  void task_gone(const Task& task);
   // The committed records of the space's buffer since the last drain, in
-  // order. `alone`: the space's only task, stopped; when it is not inside
-  // the stub, nobody can be writing, and the buffer starts over.
-  std::vector<BufferedEvent> drain(AddressSpace& space, const Task* alone);
+  // order.
+  std::vector<BufferedEvent> drain(AddressSpace& space);
+  // Whether the space's buffer should start over now: always worth a try
+  // when `alone` (the space's only task is the stopped one), else only when
+  // it is half full (starting over needs the whole space stopped).
+  bool reset_due(const AddressSpace& space, bool alone) const;
+  // With every task of the space described by `tasks` stopped: starts the
+  // buffer over, unless a record is in flight.
+  void reset(AddressSpace& space, const std::vector<patcher::TaskSnapshot>& tasks);
 
   // When a signal (or death) stopped the task while the patcher was running
   // syscalls in it: the task's id and wait status, for the engine to handle
@@ -100,7 +126,6 @@ class Patching {
   void set_up(Task& task, Injector& inject, uint64_t insn);
   void give_buffer(Injector& inject, SpacePatch& patch);
   void analyse(Task& task, SpacePatch& patch, uint64_t site);
-  void apply(Task& task, SpacePatch& patch);
   const FileCode* code_of(const std::string& path);
 
   std::vector<bool> served_;

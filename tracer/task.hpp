@@ -54,6 +54,10 @@ struct Task {
   std::vector<SyscallFrame> frames;  // the event stack, innermost last
   bool started = false;  // first stop after attach seen
   bool stopped = false;  // in a ptrace stop right now
+  bool listening = false;  // in a group-stop, resumed with PTRACE_LISTEN
+  // A vfork child, while it shares its parent's memory: the parent waits in
+  // the kernel until the child execs or exits, and cannot be stopped.
+  pid_t vfork_parent = 0;
   // Where the task resumes after each pending signal handler (pushed at
   // delivery, popped at rt_sigreturn): patching must not rewrite there.
   std::vector<uint64_t> signal_contexts;

@@ -58,10 +58,12 @@ struct hytrace_stub_data {
 };
 #define HYTRACE_STUB_MAGIC 0x6879747261636531ull /* "hytrace1" */
 
-/* The event buffer: a header, then records back to back. Records are
- * reserved by an atomic add on `head`; a record whose reservation passes
- * `size` is not written (the stub falls back to a traced syscall, whose stop
- * lets the tracer drain and reset the buffer). */
+/* The event buffer: a header, then records back to back. A call reserves
+ * its entry record and its exit record together, by one atomic add on
+ * `head`, before it runs: the exit record waits in place (committed = 0)
+ * while the call runs, so an exit is never lost to a full buffer. A
+ * reservation that passes `size` writes nothing: the stub falls back to a
+ * traced syscall, whose stop lets the tracer drain and reset the buffer. */
 struct hytrace_buffer_header {
   uint64_t head; /* bytes reserved, from the start of the buffer */
   uint64_t size; /* bytes in the buffer */
@@ -82,6 +84,8 @@ struct hytrace_record {
   uint64_t args[6];
   int64_t result;     /* exit records */
   uint64_t entry_seq; /* exit records: the seq of their entry record */
+  uint32_t exit_length; /* entry records: the length of the exit record after them */
+  uint32_t pad;
 };
 
 struct hytrace_capture {

@@ -143,22 +143,35 @@ static uint32_t capture(uint8_t* at, const struct hytrace_capture_rule* rule, co
   return (uint32_t)sizeof(*c) + round8(n);
 }
 
-/* Writes one record; returns its seq, or 0 when the buffer is full. */
-static uint64_t record(const struct hytrace_stub_data* d, uint16_t kind, long nr,
-                       const uint64_t* args, long result, uint64_t entry_seq, uint32_t tid) {
-  const struct hytrace_capture_rule* rules = d->rules[nr];
-  const int exit = kind == HYTRACE_RECORD_EXIT;
+static uint32_t record_room(const struct hytrace_capture_rule* rules, int exit) {
   uint32_t room = (uint32_t)sizeof(struct hytrace_record);
   for (int i = 0; i < HYTRACE_STUB_MAX_CAPTURES; ++i) room += rule_room(&rules[i], exit);
+  return room;
+}
 
+/* Reserves the entry and the exit record of one call; returns the entry
+ * record, or 0 when the buffer is full. */
+static struct hytrace_record* reserve(const struct hytrace_stub_data* d, long nr) {
+  const uint32_t entry_room = record_room(d->rules[nr], 0);
+  const uint32_t exit_room = record_room(d->rules[nr], 1);
   struct hytrace_buffer_header* h = (struct hytrace_buffer_header*)d->buffer;
-  const uint64_t at = __atomic_fetch_add(&h->head, room, __ATOMIC_RELAXED);
-  if (at + room > h->size) {
+  const uint64_t at = __atomic_fetch_add(&h->head, entry_room + exit_room, __ATOMIC_RELAXED);
+  if (at + entry_room + exit_room > h->size) {
     __atomic_fetch_add(&h->dropped, 1, __ATOMIC_RELAXED);
     return 0;
   }
   struct hytrace_record* r = (struct hytrace_record*)(d->buffer + at);
-  r->length = room;
+  r->length = entry_room;
+  r->exit_length = exit_room;
+  return r;
+}
+
+/* Fills the record `r` (its length is set) and commits it; returns its seq. */
+static uint64_t record(const struct hytrace_stub_data* d, struct hytrace_record* r, uint16_t kind,
+                       long nr, const uint64_t* args, long result, uint64_t entry_seq,
+                       uint32_t tid) {
+  const struct hytrace_capture_rule* rules = d->rules[nr];
+  const int exit = kind == HYTRACE_RECORD_EXIT;
   r->seq = __atomic_add_fetch((uint64_t*)d->seq_counter, 1, __ATOMIC_RELAXED);
   r->tid = tid;
   r->kind = kind;
@@ -186,13 +199,16 @@ long hytrace_stub_main(struct saved_registers* regs) {
     return hytrace_traced_syscall(nr, (long)args[0], (long)args[1], (long)args[2], (long)args[3],
                                   (long)args[4], (long)args[5]);
   }
-  const uint32_t tid = (uint32_t)gate(__NR_gettid, 0, 0, 0, 0, 0, 0);
-  const uint64_t entry = record(d, HYTRACE_RECORD_ENTRY, nr, args, 0, 0, tid);
+  struct hytrace_record* entry = reserve(d, nr);
   if (!entry) {
     return hytrace_traced_syscall(nr, (long)args[0], (long)args[1], (long)args[2], (long)args[3],
                                   (long)args[4], (long)args[5]);
   }
+  struct hytrace_record* exit = (struct hytrace_record*)((uint8_t*)entry + entry->length);
+  exit->length = entry->exit_length;
+  const uint32_t tid = (uint32_t)gate(__NR_gettid, 0, 0, 0, 0, 0, 0);
+  const uint64_t entry_seq = record(d, entry, HYTRACE_RECORD_ENTRY, nr, args, 0, 0, tid);
   const long result = gate(nr, args[0], args[1], args[2], args[3], args[4], args[5]);
-  record(d, HYTRACE_RECORD_EXIT, nr, args, result, entry, tid);
+  record(d, exit, HYTRACE_RECORD_EXIT, nr, args, result, entry_seq, tid);
   return result;
 }
