@@ -107,6 +107,57 @@ TEST(SiteTable, AFailedWriteRefuses) {
   EXPECT_EQ(table.find(kSite)->refusal, "write failed");
 }
 
+TEST(SiteTable, ARunIsWorthItOnceTheLastBlockerIsSeenLeaving) {
+  SiteTable table;
+  FakeWriter writer;
+  table.request(kSite, kWindow);
+  const TaskSnapshot elsewhere1 = at(1, 0x500000), elsewhere2 = at(2, 0x500000);
+  // Never tried: any stop may write it.
+  EXPECT_TRUE(table.worth_trying(elsewhere1, 0x500000 - 2));
+  EXPECT_TRUE(table.apply({at(1, 0x401002), at(2, 0x401003), at(3, 0x500000)}, writer).empty());
+  EXPECT_EQ(table.find(kSite)->blockers, (std::vector<pid_t>{1, 2}));
+  // Task 3 never blocked it; task 1 still inside: not worth stopping everyone.
+  EXPECT_FALSE(table.worth_trying(at(3, 0x500000), 0x500000 - 2));
+  EXPECT_FALSE(table.worth_trying(at(1, 0x401002), 0x500000 - 2));
+  // Task 1 leaves, task 2 is still in: still not worth it.
+  EXPECT_FALSE(table.worth_trying(elsewhere1, 0x500000 - 2));
+  // The last one out makes it worth a run.
+  EXPECT_TRUE(table.worth_trying(elsewhere2, 0x500000 - 2));
+  EXPECT_EQ(table.apply({elsewhere1, elsewhere2}, writer), std::vector<uint64_t>{kSite});
+  EXPECT_FALSE(table.worth_trying(elsewhere1, kSite));
+}
+
+TEST(SiteTable, AGoneTaskBlocksNothing) {
+  SiteTable table;
+  FakeWriter writer;
+  table.request(kSite, kWindow);
+  table.apply({{7, 0x500000, std::nullopt, {kSite + 2}}}, writer);  // a pending signal frame
+  EXPECT_FALSE(table.worth_trying(at(8, 0x500000), 0x500000 - 2));
+  table.forget(7);
+  EXPECT_TRUE(table.worth_trying(at(8, 0x500000), 0x500000 - 2));
+}
+
+// A blocker that leaves without being seen (a running task an apply run
+// interrupted) is caught by stops at the site itself, less often the longer
+// the site has waited.
+TEST(SiteTable, StopsAtTheSiteRetryWithABackoff) {
+  SiteTable table;
+  FakeWriter writer;
+  table.request(kSite, kWindow);
+  const TaskSnapshot running{9, 0x401002, std::nullopt, {}};
+  for (int i = 0; i < 3; ++i) table.apply({running}, writer);  // three deferrals
+  const TaskSnapshot at_site = at(1, kWindow.end);  // another task, after the site's syscall
+  std::vector<int> runs_at;
+  for (int stop = 1; stop <= 64; ++stop) {
+    if (!table.worth_trying(at_site, kSite)) continue;
+    runs_at.push_back(stop);
+    table.apply({running, at_site}, writer);  // task 9 is still inside
+  }
+  // After n deferrals, the 2^n-th stop at the site: 8, then 16 and 32 later.
+  EXPECT_EQ(runs_at, (std::vector<int>{8, 24, 56}));
+  for (int stop = 0; stop < 100; ++stop) EXPECT_FALSE(table.worth_trying(at_site, 0x500000));
+}
+
 // The scenario that long broke rr's deferred patching. Thread 2 is blocked
 // in futex at site F (restartable). Thread 1 was in futex at F too, took a
 // signal (its interrupted context returns to F + 2) and its handler made a
