@@ -21,6 +21,7 @@ import datetime
 import json
 import os
 import platform
+import re
 import shlex
 import shutil
 import statistics
@@ -313,6 +314,26 @@ def measure(workload, columns, ctx):
     return cells
 
 
+# The rows whose share of syscalls served by stubs is measured (issue goal:
+# at least 95%), with every syscall traced and patching on.
+SERVED_ROWS = ("ls", "python_files", "make", "tar", "git")
+SERVED_RE = re.compile(r"syscalls served by stubs: (\d+), by ptrace stops: (\d+)")
+
+
+def served_share(workload, ctx):
+    """One run under `hytrace trace --patch-report`: the calls served by stubs
+    and those that stopped, from the report's last line."""
+    env = dict(os.environ, LC_ALL="C", **workload.env)
+    with tempfile.NamedTemporaryFile("r", dir=ctx["tmp"], suffix=".trace") as out:
+        col = Column("served", f"{{hytrace}} trace --patch-report -o {out.name} --")
+        run_once(command_of(col, workload, ctx["hytrace"], ctx["tmp"]), workload, env, ctx["timeout"])
+        found = SERVED_RE.findall(out.read())
+    if not found:
+        raise RuntimeError("no patch report in the trace")
+    served, stops = (int(v) for v in found[-1])
+    return {"served": served, "stops": stops, "share": served / max(1, served + stops)}
+
+
 def run_format_bench(build, min_time):
     """Google Benchmark's results for bench_format, or None when it is not built."""
     exe = os.path.join(build, "bench", "bench_format")
@@ -403,6 +424,14 @@ def print_report(result, columns):
             table.append(line)
         print(markdown_table(["column"] + [t for _, t in placements], table))
 
+    if result.get("served"):
+        print("\nShare of syscalls served by stubs (hytrace trace --patch-report, every syscall traced,"
+              "\none run; the rest stopped in ptrace):\n")
+        table = [[by_key[k]["label"] if k in by_key else k,
+                  f"{v['share'] * 100:.1f}%" if "share" in v else "failed: " + v["error"],
+                  str(v.get("served", "")), str(v.get("stops", ""))] for k, v in result["served"].items()]
+        print(markdown_table(["workload", "served by stubs", "served", "stopped"], table))
+
     if result.get("format_bench"):
         print("\nbench_format (Google Benchmark): render_entry + render_exit + line_text per call\n")
         table = [[b["name"], f"{b['ns']:.0f}", f"{b['mem_reads']:.0f}" if b["mem_reads"] is not None else "",
@@ -492,6 +521,15 @@ def main():
                 if "error" in cell:
                     print(f"  {w.key} / {name} FAILED: {cell['error']}", file=sys.stderr)
             result["rows"].append({"key": w.key, "num": w.num, "label": w.label, "unit": w.unit, "cells": cells})
+        result["served"] = {}
+        for w in workloads:
+            if w.key not in SERVED_ROWS:
+                continue
+            try:
+                result["served"][w.key] = served_share(w, ctx)
+            except (RuntimeError, subprocess.SubprocessError, OSError, ValueError) as e:
+                result["served"][w.key] = {"error": str(e)}
+                failed = True
         if not args.no_format_bench:
             result["format_bench"], why = run_format_bench(build, size["format_min_time"])
             if why:
