@@ -230,13 +230,16 @@ void Engine::queue_with_buffered(Event event) {
   }
   std::vector<BufferedEvent> drained;
   std::set<AddressSpace*> seen;
-  for (auto& [tid, task] : tasks_) {
-    AddressSpace* space = task->space.get();
-    if (!space->patch || !seen.insert(space).second) continue;
-    auto events = patching_->drain(*space);
-    drained.insert(drained.end(), events.begin(), events.end());
+  for (const auto* tasks : {&tasks_, &departed_}) {
+    for (const auto& [tid, task] : *tasks) {
+      AddressSpace* space = task->space.get();
+      if (!space->patch || !seen.insert(space).second) continue;
+      auto events = patching_->drain(*space);
+      drained.insert(drained.end(), events.begin(), events.end());
+    }
   }
   reset_buffer(*std::visit([](auto& e) { return e.task; }, event));
+  std::erase_if(departed_, [&](const auto& entry) { return patching_->drained(*entry.second->space); });
   std::sort(drained.begin(), drained.end(),
             [](const BufferedEvent& a, const BufferedEvent& b) { return a.order < b.order; });
   for (const BufferedEvent& e : drained) queue_buffered(e);
@@ -245,7 +248,12 @@ void Engine::queue_with_buffered(Event event) {
 
 void Engine::queue_buffered(const BufferedEvent& e) {
   auto it = tasks_.find(e.tid);
-  if (it == tasks_.end()) return;  // a task that is already gone
+  if (it == tasks_.end()) {
+    // A thread's last records can be drained after its exit: a record that
+    // another thread was still writing held the drain back.
+    it = departed_.find(e.tid);
+    if (it == departed_.end()) return;
+  }
   Task* task = it->second.get();
   if (!e.exit) {
     SyscallFrame& frame = buffered_entries_[e.frame.seq] = e.frame;
@@ -434,7 +442,9 @@ void Engine::resume(Event& event) {
           if (e.task->started && e.task->stopped) resume_task(*e.task, 0);
         } else if constexpr (std::is_same_v<E, TaskExit>) {
           if (patching_) patching_->task_gone(*e.task);
-          tasks_.erase(e.task->tid);
+          auto it = tasks_.find(e.task->tid);
+          if (patching_ && e.task->space->patch) departed_[it->first] = std::move(it->second);
+          tasks_.erase(it);
         } else {
           resume_task(*e.task, 0);
         }

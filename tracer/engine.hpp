@@ -95,6 +95,8 @@ class Engine {
   void reset_buffer(Task& stopped);
 
   std::map<pid_t, std::unique_ptr<Task>> tasks_;
+  // Exited tasks whose space's buffer may still hold their records.
+  std::map<pid_t, std::unique_ptr<Task>> departed_;
   std::set<pid_t> early_stops_;  // new children seen before their parent's event
   pid_t root_ = 0;
   ExitStatus root_status_;

@@ -33,6 +33,10 @@ struct FileCode {
   disasm::ElfInfo elf;
   std::vector<uint8_t> bytes;
   std::vector<disasm::References> references;  // per executable segment
+  // The window choice of each site analysed so far, by address in the file:
+  // the bytes are the same in every process that maps the file, so a site
+  // is analysed once per run, not once per process (make runs hundreds).
+  std::map<uint64_t, disasm::WindowChoice> choices;
 };
 
 namespace {
@@ -458,7 +462,7 @@ void Patching::forked(const Task& parent, Task& child) {
                                 sizeof(magic));
 }
 
-const FileCode* Patching::code_of(const std::string& path) {
+FileCode* Patching::code_of(const std::string& path) {
   auto& slot = files_[path];
   if (slot) return slot.get();
   slot = std::make_unique<FileCode>();
@@ -483,9 +487,10 @@ void Patching::analyse(Task& task, SpacePatch& patch, uint64_t site) {
   const auto maps = read_maps(task.tid);
   const Mapping* m = mapping_at(maps, site);
   if (!m || m->path.empty() || m->path[0] != '/') return patch.sites.refuse(site, "not_in_a_file");
-  const FileCode* file = code_of(m->path);
+  FileCode* file = code_of(m->path);
   if (!file->error.empty()) return patch.sites.refuse(site, "unreadable_file");
   const uint64_t file_offset = m->offset + (site - m->start);
+  patch.objects[site] = fmt::format("{}+{:#x}", basename_of(m->path), file_offset);
   for (size_t i = 0; i < file->elf.executable_segments.size(); ++i) {
     const disasm::Segment& seg = file->elf.executable_segments[i];
     if (file_offset < seg.file_offset || file_offset >= seg.file_offset + seg.file_size ||
@@ -494,13 +499,17 @@ void Patching::analyse(Task& task, SpacePatch& patch, uint64_t site) {
     }
     const uint64_t bias = m->start - (seg.address + (m->offset - seg.file_offset));
     const disasm::Code segment{seg.address, {file->bytes.data() + seg.file_offset, seg.file_size}};
-    const auto region = disasm::region_for_site(segment, file->elf.functions, site - bias);
-    if (!region) return patch.sites.refuse(site, "site_outside_segment");
-    disasm::WindowOptions options;
-    options.bounds = region->bounds;
-    options.segment_references = &file->references[i];
     disasm::Decoder decoder;
-    const disasm::WindowChoice choice = disasm::choose_window(decoder, region->code, site - bias, options);
+    auto known = file->choices.find(site - bias);
+    if (known == file->choices.end()) {
+      const auto region = disasm::region_for_site(segment, file->elf.functions, site - bias);
+      if (!region) return patch.sites.refuse(site, "site_outside_segment");
+      disasm::WindowOptions options;
+      options.bounds = region->bounds;
+      options.segment_references = &file->references[i];
+      known = file->choices.emplace(site - bias, disasm::choose_window(decoder, region->code, site - bias, options)).first;
+    }
+    const disasm::WindowChoice& choice = known->second;
     if (!choice.ok()) return patch.sites.refuse(site, choice.refusal.key());
     // Decode the window again at its run-time address, for relocation.
     disasm::Window w = *choice.window;
@@ -513,7 +522,6 @@ void Patching::analyse(Task& task, SpacePatch& patch, uint64_t site) {
     w.start += bias;
     w.end += bias;
     patch.windows[site] = w;
-    patch.objects[site] = fmt::format("{}+{:#x}", basename_of(m->path), file_offset);
     patch.sites.request(site, {w.start, w.end});
     return;
   }
@@ -676,6 +684,11 @@ std::vector<BufferedEvent> Patching::drain(AddressSpace& space) {
   }
   for (const BufferedEvent& e : out) patch->served_by_stub += e.exit;
   return out;
+}
+
+bool Patching::drained(const AddressSpace& space) const {
+  const SpacePatch* patch = space.patch.get();
+  return !patch || !patch->buffer || (!in_flight(*patch) && patch->pending_exits.empty());
 }
 
 bool Patching::reset_due(const AddressSpace& space, bool alone) const {

@@ -106,6 +106,8 @@ class Patching {
   // The committed records of the space's buffer since the last drain, in
   // order.
   std::vector<BufferedEvent> drain(AddressSpace& space);
+  // True when every record the space's stubs reserved has been drained.
+  bool drained(const AddressSpace& space) const;
   // Whether the space's buffer should start over now: always worth a try
   // when `alone` (the space's only task is the stopped one), else only when
   // it is half full (starting over needs the whole space stopped).
@@ -126,7 +128,7 @@ class Patching {
   void set_up(Task& task, Injector& inject, uint64_t insn);
   void give_buffer(Injector& inject, SpacePatch& patch);
   void analyse(Task& task, SpacePatch& patch, uint64_t site);
-  const FileCode* code_of(const std::string& path);
+  FileCode* code_of(const std::string& path);
 
   std::vector<bool> served_;
   std::vector<uint8_t> data_;  // the stub data block every gate gets
