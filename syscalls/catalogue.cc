@@ -1,6 +1,7 @@
 // Lookups over the generated syscall table.
 #include "syscalls/catalogue.hpp"
 
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -53,24 +54,31 @@ namespace {
 
 // The memory one argument of a decoded call shows; nullopt when it cannot be
 // described; an empty MemoryArg (max 0) when it shows no memory.
-std::optional<MemoryArg> memory_arg(ArgKind kind, detail::Ext ext, uint8_t i, size_t limit) {
+std::optional<MemoryArg> memory_arg(ArgKind kind, detail::Ext ext, bool out, uint8_t i, size_t limit) {
   using Size = MemoryArg::Size;
+  using detail::Ext;
   const auto capped = static_cast<uint32_t>(limit + 1);  // one more shows "..."
-  if (ext != detail::Ext::kNone) {
+  const auto fixed = [&](size_t bytes) { return MemoryArg{i, out, Size::kFixed, 0, static_cast<uint32_t>(bytes)}; };
+  if (ext != Ext::kNone) {
     // Numbers, flags and enumerations decoded by value read no memory.
-    if (ext >= detail::Ext::kOff) return MemoryArg{};
+    if (ext >= Ext::kOff) return MemoryArg{};
+    if (const size_t bytes = detail::fixed_struct_bytes(ext)) return fixed(bytes);
+    const auto next = static_cast<uint8_t>(i + 1);  // the buffer's size follows it
+    if (ext == Ext::kDirents) return MemoryArg{i, true, Size::kFromResult, next, detail::kMaxStructBytes};
+    if (ext == Ext::kCString) return MemoryArg{i, true, Size::kFromResult, next, capped};  // getcwd: length with NUL
     return std::nullopt;
   }
   switch (kind) {
     case ArgKind::kPath: return MemoryArg{i, false, Size::kCString, 0, 4096};
     case ArgKind::kString: return MemoryArg{i, false, Size::kCString, 0, capped};
     case ArgKind::kBufIn: return MemoryArg{i, false, Size::kFromArg, static_cast<uint8_t>(i + 1), capped};
-    case ArgKind::kBufOut: return MemoryArg{i, true, Size::kFromResult, 0, capped};
+    case ArgKind::kBufOut: return MemoryArg{i, true, Size::kFromResult, static_cast<uint8_t>(i + 1), capped};
     case ArgKind::kStatOut: return MemoryArg{i, true, Size::kFixed, 0, sizeof(struct stat)};
-    case ArgKind::kStrArray:
-    case ArgKind::kSigSet:
+    case ArgKind::kSigSet: return fixed(sizeof(uint64_t));  // the kernel's sigset_t
+    case ArgKind::kTimespec: return fixed(sizeof(struct timespec));
     case ArgKind::kSockAddr:
-    case ArgKind::kTimespec:
+      return MemoryArg{i, false, Size::kFromArg, static_cast<uint8_t>(i + 1), sizeof(struct sockaddr_storage)};
+    case ArgKind::kStrArray:
     case ArgKind::kFcntlCmd:
     case ArgKind::kIoctlCmd:
     case ArgKind::kPrctlOp:
@@ -91,7 +99,8 @@ std::optional<std::vector<MemoryArg>> memory_args(long nr, size_t string_limit) 
   if (!info->decoded) return out;  // shown as raw numbers
   const detail::ArgDetail& details = detail::details_of(*info);
   for (uint8_t i = 0; i < info->nargs; ++i) {
-    const auto arg = memory_arg(info->args[i], details.ext[i], i, string_limit);
+    const bool out_arg = (details.out_mask >> i) & 1;
+    const auto arg = memory_arg(info->args[i], details.ext[i], out_arg, i, string_limit);
     if (!arg) return std::nullopt;
     if (arg->max) out.push_back(*arg);
   }

@@ -100,13 +100,13 @@ struct MemoryArg {
   enum class Size : uint8_t {
     kCString,     // up to the NUL, at most `max` bytes
     kFromArg,     // args[size_arg] bytes, at most `max`
-    kFromResult,  // the result's bytes when it is > 0, at most `max`
+    kFromResult,  // the result's bytes when it is > 0, at most `max` and args[size_arg]
     kFixed,       // `max` bytes
   };
   uint8_t arg = 0;
   bool at_exit = false;  // the kernel writes it: read after the call
   Size size = Size::kFixed;
-  uint8_t size_arg = 0;
+  uint8_t size_arg = 0;  // kFromArg, kFromResult: the argument with the buffer's size
   uint32_t max = 0;
 };
 

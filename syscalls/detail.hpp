@@ -93,6 +93,12 @@ struct ArgDetail {
   uint8_t out_mask;  // bit i: argument i is written by the kernel (shown at exit)
 };
 
+// The bytes the formatter reads for a structure of fixed size (Ext below
+// kOff), 0 when its size is not fixed.
+size_t fixed_struct_bytes(Ext ext);
+// At most this many bytes of a structure or array are read.
+inline constexpr long kMaxStructBytes = 1 << 20;
+
 // The generated table (syscall_table.cc, made by gen_catalogue.py).
 std::span<const SyscallInfo> generated_table();
 std::span<const ArgDetail> generated_details();

@@ -40,7 +40,6 @@ struct KernelSigaction {
 constexpr size_t kDirentReclenOffset = 16;
 constexpr size_t kSigsetBytes = 8;  // the kernel's sigset_t on x86-64
 constexpr uint64_t kRlimInfinity = ~uint64_t{0};
-constexpr long kMaxStructBytes = 1 << 20;
 
 template <class... Args>
 void put(std::string& out, fmt::format_string<Args...> f, Args&&... args) {
@@ -105,6 +104,21 @@ void put_stat(std::string& out, MemoryReader& mem, uint64_t addr) {
     put(out, ", st_size={}", st.st_size);
   }
   out += ", ...}";
+}
+
+size_t fixed_struct_bytes(Ext ext) {
+  switch (ext) {
+    case Ext::kSigaction: return sizeof(KernelSigaction);
+    case Ext::kRlimit: return sizeof(rlimit);
+    case Ext::kFdPair: return 2 * sizeof(int);
+    case Ext::kWaitStatus:
+    case Ext::kIntPtr: return sizeof(int);
+    case Ext::kUtsname: return sizeof(utsname);
+    case Ext::kTimeval: return sizeof(timeval);
+    case Ext::kStatx: return sizeof(struct statx);
+    case Ext::kSysinfo: return sizeof(struct sysinfo);
+    default: return 0;
+  }
 }
 
 void put_statx(std::string& out, MemoryReader& mem, uint64_t addr) {

@@ -211,7 +211,7 @@ hytrace_capture_rule rule_for(const syscalls::MemoryArg& m) {
     case Size::kCString: r.kind = HYTRACE_CAPTURE_CSTRING; break;
     case Size::kFromArg: r.kind = HYTRACE_CAPTURE_LEN_ARG; break;
     case Size::kFromResult: r.kind = HYTRACE_CAPTURE_LEN_RESULT; break;
-    case Size::kFixed: r.kind = HYTRACE_CAPTURE_FIXED; break;
+    case Size::kFixed: r.kind = m.at_exit ? HYTRACE_CAPTURE_FIXED : HYTRACE_CAPTURE_FIXED_IN; break;
   }
   return r;
 }

@@ -25,11 +25,11 @@
 #define HYTRACE_GATE_BASE 0x580000000000ull
 #define HYTRACE_GATE_CODE_SIZE 0x4000ull
 #define HYTRACE_GATE_DATA (HYTRACE_GATE_BASE + HYTRACE_GATE_CODE_SIZE)
-#define HYTRACE_GATE_DATA_SIZE 0x4000ull
+#define HYTRACE_GATE_DATA_SIZE 0x8000ull
 #define HYTRACE_GATE_SIZE (HYTRACE_GATE_CODE_SIZE + HYTRACE_GATE_DATA_SIZE)
 
 #define HYTRACE_STUB_MAX_NR 512
-#define HYTRACE_STUB_MAX_CAPTURES 2
+#define HYTRACE_STUB_MAX_CAPTURES 4
 
 /* Which bytes of a pointer argument a record carries, so the tracer can show
  * them as they were (the program may reuse the memory before the drain). */
@@ -37,14 +37,16 @@ enum hytrace_capture_kind {
   HYTRACE_CAPTURE_NONE = 0,
   HYTRACE_CAPTURE_CSTRING = 1,    /* at entry, up to NUL (included) or max */
   HYTRACE_CAPTURE_LEN_ARG = 2,    /* at entry, args[len_arg] bytes, at most max */
-  HYTRACE_CAPTURE_LEN_RESULT = 3, /* at exit when result > 0, result bytes, at most max */
-  HYTRACE_CAPTURE_FIXED = 4,      /* at exit when result >= 0, max bytes */
+  HYTRACE_CAPTURE_LEN_RESULT = 3, /* at exit when result > 0, result bytes, at most max
+                                     and at most args[len_arg] (the buffer's size) */
+  HYTRACE_CAPTURE_FIXED = 4,      /* at exit, max bytes (also after an error) */
+  HYTRACE_CAPTURE_FIXED_IN = 5,   /* at entry, max bytes */
 };
 
 struct hytrace_capture_rule {
   uint8_t kind;
   uint8_t arg;     /* the pointer argument */
-  uint8_t len_arg; /* for LEN_ARG */
+  uint8_t len_arg; /* for LEN_ARG and LEN_RESULT */
   uint8_t pad;
   uint32_t max;
 };

@@ -97,18 +97,22 @@ static uint32_t copy_in(uint32_t tid, void* to, uint64_t from, uint32_t len) {
 static uint32_t round8(uint32_t n) { return (n + 7u) & ~7u; }
 
 /* Bytes a capture rule may need, before knowing the actual length. */
-static uint32_t rule_room(const struct hytrace_capture_rule* rule, int exit) {
+static uint32_t rule_room(const struct hytrace_capture_rule* rule, int exit, const uint64_t* args) {
   const int at_exit = rule->kind == HYTRACE_CAPTURE_LEN_RESULT || rule->kind == HYTRACE_CAPTURE_FIXED;
   if (rule->kind == HYTRACE_CAPTURE_NONE || at_exit != exit) return 0;
-  return (uint32_t)sizeof(struct hytrace_capture) + round8(rule->max);
+  uint32_t most = rule->max;
+  if (rule->kind == HYTRACE_CAPTURE_LEN_RESULT && args[rule->len_arg] < most) most = (uint32_t)args[rule->len_arg];
+  return (uint32_t)sizeof(struct hytrace_capture) + round8(most);
 }
 
 static uint32_t capture_length(const struct hytrace_capture_rule* rule, const uint64_t* args,
                                long result) {
   switch (rule->kind) {
     case HYTRACE_CAPTURE_CSTRING:
-    case HYTRACE_CAPTURE_FIXED:
       return result < 0 ? 0 : rule->max;
+    case HYTRACE_CAPTURE_FIXED:  /* even after an error: nanosleep's remainder */
+    case HYTRACE_CAPTURE_FIXED_IN:
+      return rule->max;
     case HYTRACE_CAPTURE_LEN_ARG:
       return args[rule->len_arg] < rule->max ? (uint32_t)args[rule->len_arg] : rule->max;
     case HYTRACE_CAPTURE_LEN_RESULT:
@@ -126,9 +130,10 @@ static uint32_t capture(uint8_t* at, const struct hytrace_capture_rule* rule, co
   c->pad = 0;
   const uint32_t want = capture_length(rule, args, result);
   uint32_t n = 0;
-  if (c->addr && want && rule_room(rule, 1)) {
-    /* At exit after success the kernel has just written these bytes: the
-     * memory is there, and a plain copy is far cheaper than a syscall. */
+  if (c->addr && want && rule->kind == HYTRACE_CAPTURE_LEN_RESULT) {
+    /* The kernel has just written these bytes (result > 0): the memory is
+     * there, and a plain copy is far cheaper than a syscall. (A fixed-size
+     * output may not have been written at all, as by wait4 with WNOHANG.) */
     const uint8_t* from = (const uint8_t*)c->addr;
     for (n = 0; n < want; ++n) bytes[n] = from[n];
   } else if (c->addr) {
@@ -143,17 +148,17 @@ static uint32_t capture(uint8_t* at, const struct hytrace_capture_rule* rule, co
   return (uint32_t)sizeof(*c) + round8(n);
 }
 
-static uint32_t record_room(const struct hytrace_capture_rule* rules, int exit) {
+static uint32_t record_room(const struct hytrace_capture_rule* rules, int exit, const uint64_t* args) {
   uint32_t room = (uint32_t)sizeof(struct hytrace_record);
-  for (int i = 0; i < HYTRACE_STUB_MAX_CAPTURES; ++i) room += rule_room(&rules[i], exit);
+  for (int i = 0; i < HYTRACE_STUB_MAX_CAPTURES; ++i) room += rule_room(&rules[i], exit, args);
   return room;
 }
 
 /* Reserves the entry and the exit record of one call; returns the entry
  * record, or 0 when the buffer is full. */
-static struct hytrace_record* reserve(const struct hytrace_stub_data* d, long nr) {
-  const uint32_t entry_room = record_room(d->rules[nr], 0);
-  const uint32_t exit_room = record_room(d->rules[nr], 1);
+static struct hytrace_record* reserve(const struct hytrace_stub_data* d, long nr, const uint64_t* args) {
+  const uint32_t entry_room = record_room(d->rules[nr], 0, args);
+  const uint32_t exit_room = record_room(d->rules[nr], 1, args);
   struct hytrace_buffer_header* h = (struct hytrace_buffer_header*)d->buffer;
   const uint64_t at = __atomic_fetch_add(&h->head, entry_room + exit_room, __ATOMIC_RELAXED);
   if (at + entry_room + exit_room > h->size) {
@@ -182,7 +187,7 @@ static uint64_t record(const struct hytrace_stub_data* d, struct hytrace_record*
   uint8_t* next = (uint8_t*)(r + 1);
   uint16_t captures = 0;
   for (int i = 0; i < HYTRACE_STUB_MAX_CAPTURES; ++i) {
-    if (!rule_room(&rules[i], exit)) continue;
+    if (!rule_room(&rules[i], exit, args)) continue;
     next += capture(next, &rules[i], args, result, tid);
     ++captures;
   }
@@ -199,7 +204,7 @@ long hytrace_stub_main(struct saved_registers* regs) {
     return hytrace_traced_syscall(nr, (long)args[0], (long)args[1], (long)args[2], (long)args[3],
                                   (long)args[4], (long)args[5]);
   }
-  struct hytrace_record* entry = reserve(d, nr);
+  struct hytrace_record* entry = reserve(d, nr, args);
   if (!entry) {
     return hytrace_traced_syscall(nr, (long)args[0], (long)args[1], (long)args[2], (long)args[3],
                                   (long)args[4], (long)args[5]);

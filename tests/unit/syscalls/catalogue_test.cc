@@ -224,11 +224,36 @@ TEST(MemoryArgs, DescribeWhatTheFormatterReads) {
   EXPECT_TRUE(memory_args(__NR_close, 32)->empty());
 }
 
-TEST(MemoryArgs, StructuresAreNotDescribed) {
-  EXPECT_FALSE(memory_args(__NR_rt_sigaction, 32).has_value());
+// Structures of a fixed size are copied whole, in the direction the table
+// gives: rt_sigaction's new action at entry, the old one at exit.
+TEST(MemoryArgs, FixedStructuresAreDescribed) {
+  const auto sigaction = memory_args(__NR_rt_sigaction, 32);
+  ASSERT_TRUE(sigaction.has_value());
+  ASSERT_EQ(sigaction->size(), 2u);
+  EXPECT_EQ((*sigaction)[0].arg, 1);
+  EXPECT_FALSE((*sigaction)[0].at_exit);
+  EXPECT_EQ((*sigaction)[1].arg, 2);
+  EXPECT_TRUE((*sigaction)[1].at_exit);
+  EXPECT_EQ((*sigaction)[1].size, MemoryArg::Size::kFixed);
+  EXPECT_EQ((*sigaction)[1].max, 32u);  // the kernel's struct sigaction
+
+  const auto wait4 = memory_args(__NR_wait4, 32);
+  ASSERT_TRUE(wait4.has_value());
+  ASSERT_EQ(wait4->size(), 1u);
+  EXPECT_EQ((*wait4)[0].max, sizeof(int));
+
+  // getdents64: the entries the call wrote, at most the buffer's size.
+  const auto getdents = memory_args(__NR_getdents64, 32);
+  ASSERT_TRUE(getdents.has_value());
+  EXPECT_EQ((*getdents)[0].size, MemoryArg::Size::kFromResult);
+  EXPECT_EQ((*getdents)[0].size_arg, 2);
+}
+
+TEST(MemoryArgs, CommandsAndArraysAreNotDescribed) {
   EXPECT_FALSE(memory_args(__NR_execve, 32).has_value());
   EXPECT_FALSE(memory_args(__NR_ioctl, 32).has_value());
-  EXPECT_FALSE(memory_args(__NR_wait4, 32).has_value());
+  EXPECT_FALSE(memory_args(__NR_fcntl, 32).has_value());
+  EXPECT_FALSE(memory_args(__NR_readv, 32).has_value());
   EXPECT_FALSE(memory_args(-1, 32).has_value());
 }
 
