@@ -137,6 +137,79 @@ std::vector<Function> functions_in(const ElfHandle& elf, uint32_t type) {
   return out;
 }
 
+// The section named `name`, or nullptr.
+Elf_Scn* section_named(const ElfHandle& elf, std::string_view name, GElf_Shdr& shdr) {
+  size_t names = 0;
+  if (elf_getshdrstrndx(elf.get(), &names) != 0) return nullptr;
+  for (Elf_Scn* scn = elf_nextscn(elf.get(), nullptr); scn != nullptr; scn = elf_nextscn(elf.get(), scn)) {
+    if (gelf_getshdr(scn, &shdr) == nullptr) continue;
+    const char* n = elf_strptr(elf.get(), names, shdr.sh_name);
+    if (n != nullptr && name == n) return scn;
+  }
+  return nullptr;
+}
+
+// The start address of every FDE, from .eh_frame_hdr's sorted search table,
+// in the encoding every x86-64 toolchain writes (4-byte count, 4-byte
+// entries relative to the section); empty for any other.
+std::vector<uint64_t> fde_starts(const ElfHandle& elf) {
+  GElf_Shdr shdr;
+  Elf_Scn* scn = section_named(elf, ".eh_frame_hdr", shdr);
+  Elf_Data* data = scn != nullptr ? elf_getdata(scn, nullptr) : nullptr;
+  if (data == nullptr || data->d_buf == nullptr || data->d_size < 12) return {};
+  const auto* bytes = static_cast<const uint8_t*>(data->d_buf);
+  const uint8_t version = bytes[0], ptr_enc = bytes[1], count_enc = bytes[2], table_enc = bytes[3];
+  // DWARF pointer encodings (DW_EH_PE_*): udata4 3, sdata4 0x0b, datarel 0x30.
+  const bool four_byte_ptr = (ptr_enc & 0x0f) == 0x0b || (ptr_enc & 0x0f) == 0x03;
+  if (version != 1 || !four_byte_ptr || count_enc != 0x03 || table_enc != 0x3b) {
+    return {};
+  }
+  uint32_t count = 0;
+  std::memcpy(&count, bytes + 8, sizeof count);
+  if (12 + uint64_t{count} * 8 > data->d_size) return {};
+  std::vector<uint64_t> out;
+  out.reserve(count);
+  for (uint32_t i = 0; i < count; ++i) {
+    int32_t start = 0;
+    std::memcpy(&start, bytes + 12 + uint64_t{i} * 8, sizeof start);
+    out.push_back(shdr.sh_addr + static_cast<uint64_t>(int64_t{start}));
+  }
+  return out;
+}
+
+// Functions as the call-frame information bounds them: every function the
+// compiler emitted unwind data for, with or without a symbol. A stripped
+// object (ld.so, most of libc's internals) has no other bounds. Each one
+// ends where the next begins: the padding between them is part of it, which
+// only makes its region (and the branches checked in it) larger.
+std::vector<Function> functions_from_cfi(const ElfHandle& elf, const std::vector<Segment>& segments) {
+  std::vector<uint64_t> starts = fde_starts(elf);
+  std::sort(starts.begin(), starts.end());
+  starts.erase(std::unique(starts.begin(), starts.end()), starts.end());
+  std::vector<Function> out;
+  for (size_t i = 0; i < starts.size(); ++i) {
+    for (const Segment& seg : segments) {
+      if (starts[i] < seg.address || starts[i] >= seg.address + seg.file_size) continue;
+      const uint64_t segment_end = seg.address + seg.file_size;
+      const uint64_t end = i + 1 < starts.size() ? std::min(starts[i + 1], segment_end) : segment_end;
+      out.push_back(Function{starts[i], end - starts[i], "", {}});
+    }
+  }
+  return out;
+}
+
+// Symbols, plus the CFI ranges that start where no symbol does.
+std::vector<Function> with_cfi_functions(std::vector<Function> symbols, const ElfHandle& elf,
+                                         const std::vector<Segment>& segments) {
+  std::vector<uint64_t> starts;
+  for (const Function& f : symbols) starts.push_back(f.start);
+  std::sort(starts.begin(), starts.end());
+  for (Function& f : functions_from_cfi(elf, segments)) {
+    if (!std::binary_search(starts.begin(), starts.end(), f.start)) symbols.push_back(std::move(f));
+  }
+  return symbols;
+}
+
 }  // namespace
 
 bool Function::has_name(std::string_view n) const {
@@ -207,7 +280,7 @@ ElfInfo read_elf(const std::string& path) {
     functions = functions_in(elf, SHT_DYNSYM);
     info.source = functions.empty() ? SymbolSource::none : SymbolSource::dynsym;
   }
-  info.functions = FunctionTable(std::move(functions));
+  info.functions = FunctionTable(with_cfi_functions(std::move(functions), elf, info.executable_segments));
   return info;
 }
 

@@ -2,14 +2,20 @@
 // test binary (which has a .symtab) and on files that are not ELF.
 #include "disasm/elf_symbols.hpp"
 
+#include "disasm/decoder.hpp"
+#include "disasm/sites.hpp"
+
 #include <gtest/gtest.h>
 #include <link.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include <cstdint>
+#include <fstream>
+#include <iterator>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 extern "C" __attribute__((noinline, used)) int hytrace_disasm_probe(int x) {
   asm volatile("" : "+r"(x));
@@ -86,6 +92,46 @@ TEST(ReadElf, FindsAFunctionOfThisBinary) {
   }
   EXPECT_TRUE(in_segment);
   EXPECT_EQ(hytrace_disasm_probe(1), 4);
+}
+
+std::string loader_path() {
+  std::string path;
+  dl_iterate_phdr(
+      [](dl_phdr_info* info, size_t, void* out) {
+        const std::string name = info->dlpi_name ? info->dlpi_name : "";
+        if (name.find("ld-linux") != std::string::npos) *static_cast<std::string*>(out) = name;
+        return 0;
+      },
+      &path);
+  return path;
+}
+
+// The dynamic loader is stripped: its .dynsym names a handful of functions,
+// and its syscall sites lie between them. The call-frame information bounds
+// every function, so each site has one.
+TEST(ReadElf, CallFrameInformationBoundsUnnamedFunctions) {
+  const std::string path = loader_path();
+  if (path.empty()) GTEST_SKIP() << "no ld-linux loaded in this process";
+  const ElfInfo info = read_elf(path);
+  std::ifstream in(path, std::ios::binary);
+  const std::vector<uint8_t> bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  Decoder decoder;
+  size_t sites = 0, unnamed = 0;
+  for (const Segment& seg : info.executable_segments) {
+    ASSERT_LE(seg.file_offset + seg.file_size, bytes.size());
+    const Code code{seg.address, {bytes.data() + seg.file_offset, seg.file_size}};
+    for (const Site& site : find_sites(decoder, code).sites) {
+      if (site.kind != SiteKind::syscall) continue;
+      ++sites;
+      const Function* f = info.functions.containing(site.address);
+      ASSERT_NE(f, nullptr) << path << ": no function holds the syscall at " << std::hex << site.address;
+      unnamed += f->name.empty();
+    }
+  }
+  EXPECT_GT(sites, 10u);
+  if (info.source != SymbolSource::symtab) {
+    EXPECT_GT(unnamed, 0u) << "every site had a symbol";
+  }
 }
 
 TEST(ReadElf, MissingFileNamesThePath) {
