@@ -1,6 +1,7 @@
 // Lookups over the generated syscall table.
 #include "syscalls/catalogue.hpp"
 
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
@@ -80,7 +81,6 @@ std::optional<MemoryArg> memory_arg(ArgKind kind, detail::Ext ext, bool out, uin
       return MemoryArg{i, false, Size::kFromArg, static_cast<uint8_t>(i + 1), sizeof(struct sockaddr_storage)};
     case ArgKind::kStrArray:
     case ArgKind::kFcntlCmd:
-    case ArgKind::kIoctlCmd:
     case ArgKind::kPrctlOp:
     case ArgKind::kFutexOp:
     case ArgKind::kArchPrctlOp:
@@ -99,6 +99,14 @@ std::optional<std::vector<MemoryArg>> memory_args(long nr, size_t string_limit) 
   if (!info->decoded) return out;  // shown as raw numbers
   const detail::ArgDetail& details = detail::details_of(*info);
   for (uint8_t i = 0; i < info->nargs; ++i) {
+    if (info->args[i] == ArgKind::kIoctlCmd) {
+      // The command's argument (the next one) is shown as at most a
+      // struct winsize, read before the call or after it by command.
+      const auto arg = static_cast<uint8_t>(i + 1);
+      out.push_back(MemoryArg{arg, false, MemoryArg::Size::kFixed, 0, sizeof(struct winsize)});
+      out.push_back(MemoryArg{arg, true, MemoryArg::Size::kFixed, 0, sizeof(struct winsize)});
+      continue;
+    }
     const bool out_arg = (details.out_mask >> i) & 1;
     const auto arg = memory_arg(info->args[i], details.ext[i], out_arg, i, string_limit);
     if (!arg) return std::nullopt;

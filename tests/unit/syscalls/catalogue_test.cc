@@ -1,4 +1,6 @@
 // The syscall catalogue against the kernel header it was generated from.
+#include <sys/ioctl.h>
+
 #include <fstream>
 #include <map>
 #include <set>
@@ -249,9 +251,20 @@ TEST(MemoryArgs, FixedStructuresAreDescribed) {
   EXPECT_EQ((*getdents)[0].size_arg, 2);
 }
 
+// ioctl shows its third argument as at most a struct winsize, in or out
+// depending on the command: both are copied.
+TEST(MemoryArgs, IoctlCopiesItsArgumentBothWays) {
+  const auto ioctl = memory_args(__NR_ioctl, 32);
+  ASSERT_TRUE(ioctl.has_value());
+  ASSERT_EQ(ioctl->size(), 2u);
+  EXPECT_EQ((*ioctl)[0].arg, 2);
+  EXPECT_FALSE((*ioctl)[0].at_exit);
+  EXPECT_TRUE((*ioctl)[1].at_exit);
+  EXPECT_EQ((*ioctl)[1].max, sizeof(struct winsize));
+}
+
 TEST(MemoryArgs, CommandsAndArraysAreNotDescribed) {
   EXPECT_FALSE(memory_args(__NR_execve, 32).has_value());
-  EXPECT_FALSE(memory_args(__NR_ioctl, 32).has_value());
   EXPECT_FALSE(memory_args(__NR_fcntl, 32).has_value());
   EXPECT_FALSE(memory_args(__NR_readv, 32).has_value());
   EXPECT_FALSE(memory_args(-1, 32).has_value());
