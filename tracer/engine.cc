@@ -228,20 +228,24 @@ void Engine::queue_with_buffered(Event event) {
     queued_.push_back(event);
     return;
   }
-  std::vector<BufferedEvent> drained;
+  std::vector<BufferedEvent>& drained = drained_;
+  drained.clear();
   std::set<AddressSpace*> seen;
   for (const auto* tasks : {&tasks_, &departed_}) {
     for (const auto& [tid, task] : *tasks) {
       AddressSpace* space = task->space.get();
       if (!space->patch || !seen.insert(space).second) continue;
-      auto events = patching_->drain(*space);
-      drained.insert(drained.end(), events.begin(), events.end());
+      patching_->drain(*space, drained);
     }
   }
   reset_buffer(*std::visit([](auto& e) { return e.task; }, event));
   std::erase_if(departed_, [&](const auto& entry) { return patching_->drained(*entry.second->space); });
-  std::sort(drained.begin(), drained.end(),
-            [](const BufferedEvent& a, const BufferedEvent& b) { return a.order < b.order; });
+  // Nearly in order already (a drain is in record order, with exits that
+  // were pending in front): check before sorting.
+  auto by_order = [](const BufferedEvent& a, const BufferedEvent& b) { return a.order < b.order; };
+  if (!std::is_sorted(drained.begin(), drained.end(), by_order)) {
+    std::stable_sort(drained.begin(), drained.end(), by_order);
+  }
   for (const BufferedEvent& e : drained) queue_buffered(e);
   queued_.push_back(event);
 }

@@ -18,6 +18,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "bpf/filter.hpp"
@@ -114,7 +115,8 @@ class Engine {
     bool relisten;  // it was in a group-stop: listen again
   };
   std::vector<Held> held_;  // interrupted by stop_space
-  std::map<uint64_t, SyscallFrame> buffered_entries_;  // by seq, until their exit is handled
+  std::unordered_map<uint64_t, SyscallFrame> buffered_entries_;  // by seq, until their exit is handled
+  std::vector<BufferedEvent> drained_;  // reused: the stubs' events of one stop
 };
 
 }  // namespace hytrace::tracer

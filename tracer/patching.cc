@@ -277,7 +277,9 @@ std::optional<Bytes> trampoline_bytes(const disasm::Window& w, uint64_t at, std:
   return b;
 }
 
-BufferedEvent event_of(const hytrace_record& r) {
+// `drained`: when the drain ran (the tracer cannot know when a buffered
+// call ran, so its duration in -c's table is 0).
+BufferedEvent event_of(const hytrace_record& r, std::chrono::steady_clock::time_point drained) {
   BufferedEvent e;
   e.order = r.seq;
   e.tid = static_cast<pid_t>(r.tid);
@@ -286,9 +288,17 @@ BufferedEvent event_of(const hytrace_record& r) {
   e.frame.call.nr = r.nr;
   std::copy(std::begin(r.args), std::end(r.args), e.frame.call.args);
   e.frame.seq = e.exit ? r.entry_seq : r.seq;
-  e.frame.entered = std::chrono::steady_clock::now();
+  e.frame.entered = drained;
   e.frame.buffered = true;
+  // Never null: a buffered event shows only what was copied, never the
+  // live memory.
+  static const auto nothing = std::make_shared<const Captured>();
+  if (r.captures == 0) {
+    e.frame.captured = nothing;
+    return e;
+  }
   auto captured = std::make_shared<Captured>();
+  captured->ranges.reserve(r.captures);
   const uint8_t* next = reinterpret_cast<const uint8_t*>(&r + 1);
   for (uint16_t i = 0; i < r.captures; ++i) {
     const auto* c = reinterpret_cast<const hytrace_capture*>(next);
@@ -694,10 +704,11 @@ void Patching::task_gone(const Task& task) {
   std::erase_if(patch->pending_exits, [&](const SpacePatch::PendingExit& p) { return p.tid == task.tid; });
 }
 
-std::vector<BufferedEvent> Patching::drain(AddressSpace& space) {
-  std::vector<BufferedEvent> out;
+void Patching::drain(AddressSpace& space, std::vector<BufferedEvent>& out) {
   SpacePatch* patch = space.patch.get();
-  if (!patch || !patch->buffer) return out;
+  if (!patch || !patch->buffer) return;
+  const size_t first = out.size();
+  const auto now = std::chrono::steady_clock::now();
   auto committed = [&](uint64_t at) {
     auto* r = reinterpret_cast<const hytrace_record*>(patch->buffer + at);
     return __atomic_load_n(&r->committed, __ATOMIC_ACQUIRE) ? r : nullptr;
@@ -705,7 +716,7 @@ std::vector<BufferedEvent> Patching::drain(AddressSpace& space) {
   // Exits of calls whose entry an earlier drain took.
   std::erase_if(patch->pending_exits, [&](const SpacePatch::PendingExit& pending) {
     const hytrace_record* r = committed(pending.at);
-    if (r) out.push_back(event_of(*r));
+    if (r) out.push_back(event_of(*r, now));
     return r != nullptr;
   });
   auto* header = reinterpret_cast<hytrace_buffer_header*>(patch->buffer);
@@ -713,17 +724,16 @@ std::vector<BufferedEvent> Patching::drain(AddressSpace& space) {
   while (patch->tail + sizeof(hytrace_record) <= end) {
     const hytrace_record* r = committed(patch->tail);
     if (!r) break;  // being written
-    out.push_back(event_of(*r));
+    out.push_back(event_of(*r, now));
     const uint64_t exit_at = patch->tail + r->length;
     patch->tail = exit_at + r->exit_length;
     if (const hytrace_record* exit = committed(exit_at)) {
-      out.push_back(event_of(*exit));
+      out.push_back(event_of(*exit, now));
     } else {
       patch->pending_exits.push_back({exit_at, out.back().tid});
     }
   }
-  for (const BufferedEvent& e : out) patch->served_by_stub += e.exit;
-  return out;
+  for (size_t i = first; i < out.size(); ++i) patch->served_by_stub += out[i].exit;
 }
 
 bool Patching::drained(const AddressSpace& space) const {

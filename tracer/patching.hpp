@@ -105,9 +105,9 @@ class Patching {
   void on_exit(Task& task, const SyscallFrame& frame, long result, const StopSpace& stop_space);
   // The task left the address space (exit or exec): it blocks no site.
   void task_gone(const Task& task);
-  // The committed records of the space's buffer since the last drain, in
-  // order.
-  std::vector<BufferedEvent> drain(AddressSpace& space);
+  // Appends the committed records of the space's buffer since the last
+  // drain to `out`, in the order they were drained (not sorted).
+  void drain(AddressSpace& space, std::vector<BufferedEvent>& out);
   // True when every record the space's stubs reserved has been drained.
   bool drained(const AddressSpace& space) const;
   // Whether the space's buffer should start over now: always worth a try
