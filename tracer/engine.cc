@@ -5,6 +5,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/time.h>
 #include <sys/syscall.h>
 #include <sys/user.h>
 #include <sys/ptrace.h>
@@ -46,6 +47,16 @@ pid_t start_sentinel() {
     for (;;) pause();
   }
   return pid;
+}
+
+void on_drain_timer(int) {}
+
+// One shot, `us` from now; 0 disarms.
+void arm_drain_timer(long us) {
+  itimerval t{};
+  t.it_value.tv_sec = us / 1000000;
+  t.it_value.tv_usec = us % 1000000;
+  setitimer(ITIMER_REAL, &t, nullptr);
 }
 
 constexpr long kSeizeOptions = PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACESECCOMP |
@@ -90,6 +101,14 @@ void Engine::handle_interrupts() {
 }
 
 int Engine::interrupted_by() { return g_interrupted; }
+
+void Engine::enable_patching(Patching* patching) {
+  patching_ = patching;
+  struct sigaction sa {};
+  sa.sa_handler = on_drain_timer;  // without SA_RESTART: it ends the wait
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGALRM, &sa, nullptr);
+}
 
 std::shared_ptr<AddressSpace> Engine::new_space() {
   auto space = std::make_shared<AddressSpace>();
@@ -197,15 +216,23 @@ std::optional<Event> Engine::next() {
       continue;
     }
     int status = 0;
+    const bool timed = patching_ && !draining;
+    if (timed) arm_drain_timer(drain_interval_us_);
     const pid_t tid = waitpid(-1, &status, __WALL | (draining ? WNOHANG : 0));
+    const int wait_error = errno;
+    if (timed) arm_drain_timer(0);
     if (draining && tid == 0) {
       events_after_interrupt_ = 65;
       continue;
     }
     if (tid < 0) {
-      if (errno == EINTR) continue;
-      if (errno == ECHILD) return std::nullopt;
-      throw std::system_error(errno, std::generic_category(), "waitpid");
+      if (wait_error == EINTR && timed) {
+        drain_while_running();
+        continue;
+      }
+      if (wait_error == EINTR) continue;
+      if (wait_error == ECHILD) return std::nullopt;
+      throw std::system_error(wait_error, std::generic_category(), "waitpid");
     }
     if (tid == g_sentinel) {
       g_sentinel = 0;
@@ -224,10 +251,25 @@ size_t Engine::tasks_in(const AddressSpace& space) const {
 // Events the stubs recorded happened before this stop (the stopped task's
 // own ones certainly did): they go first, in sequence order.
 void Engine::queue_with_buffered(Event event) {
-  if (!patching_) {
-    queued_.push_back(event);
-    return;
+  if (patching_) {
+    queue_drained();
+    reset_buffer(*std::visit([](auto& e) { return e.task; }, event));
+    std::erase_if(departed_, [&](const auto& entry) { return patching_->drained(*entry.second->space); });
   }
+  queued_.push_back(event);
+}
+
+// The timer woke the engine while no task stopped: the stubs' events so far
+// are shown now, while the program runs, instead of when the buffer fills.
+// The timer backs off while there is nothing to show.
+void Engine::drain_while_running() {
+  const size_t before = queued_.size();
+  queue_drained();
+  drain_interval_us_ = queued_.size() > before ? kMinDrainIntervalUs
+                                               : std::min(drain_interval_us_ * 2, kMaxDrainIntervalUs);
+}
+
+void Engine::queue_drained() {
   std::vector<BufferedEvent>& drained = drained_;
   drained.clear();
   std::set<AddressSpace*> seen;
@@ -238,8 +280,6 @@ void Engine::queue_with_buffered(Event event) {
       patching_->drain(*space, drained);
     }
   }
-  reset_buffer(*std::visit([](auto& e) { return e.task; }, event));
-  std::erase_if(departed_, [&](const auto& entry) { return patching_->drained(*entry.second->space); });
   // Nearly in order already (a drain is in record order, with exits that
   // were pending in front): check before sorting.
   auto by_order = [](const BufferedEvent& a, const BufferedEvent& b) { return a.order < b.order; };
@@ -247,7 +287,6 @@ void Engine::queue_with_buffered(Event event) {
     std::stable_sort(drained.begin(), drained.end(), by_order);
   }
   for (const BufferedEvent& e : drained) queue_buffered(e);
-  queued_.push_back(event);
 }
 
 void Engine::queue_buffered(const BufferedEvent& e) {

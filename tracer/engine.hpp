@@ -62,7 +62,9 @@ class Engine {
   bool attached() const { return attach_mode_; }
   // Patch hot sites through `patching` (which must outlive the engine's
   // run). Only for spawned programs: their filter allows the stub's gate.
-  void enable_patching(Patching* patching) { patching_ = patching; }
+  // While it waits for a stop, the engine also shows the stubs' events every
+  // few milliseconds (a SIGALRM timer interrupts its waitpid).
+  void enable_patching(Patching* patching);
 
  private:
   std::optional<Event> decode(pid_t tid, int status);
@@ -94,6 +96,11 @@ class Engine {
   // Lets the tasks stop_space interrupted go on as they were.
   void release_space();
   void reset_buffer(Task& stopped);
+  void queue_drained();
+  void drain_while_running();
+  static constexpr long kMinDrainIntervalUs = 1000;
+  static constexpr long kMaxDrainIntervalUs = 100000;
+  long drain_interval_us_ = kMinDrainIntervalUs;
 
   std::map<pid_t, std::unique_ptr<Task>> tasks_;
   // Exited tasks whose space's buffer may still hold their records.
