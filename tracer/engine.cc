@@ -339,7 +339,11 @@ std::optional<Event> Engine::decode(pid_t tid, int status) {
     case PTRACE_EVENT_VFORK: return new_task(task);
     case PTRACE_EVENT_EXEC: return exec(task);
     case PTRACE_EVENT_STOP: return stop_event(task, sig);
-    default:  // PTRACE_EVENT_EXIT, PTRACE_EVENT_VFORK_DONE
+    case PTRACE_EVENT_EXIT:
+      task.exiting = true;
+      resume_task(task, 0);
+      return std::nullopt;
+    default:  // PTRACE_EVENT_VFORK_DONE
       resume_task(task, 0);
       return std::nullopt;
   }
@@ -371,7 +375,14 @@ std::optional<Event> Engine::syscall_stop(Task& task) {
       // before: until then the task is in the kernel with the context still
       // to restore, and the restored IP is only in the registers now.
       if (frame.call.nr == SYS_rt_sigreturn && !task.signal_contexts.empty()) {
+        const uint64_t context = task.signal_contexts.back();
         task.signal_contexts.pop_back();
+        // The kernel resumes at the context, rewound by 2 for a restart;
+        // anywhere else, the handler moved it, and the program may jump
+        // back to the context later by itself.
+        if (patching_ && state.ip != context && state.ip != context - 2) {
+          task.space->moved_contexts.push_back(context);
+        }
       }
       long result = state.result;
       if (frame.skip) {
@@ -394,6 +405,12 @@ std::optional<Event> Engine::new_task(Task& parent) {
   auto space = (flags & CLONE_VM) ? parent.space : new_space();
   Task& child = add_task(tid, std::move(group), std::move(space));
   if (flags & CLONE_VFORK) child.vfork_parent = parent.tid;
+  if (!(flags & CLONE_VM)) {
+    // A fork child returns through its parent's signal frames, on a copy
+    // of its stack.
+    child.signal_contexts = parent.signal_contexts;
+    child.space->moved_contexts = parent.space->moved_contexts;
+  }
   if (patching_ && !(flags & CLONE_VM) && parent.space->patch) patching_->forked(parent, child);
   if (early_stops_.erase(tid)) {
     child.started = true;
@@ -531,6 +548,9 @@ std::optional<std::vector<patcher::TaskSnapshot>> Engine::stop_space(Task& curre
   }
   for (Task* task : members) {
     if (task == &current || task->stopped || (task->in_syscall() && !task->listening)) continue;
+    // An exiting task runs no code of its own again; waiting for a leader
+    // that exited before its threads would wait for them all.
+    if (task->exiting) continue;
     ptrace::interrupt(task->tid);
     held_.push_back({task, task->listening});
   }
@@ -542,7 +562,13 @@ std::optional<std::vector<patcher::TaskSnapshot>> Engine::stop_space(Task& curre
     int status = 0;
     pid_t got;
     do got = waitpid(task.tid, &status, __WALL);
-    while (got < 0 && errno == EINTR);
+    while (got < 0 && errno == EINTR && !g_interrupted);
+    if (got < 0 && g_interrupted) {
+      // Ctrl-C while a task would not stop: give up the write. The tasks not
+      // seen stopping report their interrupt stop later, as any stray one.
+      held_.erase(it, held_.end());
+      return std::nullopt;
+    }
     const bool interrupt_stop = got == task.tid && WIFSTOPPED(status) && (status >> 16) == PTRACE_EVENT_STOP &&
                                 (it->relisten || !task.started || !is_stop_signal(WSTOPSIG(status)));
     if (got == task.tid) task.stopped = WIFSTOPPED(status);
@@ -556,7 +582,13 @@ std::optional<std::vector<patcher::TaskSnapshot>> Engine::stop_space(Task& curre
     it = held_.erase(it);
   }
   std::vector<patcher::TaskSnapshot> snapshots;
+  if (!current.space->moved_contexts.empty()) {
+    // No task: the saved contexts a program may jump back to (tid 0 is
+    // never seen leaving, so these block for good).
+    snapshots.push_back({0, 0, std::nullopt, current.space->moved_contexts});
+  }
   for (Task* task : members) {
+    if (task->exiting && !task->stopped) continue;
     if (!task->stopped && task->in_syscall()) {
       snapshots.push_back(snapshot_of_parked(*task));
     } else if (auto s = task->stopped ? snapshot_of_stopped(*task) : std::nullopt) {

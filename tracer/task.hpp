@@ -23,6 +23,10 @@ struct SpacePatch;  // tracer/patching.hpp
 struct AddressSpace {
   uint64_t id = 0;
   std::shared_ptr<SpacePatch> patch;  // null when patching is off or failed here
+  // Interrupted IPs that a signal handler moved away from before returning
+  // (Go-style preemption saves them and jumps back later): code may still
+  // resume there at any time, so no patch may cover them.
+  std::vector<uint64_t> moved_contexts;
 };
 
 struct ThreadGroup {
@@ -55,6 +59,7 @@ struct Task {
   bool started = false;  // first stop after attach seen
   bool stopped = false;  // in a ptrace stop right now
   bool listening = false;  // in a group-stop, resumed with PTRACE_LISTEN
+  bool exiting = false;    // past PTRACE_EVENT_EXIT: it runs no code of its own again
   // A vfork child, while it shares its parent's memory: the parent waits in
   // the kernel until the child execs or exits, and cannot be stopped.
   pid_t vfork_parent = 0;
