@@ -25,8 +25,8 @@ static void* survivor(void* arg) {
            strcmp(buf, "after") == 0;
   int parent_seen = 0;
   for (int i = 0; i < 200; ++i) parent_seen += getppid() > 0;
-  printf("survivor: main thread is gone, same pid=%d, pipe ok=%d, getppid %d/200\n", getpid() == pid, ok,
-         parent_seen);
+  printf("survivor: main thread is gone, same pid=%d, pipe ok=%d, getppid %d/200\n",
+         getpid() == pid, ok, parent_seen);
   printf("survivor: calling exit_group(3)\n");
   fflush(stdout);
   syscall(SYS_exit_group, 3);

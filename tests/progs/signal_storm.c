@@ -20,6 +20,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "sync.h"
+
 enum { kWorkers = 4, kRounds = 100, kQueued = 50 };
 enum kind { BUSY, BLOCKED_READ, BLOCKED_FUTEX };
 
@@ -30,8 +32,8 @@ struct worker {
   pthread_t thread;
   int fds[2];
   long loops;
-  volatile int acked;        // phase 1 handler count
-  volatile int queued;       // phase 2 handler count
+  volatile int acked;   // phase 1 handler count
+  volatile int queued;  // phase 2 handler count
   volatile int order_errors;
   volatile int info_errors;
 };
@@ -41,15 +43,6 @@ static __thread struct worker* self;
 static volatile int stop_flag = 0;
 static pid_t pid;
 static pthread_barrier_t ready;
-
-static long futex(volatile int* word, int op, int val) {
-  return syscall(SYS_futex, word, op, val, NULL, NULL, 0);
-}
-
-static void wait_at_least(volatile int* word, int want) {
-  int v;
-  while ((v = __atomic_load_n(word, __ATOMIC_ACQUIRE)) < want) futex(word, FUTEX_WAIT_PRIVATE, v);
-}
 
 static void on_usr1(int sig, siginfo_t* si, void* ctx) {
   (void)sig;
@@ -159,9 +152,11 @@ int main(void) {
   for (int i = 0; i < kWorkers; i++) {
     struct worker* w = &workers[i];
     pthread_join(w->thread, NULL);
-    printf("worker %d (%s): acknowledged %d/%d, queued received %d/%d, out of order %d, bad siginfo %d\n",
-           i, kind_name(w->kind), w->acked, kRounds, w->queued, kQueued, w->order_errors,
-           w->info_errors);
+    printf(
+        "worker %d (%s): acknowledged %d/%d, queued received %d/%d, out of order %d, bad siginfo "
+        "%d\n",
+        i, kind_name(w->kind), w->acked, kRounds, w->queued, kQueued, w->order_errors,
+        w->info_errors);
     if (w->acked != kRounds || w->queued != kQueued || w->order_errors || w->info_errors)
       failed = 1;
   }
