@@ -519,16 +519,22 @@ void Patching::request_known(SpacePatch& patch) {
   }
 }
 
-bool Patching::known_hot(const Task& task, SpacePatch& patch, uint64_t site) {
-  if (!known_sites_) return false;
+// A site is hot once it has stopped kHotStops times in the whole run, counted
+// by file and offset: a call made once per process (the loader's, a
+// prlimit64 at start-up) is hot after a few processes of a build. A site
+// outside any file is counted per process. A site hot before with a window
+// is requested at its first stop.
+bool Patching::hot(const Task& task, SpacePatch& patch, uint64_t site) {
   const Mapping* m = mapping_at(patch.maps, site);
   if (!m) {
     patch.maps = read_maps(task.tid);
     m = mapping_at(patch.maps, site);
   }
-  if (!m) return false;
+  if (!m || m->path.empty() || m->path[0] != '/') return ++patch.stops_at[site] >= kHotStops;
+  const uint64_t offset = m->offset + (site - m->start);
   auto file = files_.find(m->path);
-  return file != files_.end() && file->second->hot_offsets.count(m->offset + (site - m->start));
+  if (file != files_.end() && file->second->hot_offsets.count(offset)) return true;
+  return ++stops_in_run_[{m->path, offset}] >= kHotStops;
 }
 
 void Patching::analyse_mapped(SpacePatch& patch, uint64_t site) {
@@ -568,7 +574,7 @@ void Patching::analyse_mapped(SpacePatch& patch, uint64_t site) {
     }
     w.start += bias;
     w.end += bias;
-    known_sites_ += file->hot_offsets.insert(file_offset).second;
+    file->hot_offsets.insert(file_offset);
     patch.windows[site] = w;
     patch.sites.request(site, {w.start, w.end});
     return;
@@ -668,9 +674,10 @@ void Patching::on_entry(Task& task, SyscallFrame& frame) {
   for (const auto& page : patch.stub_pages) {
     if (site >= page.address && site < page.address + page.size) return;  // a trampoline's plain syscall
   }
-  // Only a site that has proved hot asks: short programs never pay for the
-  // gate or the analysis (the first one of a library sweeps all its code).
-  if (++patch.stops_at[site] >= kHotStops || known_hot(task, patch, site)) frame.patch_site = site;
+  // Only a site that has proved hot asks: a short program alone never pays
+  // for the gate or the analysis (the first one of a library sweeps all its
+  // code).
+  if (hot(task, patch, site)) frame.patch_site = site;
 }
 
 void Patching::on_exit(Task& task, const SyscallFrame& frame, long result, const StopSpace& stop_space) {

@@ -50,7 +50,7 @@ struct SpacePatch {
   };
   std::vector<PendingExit> pending_exits;  // calls drained at entry, still running
   patcher::SiteTable sites;
-  std::map<uint64_t, unsigned> stops_at;  // sites not analysed yet: how often they stopped
+  std::map<uint64_t, unsigned> stops_at;  // sites outside files: how often they stopped
   std::vector<Mapping> maps;  // as last read; read again when an address is not in it
   std::map<uint64_t, disasm::Window> windows;  // by site, at run-time addresses
   std::map<uint64_t, std::string> objects;     // by site: "libc.so.6+0x1234"
@@ -131,7 +131,7 @@ class Patching {
   void give_buffer(Injector& inject, SpacePatch& patch);
   void analyse(Task& task, SpacePatch& patch, uint64_t site);
   void analyse_mapped(SpacePatch& patch, uint64_t site);
-  bool known_hot(const Task& task, SpacePatch& patch, uint64_t site);
+  bool hot(const Task& task, SpacePatch& patch, uint64_t site);
   void request_known(SpacePatch& patch);
   FileCode* code_of(const std::string& path);
 
@@ -142,7 +142,7 @@ class Patching {
   std::map<std::string, std::unique_ptr<FileCode>> files_;
   std::vector<std::shared_ptr<SpacePatch>> spaces_;  // kept for the report
   uint64_t stops_ = 0;
-  size_t known_sites_ = 0;  // sites hot in some process, all files
+  std::map<std::pair<std::string, uint64_t>, unsigned> stops_in_run_;  // by file and offset
   std::map<std::string, uint64_t> stops_by_name_;  // what still stops, for the report
   std::optional<std::pair<pid_t, int>> interruption_;
 };
