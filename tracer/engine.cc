@@ -554,9 +554,14 @@ std::optional<std::vector<patcher::TaskSnapshot>> Engine::stop_space(Task& curre
     ptrace::interrupt(task->tid);
     held_.push_back({task, task->listening});
   }
-  // Each interrupted task reports its stop, unless something else stopped
-  // (or ended) it first: that status is a real event, kept for next(), and
-  // its handling will resume the task.
+  if (!wait_for_held()) return std::nullopt;
+  return snapshots_of(members, *current.space);
+}
+
+// Each interrupted task reports its stop, unless something else stopped (or
+// ended) it first: that status is a real event, kept for next(), and its
+// handling will resume the task. False on Ctrl-C.
+bool Engine::wait_for_held() {
   for (auto it = held_.begin(); it != held_.end();) {
     Task& task = *it->task;
     int status = 0;
@@ -564,14 +569,14 @@ std::optional<std::vector<patcher::TaskSnapshot>> Engine::stop_space(Task& curre
     do got = waitpid(task.tid, &status, __WALL);
     while (got < 0 && errno == EINTR && !g_interrupted);
     if (got < 0 && g_interrupted) {
-      // Ctrl-C while a task would not stop: give up the write. The tasks not
-      // seen stopping report their interrupt stop later, as any stray one.
+      // A task would not stop: give up the write. The tasks not seen
+      // stopping report their interrupt stop later, as any stray one.
       held_.erase(it, held_.end());
-      return std::nullopt;
+      return false;
     }
+    if (got == task.tid) task.stopped = WIFSTOPPED(status);
     const bool interrupt_stop = got == task.tid && WIFSTOPPED(status) && (status >> 16) == PTRACE_EVENT_STOP &&
                                 (it->relisten || !task.started || !is_stop_signal(WSTOPSIG(status)));
-    if (got == task.tid) task.stopped = WIFSTOPPED(status);
     if (interrupt_stop) {
       task.started = true;
       it->relisten = it->relisten && is_stop_signal(WSTOPSIG(status));  // no SIGCONT meanwhile
@@ -581,18 +586,22 @@ std::optional<std::vector<patcher::TaskSnapshot>> Engine::stop_space(Task& curre
     if (got == task.tid) statuses_.emplace_back(task.tid, status);
     it = held_.erase(it);
   }
+  return true;
+}
+
+std::vector<patcher::TaskSnapshot> Engine::snapshots_of(const std::vector<Task*>& members,
+                                                        const AddressSpace& space) const {
   std::vector<patcher::TaskSnapshot> snapshots;
-  if (!current.space->moved_contexts.empty()) {
+  if (!space.moved_contexts.empty()) {
     // No task: the saved contexts a program may jump back to (tid 0 is
     // never seen leaving, so these block for good).
-    snapshots.push_back({0, 0, std::nullopt, current.space->moved_contexts});
+    snapshots.push_back({0, 0, std::nullopt, space.moved_contexts});
   }
-  for (Task* task : members) {
-    if (task->exiting && !task->stopped) continue;
-    if (!task->stopped && task->in_syscall()) {
+  for (const Task* task : members) {
+    if (task->stopped) {
+      if (auto s = snapshot_of_stopped(*task)) snapshots.push_back(*s);
+    } else if (task->in_syscall() && !task->exiting) {
       snapshots.push_back(snapshot_of_parked(*task));
-    } else if (auto s = task->stopped ? snapshot_of_stopped(*task) : std::nullopt) {
-      snapshots.push_back(*s);
     }
   }
   return snapshots;

@@ -93,6 +93,9 @@ class Engine {
   // runs code), and describes each for the patcher. Wait statuses that are
   // real events are kept for next(). nullopt when a task cannot be stopped.
   std::optional<std::vector<patcher::TaskSnapshot>> stop_space(Task& current);
+  bool wait_for_held();
+  std::vector<patcher::TaskSnapshot> snapshots_of(const std::vector<Task*>& members,
+                                                  const AddressSpace& space) const;
   // Lets the tasks stop_space interrupted go on as they were.
   void release_space();
   void reset_buffer(Task& stopped);
