@@ -21,7 +21,7 @@ inline constexpr uint64_t kGateSize = HYTRACE_GATE_SIZE;
 inline constexpr uint64_t kGateCodeSize = HYTRACE_GATE_CODE_SIZE;
 
 // The layout is read by C code in the tracee and by C++ here: keep in sync.
-static_assert(sizeof(hytrace_record) == 104);
+static_assert(sizeof(hytrace_record) == 112);
 static_assert(sizeof(hytrace_capture) == 16);
 static_assert(sizeof(hytrace_buffer_header) == 64);
 static_assert(sizeof(hytrace_capture_rule) == 8);

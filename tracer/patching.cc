@@ -290,6 +290,7 @@ BufferedEvent event_of(const hytrace_record& r, std::chrono::steady_clock::time_
   e.frame.seq = e.exit ? r.entry_seq : r.seq;
   e.frame.entered = drained;
   e.frame.buffered = true;
+  if (e.exit) e.frame.duration = std::chrono::nanoseconds(r.duration_ns);
   // Never null: a buffered event shows only what was copied, never the
   // live memory.
   static const auto nothing = std::make_shared<const Captured>();
@@ -364,10 +365,11 @@ SpacePatch::~SpacePatch() {
   if (buffer) munmap(buffer, buffer_size);
 }
 
-Patching::Patching(const std::vector<bool>& traced, size_t string_limit)
+Patching::Patching(const std::vector<bool>& traced, size_t string_limit, bool timed)
     : served_(HYTRACE_STUB_MAX_NR, false), data_(sizeof(hytrace_stub_data), 0) {
   auto* d = reinterpret_cast<hytrace_stub_data*>(data_.data());
   d->magic = HYTRACE_STUB_MAGIC;
+  d->timed = timed;
   for (long nr = 0; nr < HYTRACE_STUB_MAX_NR && nr < static_cast<long>(traced.size()); ++nr) {
     if (!traced[nr] || never_served(nr)) continue;
     const auto memory = syscalls::memory_args(nr, string_limit);

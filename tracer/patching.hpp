@@ -80,7 +80,8 @@ class Patching {
  public:
   // `traced`: the syscalls the filter sends to the tracer; the stub serves
   // those whose shown memory it can capture (syscalls::memory_args).
-  Patching(const std::vector<bool>& traced, size_t string_limit);
+  // `timed`: the stub measures each call (for -c's times).
+  Patching(const std::vector<bool>& traced, size_t string_limit, bool timed = false);
   ~Patching();
   Patching(const Patching&) = delete;
   Patching& operator=(const Patching&) = delete;

@@ -40,6 +40,9 @@ struct SyscallFrame {
   uint64_t ip = 0;  // address after the syscall instruction
   uint64_t seq = 0;
   std::chrono::steady_clock::time_point entered;
+  // A buffered call's duration, as its stub measured it (with -c): the
+  // tracer saw neither its start nor its end.
+  std::optional<std::chrono::nanoseconds> duration;
   bool skip = false;       // do not run it; return `result` instead
   long result = 0;
   // Performed by the in-tracee stub and drained from its buffer: it has

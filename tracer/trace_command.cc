@@ -67,7 +67,7 @@ int run_trace(const TraceCommand& cmd) {
     bpf::FilterSpec spec{options.set.bits(), std::nullopt};
     std::unique_ptr<Patching> patching;
     if (patch) {
-      patching = std::make_unique<Patching>(spec.traced, cmd.string_limit);
+      patching = std::make_unique<Patching>(spec.traced, cmd.string_limit, cmd.summary);
       spec.allowed_ip = Patching::allowed_ip();
       spec.traced[SYS_rt_sigreturn] = true;
     }

@@ -85,8 +85,9 @@ void TraceMode::finish(Task& task, Pending& p, const SyscallFrame& frame,
   }
   if (options_.summary) {
     // A call that never returns has no duration to speak of (strace -c agrees).
-    const auto time = result ? std::chrono::steady_clock::now() - frame.entered
-                             : std::chrono::steady_clock::duration{};
+    const auto time = !result         ? std::chrono::steady_clock::duration{}
+                      : frame.duration ? std::chrono::duration_cast<std::chrono::steady_clock::duration>(*frame.duration)
+                                       : std::chrono::steady_clock::now() - frame.entered;
     summary_.add(frame.call.nr, p.call.is_error, time);
     return;
   }

@@ -55,6 +55,7 @@ struct hytrace_stub_data {
   uint64_t magic;        /* HYTRACE_STUB_MAGIC once the tracer has filled it */
   uint64_t buffer;       /* address of the event buffer in this process */
   uint64_t seq_counter;  /* address of the global sequence counter */
+  uint64_t timed;        /* 1: time each call (CLOCK_MONOTONIC, two more syscalls) */
   uint8_t served[HYTRACE_STUB_MAX_NR]; /* 1: the stub performs this syscall */
   struct hytrace_capture_rule rules[HYTRACE_STUB_MAX_NR][HYTRACE_STUB_MAX_CAPTURES];
 };
@@ -88,6 +89,7 @@ struct hytrace_record {
   uint64_t entry_seq; /* exit records: the seq of their entry record */
   uint32_t exit_length; /* entry records: the length of the exit record after them */
   uint32_t pad;
+  uint64_t duration_ns; /* exit records, when timed: how long the call took; else 0 */
 };
 
 struct hytrace_capture {

@@ -96,6 +96,17 @@ static uint32_t copy_in(uint32_t tid, void* to, uint64_t from, uint32_t len) {
 
 static uint32_t round8(uint32_t n) { return (n + 7u) & ~7u; }
 
+struct timespec_ {
+  int64_t sec;
+  int64_t nsec;
+};
+
+static uint64_t now_ns(void) {
+  struct timespec_ ts = {0, 0};
+  gate(__NR_clock_gettime, 1 /* CLOCK_MONOTONIC */, (uint64_t)&ts, 0, 0, 0, 0);
+  return (uint64_t)ts.sec * 1000000000u + (uint64_t)ts.nsec;
+}
+
 /* Bytes a capture rule may need, before knowing the actual length. */
 static uint32_t rule_room(const struct hytrace_capture_rule* rule, int exit, const uint64_t* args) {
   const int at_exit = rule->kind == HYTRACE_CAPTURE_LEN_RESULT || rule->kind == HYTRACE_CAPTURE_FIXED;
@@ -213,7 +224,9 @@ long hytrace_stub_main(struct saved_registers* regs) {
   exit->length = entry->exit_length;
   const uint32_t tid = (uint32_t)gate(__NR_gettid, 0, 0, 0, 0, 0, 0);
   const uint64_t entry_seq = record(d, entry, HYTRACE_RECORD_ENTRY, nr, args, 0, 0, tid);
+  const uint64_t start = d->timed ? now_ns() : 0;
   const long result = gate(nr, args[0], args[1], args[2], args[3], args[4], args[5]);
+  exit->duration_ns = d->timed ? now_ns() - start : 0;
   record(d, exit, HYTRACE_RECORD_EXIT, nr, args, result, entry_seq, tid);
   return result;
 }

@@ -8,11 +8,15 @@ is the same as without patching.
    report says the read site was patched, and almost no read stopped.
 2. The traces with and without --no-patch are the same lines, once
    addresses (which ASLR changes from run to run) are masked.
+3. With -c, the time the table gives the reads (the stub times the calls it
+   serves) fits in the run's wall time: one thread cannot spend longer in
+   its calls than it ran.
 """
 import re
 import subprocess
 import sys
 import tempfile
+import time
 
 READS = 2000
 
@@ -49,7 +53,25 @@ def main():
     if mask(body) != mask(plain):
         diff = [f"  patched: {a}\n  ptrace:  {b}" for a, b in zip(mask(body), mask(plain)) if a != b]
         sys.exit(f"FAIL: the traces differ ({len(body)} vs {len(plain)} lines):\n" + "\n".join(diff[:5]))
-    print(f"ok: {served} reads served by the stub, {stops} stops; traces equal")
+    summary_seconds, wall = summary_read_seconds(hytrace, program)
+    if not 0 < summary_seconds <= wall:
+        sys.exit(f"FAIL: -c gives the reads {summary_seconds} s in a run of {wall:.3f} s")
+    print(f"ok: {served} reads served by the stub, {stops} stops; traces equal; -c times fit")
+
+
+def summary_read_seconds(hytrace, program):
+    """The seconds column of -c's read row, and the run's wall time."""
+    with tempfile.NamedTemporaryFile("r") as out:
+        start = time.monotonic()
+        run = subprocess.run([hytrace, "trace", "-c", "-e", "trace=read", "-o", out.name, "--",
+                              program, str(READS)], capture_output=True, text=True, timeout=120)
+        wall = time.monotonic() - start
+        if run.returncode != 0:
+            sys.exit(f"FAIL: hytrace -c exited {run.returncode}")
+        row = re.search(r"^\s*[\d.]+\s+([\d.]+)\s+\d+\s+\d+\s+(?:\d+\s+)?read$", out.read(), re.M)
+        if not row:
+            sys.exit("FAIL: no read row in the -c table")
+        return float(row.group(1)), wall
 
 
 if __name__ == "__main__":

@@ -126,6 +126,23 @@ TEST_F(Stub, ServedSyscallIsRecordedAndEveryOtherRegisterKept) {
   EXPECT_EQ(recs[1]->result, getppid());
 }
 
+// For -c, the stub times each call itself (the tracer sees neither end):
+// the exit record carries the duration, 0 when timing is off.
+TEST_F(Stub, TimedCallsCarryTheirDuration) {
+  data()->served[SYS_getppid] = 1;
+  Regs untimed = syscall_regs(SYS_getppid, {});
+  hytrace_test_call_stub(&untimed, kStubEntry);
+  data()->timed = 1;
+  Regs timed = syscall_regs(SYS_getppid, {});
+  hytrace_test_call_stub(&timed, kStubEntry);
+  const auto recs = records();
+  ASSERT_EQ(recs.size(), 4u);
+  EXPECT_EQ(recs[1]->duration_ns, 0u);
+  EXPECT_GT(recs[3]->duration_ns, 0u);
+  EXPECT_LT(recs[3]->duration_ns, 10'000'000'000u);  // a plausible span, not garbage
+  EXPECT_EQ(recs[2]->duration_ns, 0u);              // entry records carry none
+}
+
 TEST_F(Stub, UnservedSyscallRunsWithoutARecord) {
   Regs regs = syscall_regs(SYS_getpid, {});
   hytrace_test_call_stub(&regs, kStubEntry);
