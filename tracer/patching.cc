@@ -694,7 +694,9 @@ void Patching::on_exit(Task& task, const SyscallFrame& frame, long result, const
   if (can_write() && frame.patch_site && patch->sites.wants(*frame.patch_site)) {
     analyse(task, *patch, *frame.patch_site);
   }
-  const auto self = can_write() ? snapshot_of_stopped(task) : std::nullopt;
+  // Reading the task's registers costs a ptrace call: only when a site waits.
+  const bool waiting = can_write() && patch->sites.has_waiting();
+  const auto self = waiting ? snapshot_of_stopped(task) : std::nullopt;
   if (self && patch->sites.worth_trying(*self, frame.ip - 2)) {
     if (const auto tasks = stop_space()) {
       TracerWriter writer(inject, *patch);
