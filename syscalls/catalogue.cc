@@ -43,6 +43,68 @@ std::optional<long> number_of(std::string_view name) {
 
 std::span<const SyscallInfo> all() { return detail::generated_table(); }
 
+namespace {
+
+std::span<const std::string_view> foreign_names(Abi abi) {
+  return abi == Abi::kX32 ? detail::generated_x32_names() : detail::generated_i386_names();
+}
+
+}  // namespace
+
+std::string_view name_of(Abi abi, long nr) {
+  if (abi == Abi::kX86_64) {
+    const SyscallInfo* info = lookup(nr);
+    return info ? info->name : std::string_view();
+  }
+  auto names = foreign_names(abi);
+  if (nr < 0 || static_cast<size_t>(nr) >= names.size()) return {};
+  return names[static_cast<size_t>(nr)];
+}
+
+std::optional<long> number_of(Abi abi, std::string_view name) {
+  if (abi == Abi::kX86_64) return number_of(name);
+  if (name.empty()) return std::nullopt;
+  auto names = foreign_names(abi);
+  auto it = std::find(names.begin(), names.end(), name);
+  if (it == names.end()) return std::nullopt;
+  return it - names.begin();
+}
+
+namespace {
+
+// role_of's answers by ABI and number, built once from the names.
+std::vector<Role> roles_of(Abi abi) {
+  struct Entry {
+    std::string_view name;
+    Role role;
+  };
+  static constexpr Entry kRoles[] = {
+      {"fork", Role::kFork},       {"vfork", Role::kVfork},
+      {"clone", Role::kClone},     {"clone3", Role::kClone3},
+      {"execve", Role::kExec},     {"execveat", Role::kExec},
+      {"rt_sigreturn", Role::kSigreturn}, {"sigreturn", Role::kSigreturn},
+      {"exit", Role::kExit},       {"exit_group", Role::kExit},
+  };
+  std::vector<Role> roles;
+  for (const Entry& e : kRoles) {
+    const std::optional<long> nr = number_of(abi, e.name);
+    if (!nr) continue;
+    if (roles.size() <= static_cast<size_t>(*nr)) roles.resize(static_cast<size_t>(*nr) + 1, Role::kNone);
+    roles[static_cast<size_t>(*nr)] = e.role;
+  }
+  return roles;
+}
+
+}  // namespace
+
+Role role_of(Abi abi, long nr) {
+  static const std::vector<Role> kByAbi[] = {roles_of(Abi::kX86_64), roles_of(Abi::kI386),
+                                             roles_of(Abi::kX32)};
+  const std::vector<Role>& roles = kByAbi[static_cast<size_t>(abi)];
+  if (nr < 0 || static_cast<size_t>(nr) >= roles.size()) return Role::kNone;
+  return roles[static_cast<size_t>(nr)];
+}
+
 std::optional<uint32_t> class_from_name(std::string_view name) {
   if (name.starts_with('%')) name.remove_prefix(1);
   for (const ClassName& c : kClassNames) {

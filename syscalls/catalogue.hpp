@@ -1,4 +1,4 @@
-// The x86-64 syscall catalogue: every number the kernel headers name, with
+// The syscall catalogue: every x86-64 syscall of numbers.tbl (Linux 6.19), with
 // argument kinds and strace-style classes. Knows nothing of processes.
 #pragma once
 
@@ -9,6 +9,10 @@
 #include <vector>
 
 namespace hytrace::syscalls {
+
+// The three syscall ABIs of an x86-64 kernel: native, i386 (int 0x80,
+// sysenter) and x32 (native instructions, __X32_SYSCALL_BIT in rax).
+enum class Abi : uint8_t { kX86_64, kI386, kX32 };
 
 // strace's syscall classes, as bits so a set of them is one integer.
 enum Class : uint32_t {
@@ -88,6 +92,26 @@ struct SyscallInfo {
 // nullptr when the number is not a syscall of x86-64.
 const SyscallInfo* lookup(long nr);
 std::optional<long> number_of(std::string_view name);
+
+// Any ABI, by the checked-in numbers of syscalls/numbers.tbl; x32 numbers
+// without __X32_SYSCALL_BIT. Empty / nullopt when not a syscall of `abi`.
+std::string_view name_of(Abi abi, long nr);
+std::optional<long> number_of(Abi abi, std::string_view name);
+
+// The syscalls whose meaning the engine models itself. They are recognised
+// by (ABI, number), never by number alone: i386's chmod is x86-64's
+// rt_sigreturn, and i386's clone is x86-64's getresgid.
+enum class Role : uint8_t {
+  kNone,
+  kFork,       // fork
+  kVfork,      // vfork
+  kClone,      // clone: flags in the first argument
+  kClone3,     // clone3: flags in the struct clone_args behind the first argument
+  kExec,       // execve, execveat
+  kSigreturn,  // rt_sigreturn, and i386's sigreturn
+  kExit,       // exit, exit_group
+};
+Role role_of(Abi abi, long nr);
 // Every syscall of the table, sorted by number.
 std::span<const SyscallInfo> all();
 // "%file" or "file" (and strace's aliases such as "%net") -> bits.

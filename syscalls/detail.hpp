@@ -107,11 +107,12 @@ std::span<const uint16_t> generated_name_order();
 // Index into generated_table() by number (0..max); -1 for unused numbers.
 std::span<const int16_t> generated_slot_by_nr();
 
-// i386 syscall names by number (empty where free), from <asm/unistd_32.h>.
+// x32 and i386 syscall names by number (empty where free), from numbers.tbl.
+std::span<const std::string_view> generated_x32_names();
 std::span<const std::string_view> generated_i386_names();
 
 // The files the table was generated from (for tests).
-std::string_view generated_header_path();
+std::string_view generated_numbers_path();
 std::string_view generated_table_path();
 
 // The detail of an entry of generated_table().

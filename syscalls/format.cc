@@ -37,13 +37,12 @@ Ctx make_ctx(const Call& call, const SyscallInfo& info, MemoryReader& mem, const
   return Ctx{.call = call, .info = info, .detail = detail::details_of(info), .mem = mem, .opts = opts};
 }
 
-// i386 calls: the name from <asm/unistd_32.h>, arguments raw.
-std::string i386_name(long nr) {
-  auto names = detail::generated_i386_names();
-  if (nr >= 0 && static_cast<size_t>(nr) < names.size() && !names[static_cast<size_t>(nr)].empty()) {
-    return std::string(names[static_cast<size_t>(nr)]);
-  }
-  return fmt::format("syscall_{:#x}", static_cast<unsigned long>(nr));
+// A call without a catalogue entry: its name in its ABI, or its number.
+std::string raw_name(const Call& call) {
+  const long nr = call.abi == Abi::kX32 ? call.nr & ~kX32Bit : call.nr;
+  const std::string_view name = name_of(call.abi, nr);
+  if (!name.empty()) return std::string(name);
+  return fmt::format("syscall_{:#x}", static_cast<unsigned long>(call.nr));
 }
 
 void render_raw(RenderedCall& rc, const Call& call) {
@@ -138,8 +137,7 @@ RenderedCall render_entry(const Call& call, MemoryReader& mem, const FormatOptio
   RenderedCall rc;
   const SyscallInfo* info = info_for(call);
   if (info == nullptr) {
-    rc.name = call.abi == Abi::kI386 ? i386_name(call.nr)
-                                     : fmt::format("syscall_{:#x}", static_cast<unsigned long>(call.nr));
+    rc.name = raw_name(call);
     render_raw(rc, call);
     return rc;
   }

@@ -9,6 +9,8 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "syscalls/catalogue.hpp"
+
 namespace hytrace::syscalls {
 
 // Reads the traced program's memory. Returns the number of bytes copied;
@@ -25,8 +27,6 @@ class LocalMemory final : public MemoryReader {
  public:
   size_t read(uint64_t addr, void* buf, size_t len) override;
 };
-
-enum class Abi : uint8_t { kX86_64, kI386, kX32 };
 
 struct Call {
   long nr = 0;

@@ -374,7 +374,8 @@ std::optional<Event> Engine::syscall_stop(Task& task) {
       // The handler's frame is gone once rt_sigreturn has returned, not
       // before: until then the task is in the kernel with the context still
       // to restore, and the restored IP is only in the registers now.
-      if (frame.call.nr == SYS_rt_sigreturn && !task.signal_contexts.empty()) {
+      if (syscalls::role_of(frame.call.abi, frame.call.nr) == syscalls::Role::kSigreturn &&
+          !task.signal_contexts.empty()) {
         const uint64_t context = task.signal_contexts.back();
         task.signal_contexts.pop_back();
         // The kernel resumes at the context, rewound by 2 for a restart;

@@ -220,18 +220,10 @@ hytrace_capture_rule rule_for(const syscalls::MemoryArg& m) {
   return r;
 }
 
+// The calls the engine models itself (processes, exec, signal frames) always
+// stop, so it sees each of them.
 bool never_served(long nr) {
-  switch (nr) {
-    case SYS_execve:
-    case SYS_execveat:
-    case SYS_exit:
-    case SYS_exit_group:
-    case SYS_fork:
-    case SYS_rt_sigreturn:
-      return true;
-  }
-  return std::find(std::begin(kPlainSyscalls), std::end(kPlainSyscalls), nr) !=
-         std::end(kPlainSyscalls);
+  return syscalls::role_of(syscalls::Abi::kX86_64, nr) != syscalls::Role::kNone;
 }
 
 // The bytes a site's window is replaced with: a jump to the trampoline, then

@@ -64,15 +64,24 @@ bool syscall_state(pid_t tid, SyscallState& out) {
 uint64_t clone_flags(pid_t tid) {
   user_regs_struct regs{};
   if (::ptrace(PTRACE_GETREGS, tid, nullptr, &regs) != 0) return 0;
-  switch (regs.orig_rax) {
-    case SYS_clone:
-      return regs.rdi;
-    case SYS_clone3: {
+  // The ABI decides both the number and where the first argument is.
+  __ptrace_syscall_info info{};
+  const bool i386 = ::ptrace(PTRACE_GET_SYSCALL_INFO, tid, sizeof(info), &info) > 0 &&
+                    info.arch == AUDIT_ARCH_I386;
+  const syscalls::Abi abi = i386 ? syscalls::Abi::kI386
+                            : (regs.orig_rax & kX32Bit) ? syscalls::Abi::kX32
+                                                        : syscalls::Abi::kX86_64;
+  const auto nr = static_cast<long>(regs.orig_rax & ~kX32Bit);
+  const uint64_t first_arg = i386 ? (regs.rbx & 0xffffffffu) : regs.rdi;
+  switch (syscalls::role_of(abi, nr)) {
+    case syscalls::Role::kClone:
+      return first_arg;
+    case syscalls::Role::kClone3: {
       uint64_t flags = 0;  // struct clone_args starts with the flags
-      RemoteMemory(tid).read(regs.rdi, &flags, sizeof(flags));
+      RemoteMemory(tid).read(first_arg, &flags, sizeof(flags));
       return flags;
     }
-    case SYS_vfork:
+    case syscalls::Role::kVfork:
       return CLONE_VM | CLONE_VFORK;
     default:  // fork
       return 0;

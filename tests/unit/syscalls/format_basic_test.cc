@@ -218,8 +218,8 @@ TEST_F(Format, UndecodedSyscallIsRawHex) {
 TEST_F(Format, UnknownNumber) {
   EXPECT_EQ(r.line(600, {1, 2}, -ENOSYS),
             "syscall_0x258(0x1, 0x2, 0, 0, 0, 0) = -1 ENOSYS (Function not implemented)");
-  EXPECT_EQ(r.line(335, {}, -ENOSYS),
-            "syscall_0x14f(0, 0, 0, 0, 0, 0) = -1 ENOSYS (Function not implemented)");
+  EXPECT_EQ(r.line(337, {}, -ENOSYS),
+            "syscall_0x151(0, 0, 0, 0, 0, 0) = -1 ENOSYS (Function not implemented)");
   RenderedCall rc = r.entry(0x1c2 + 1000, {});
   EXPECT_EQ(rc.name, "syscall_0x5aa");
 }
