@@ -1,0 +1,116 @@
+// Reads the records of a space's event buffer (patcher/stub/layout.h).
+//
+// The buffer is the traced program's memory: the program can write anything
+// there, at any moment, on purpose or by a stray memset. So the reader treats
+// it as hostile input. Every field is copied out once and checked on the
+// copy (never checked, then read again); every length, count and offset must
+// fit in the bytes the stub reserved; and reading stops at the first record
+// the stub cannot have written, with a reason. It never reads outside the
+// span, each step moves forward, and what it keeps is bounded by the span.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "patcher/stub/layout.h"
+
+namespace hytrace::patcher {
+
+struct BufferCapture {
+  uint64_t addr = 0;
+  std::string bytes;
+};
+
+// One record, decoded and checked.
+struct BufferRecord {
+  bool exit = false;
+  uint64_t seq = 0;
+  uint32_t tid = 0;
+  int64_t nr = 0;
+  std::array<uint64_t, 6> args{};
+  int64_t result = 0;        // exit records
+  uint64_t entry_seq = 0;    // exit records: their entry's seq
+  uint64_t duration_ns = 0;  // exit records
+  std::vector<BufferCapture> captures;
+};
+
+// The exit record reserved with an entry already read, not committed then:
+// the call was still running.
+struct PendingExit {
+  uint64_t at = 0;      // offset in the buffer
+  uint32_t length = 0;  // as the entry reserved it
+  uint32_t tid = 0;
+  int64_t nr = 0;
+  uint64_t entry_seq = 0;
+};
+
+// Where reading stands. The tracer keeps it per buffer, between reads.
+struct ReadPosition {
+  uint64_t tail = sizeof(hytrace_buffer_header);  // the next entry record
+  std::vector<PendingExit> pending;
+};
+
+// The header's fields, each read once (see header_of).
+struct HeaderValues {
+  uint64_t head = 0;
+  uint64_t size = 0;
+};
+
+// What the tracer knows from its own memory, not from the buffer's.
+struct BufferFacts {
+  // Every record's seq is above this: the sequence counter's value when the
+  // buffer (re)started.
+  uint64_t min_seq = 0;
+  // Per syscall number, nonzero when the stub serves it (the gate's table);
+  // empty: every number below HYTRACE_STUB_MAX_NR.
+  std::span<const uint8_t> served;
+};
+
+enum class BufferFault {
+  kNone,
+  kHeader,     // size changed, head moved back or misaligned
+  kPosition,   // the reading position itself is outside the buffer
+  kCommitted,  // a committed flag that is neither 0 nor 1
+  kLength,     // a record length short, misaligned, or past the reserved bytes
+  kKind,       // an exit where an entry belongs, or the other way round
+  kSyscall,    // a syscall number out of range or not served
+  kCapture,    // too many captures, or one that passes its record's end
+  kSequence,   // a seq not after the buffer's start or not after its entry
+  kPairing,    // an exit whose entry seq, thread, number or length differ
+  kThread,     // a thread id no thread can have
+  kDuration,   // a call duration no call can have had
+};
+
+struct BufferRead {
+  // Exits of pending calls first, then in buffer order: each entry, followed
+  // by its exit when that is committed. All good, even when `fault` is set.
+  std::vector<BufferRecord> records;
+  ReadPosition position;  // where the next read starts
+  BufferFault fault = BufferFault::kNone;
+  std::string malformed;  // why the buffer cannot be trusted; "" when it can
+};
+
+// Reads the committed records after `from`. `buffer` is the whole buffer,
+// header included (mapped or copied); `header` its header's values.
+BufferRead read_buffer(std::span<const uint8_t> buffer, HeaderValues header, const ReadPosition& from,
+                       const BufferFacts& facts);
+
+// Every record a read returns was committed before the read ended, so its
+// seq is at most the sequence counter's value read after it (`ceiling`).
+// Drops the records from the first one above and sets the fault.
+void limit_sequence(BufferRead& read, uint64_t ceiling);
+
+// The header's head (with acquire order: the stub adds to it atomically) and
+// size, each read once; zeros when the span is too small for a header.
+HeaderValues header_of(std::span<const uint8_t> buffer);
+
+// True when the stub has reserved the record at `at` (its length is set),
+// false also when `at` leaves no room for a record.
+bool record_reserved(std::span<const uint8_t> buffer, uint64_t at);
+
+std::string to_string(BufferFault fault);
+
+}  // namespace hytrace::patcher

@@ -1,0 +1,344 @@
+// The event buffer's reader: records as the stub writes them are decoded,
+// and each kind of record no stub writes is refused with its reason, never
+// read past, never looped on.
+#include "patcher/buffer_reader.hpp"
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace hytrace::patcher {
+namespace {
+
+using testing::HasSubstr;
+
+constexpr uint64_t kRecord = sizeof(hytrace_record);
+constexpr uint64_t kCapture = sizeof(hytrace_capture);
+
+uint32_t padded(size_t n) { return static_cast<uint32_t>((n + 7) & ~size_t{7}); }
+
+// A buffer laid out as the stub lays it out: the header, then for each call
+// its entry and exit records, reserved together.
+class Buffer {
+ public:
+  explicit Buffer(size_t size = 8192) : words_(size / 8) {
+    header()->size = size;
+    header()->head = sizeof(hytrace_buffer_header);
+  }
+
+  std::span<const uint8_t> bytes() const { return {reinterpret_cast<const uint8_t*>(words_.data()), words_.size() * 8}; }
+  uint8_t* raw() { return reinterpret_cast<uint8_t*>(words_.data()); }
+  hytrace_buffer_header* header() { return reinterpret_cast<hytrace_buffer_header*>(raw()); }
+  hytrace_record* at(uint64_t offset) { return reinterpret_cast<hytrace_record*>(raw() + offset); }
+  HeaderValues values() const { return header_of(bytes()); }
+
+  // Appends one call; returns its entry's offset (its exit follows it).
+  uint64_t call(int64_t nr, uint64_t seq, uint32_t tid, const std::vector<std::string>& in = {},
+                const std::vector<std::string>& out = {}, bool exit_committed = true) {
+    const uint64_t entry = header()->head;
+    const uint32_t entry_length = room(in);
+    const uint32_t exit_length = room(out);
+    header()->head += entry_length + exit_length;
+    fill(entry, HYTRACE_RECORD_ENTRY, nr, seq, 0, tid, in);
+    at(entry)->length = entry_length;
+    at(entry)->exit_length = exit_length;
+    fill(entry + entry_length, HYTRACE_RECORD_EXIT, nr, seq + 1, seq, tid, out);
+    at(entry + entry_length)->length = exit_length;
+    at(entry + entry_length)->result = 42;
+    at(entry)->committed = 1;
+    at(entry + entry_length)->committed = exit_committed;
+    return entry;
+  }
+  uint64_t exit_of(uint64_t entry) { return entry + at(entry)->length; }
+
+ private:
+  static uint32_t room(const std::vector<std::string>& captures) {
+    uint32_t n = kRecord;
+    for (const std::string& c : captures) n += kCapture + padded(c.size());
+    return n;
+  }
+  void fill(uint64_t offset, uint16_t kind, int64_t nr, uint64_t seq, uint64_t entry_seq, uint32_t tid,
+            const std::vector<std::string>& captures) {
+    hytrace_record* r = at(offset);
+    r->kind = kind;
+    r->nr = nr;
+    r->seq = seq;
+    r->entry_seq = entry_seq;
+    r->tid = tid;
+    for (int i = 0; i < 6; ++i) r->args[i] = 100 + i;
+    r->captures = static_cast<uint16_t>(captures.size());
+    uint8_t* next = raw() + offset + kRecord;
+    for (size_t i = 0; i < captures.size(); ++i) {
+      auto* c = reinterpret_cast<hytrace_capture*>(next);
+      c->addr = 0x1000 * (i + 1);
+      c->length = static_cast<uint32_t>(captures[i].size());
+      std::memcpy(c + 1, captures[i].data(), captures[i].size());
+      next += kCapture + padded(captures[i].size());
+    }
+  }
+
+  std::vector<uint64_t> words_;  // aligned as the mapping is
+};
+
+BufferRead read(const Buffer& b, const ReadPosition& from = {}, const BufferFacts& facts = {}) {
+  return read_buffer(b.bytes(), b.values(), from, facts);
+}
+
+TEST(BufferReader, ReadsEntriesAndExitsWithTheirCaptures) {
+  Buffer b;
+  b.call(0, 11, 77, {}, {"hello"});
+  const uint64_t second = b.call(257, 13, 78, {"/etc/passwd"}, {});
+  const BufferRead r = read(b);
+  EXPECT_EQ(r.fault, BufferFault::kNone) << r.malformed;
+  ASSERT_EQ(r.records.size(), 4u);
+  EXPECT_FALSE(r.records[0].exit);
+  EXPECT_EQ(r.records[0].seq, 11u);
+  EXPECT_EQ(r.records[0].tid, 77u);
+  EXPECT_EQ(r.records[0].args[5], 105u);
+  EXPECT_TRUE(r.records[1].exit);
+  EXPECT_EQ(r.records[1].entry_seq, 11u);
+  EXPECT_EQ(r.records[1].result, 42);
+  ASSERT_EQ(r.records[1].captures.size(), 1u);
+  EXPECT_EQ(r.records[1].captures[0].addr, 0x1000u);
+  EXPECT_EQ(r.records[1].captures[0].bytes, "hello");
+  EXPECT_EQ(r.records[2].nr, 257);
+  ASSERT_EQ(r.records[2].captures.size(), 1u);
+  EXPECT_EQ(r.records[2].captures[0].bytes, "/etc/passwd");
+  EXPECT_EQ(r.position.tail, b.exit_of(second) + b.at(b.exit_of(second))->length);
+  EXPECT_TRUE(r.position.pending.empty());
+
+  // Nothing new: the next read returns nothing and stays put.
+  const BufferRead again = read(b, r.position);
+  EXPECT_TRUE(again.records.empty());
+  EXPECT_EQ(again.position.tail, r.position.tail);
+}
+
+TEST(BufferReader, ARunningCallsExitIsPickedUpLater) {
+  Buffer b;
+  const uint64_t entry = b.call(0, 5, 9, {}, {"ab"}, /*exit_committed=*/false);
+  const BufferRead first = read(b);
+  ASSERT_EQ(first.records.size(), 1u);
+  ASSERT_EQ(first.position.pending.size(), 1u);
+  EXPECT_EQ(first.position.pending[0].at, b.exit_of(entry));
+  EXPECT_TRUE(read(b, first.position).records.empty());
+
+  b.at(b.exit_of(entry))->committed = 1;
+  const BufferRead second = read(b, first.position);
+  EXPECT_EQ(second.fault, BufferFault::kNone) << second.malformed;
+  ASSERT_EQ(second.records.size(), 1u);
+  EXPECT_TRUE(second.records[0].exit);
+  EXPECT_EQ(second.records[0].captures[0].bytes, "ab");
+  EXPECT_TRUE(second.position.pending.empty());
+}
+
+TEST(BufferReader, AnUncommittedEntryStopsTheReadWithoutAFault) {
+  Buffer b;
+  const uint64_t entry = b.call(0, 5, 9);
+  b.at(entry)->committed = 0;
+  const BufferRead r = read(b);
+  EXPECT_EQ(r.fault, BufferFault::kNone);
+  EXPECT_TRUE(r.records.empty());
+  EXPECT_EQ(r.position.tail, sizeof(hytrace_buffer_header));
+}
+
+TEST(BufferReader, AFullBufferIsReadUpToItsEnd) {
+  Buffer b(1024);
+  b.call(0, 5, 9);
+  b.header()->head = 1u << 20;  // reservations past the end failed
+  const BufferRead r = read(b);
+  EXPECT_EQ(r.fault, BufferFault::kNone) << r.malformed;
+  EXPECT_EQ(r.records.size(), 2u);
+}
+
+TEST(BufferReader, GoodRecordsBeforeABadOneAreKept) {
+  Buffer b;
+  b.call(0, 5, 9);
+  const uint64_t bad = b.call(0, 7, 9);
+  b.at(bad)->length = 0;
+  const BufferRead r = read(b);
+  EXPECT_EQ(r.fault, BufferFault::kLength);
+  EXPECT_EQ(r.records.size(), 2u);
+  EXPECT_EQ(r.position.tail, bad);
+}
+
+// Each kind of damage, on the second call of a buffer (the first is good).
+struct Damage {
+  const char* name;
+  void (*apply)(Buffer& b, uint64_t entry);
+  BufferFault fault;
+  const char* reason;
+};
+
+const Damage kDamages[] = {
+    {"header size", [](Buffer& b, uint64_t) { b.header()->size = 1u << 30; }, BufferFault::kHeader, "header says"},
+    {"head back", [](Buffer& b, uint64_t) { b.header()->head = 8; }, BufferFault::kHeader, "moved back"},
+    {"head misaligned", [](Buffer& b, uint64_t) { b.header()->head += 3; }, BufferFault::kHeader, "multiple of 8"},
+    {"committed 2", [](Buffer& b, uint64_t e) { b.at(e)->committed = 2; }, BufferFault::kCommitted, "committed flag 2"},
+    {"exit committed garbage", [](Buffer& b, uint64_t e) { b.at(b.exit_of(e))->committed = 0x01010101; },
+     BufferFault::kCommitted, "committed flag"},
+    {"length 0", [](Buffer& b, uint64_t e) { b.at(e)->length = 0; }, BufferFault::kLength, "shorter than a record"},
+    {"length short", [](Buffer& b, uint64_t e) { b.at(e)->length = 104; }, BufferFault::kLength, "shorter"},
+    {"length odd", [](Buffer& b, uint64_t e) { b.at(e)->length += 4; }, BufferFault::kLength, "multiple of 8"},
+    {"length past head", [](Buffer& b, uint64_t e) { b.at(e)->length += 8 * 1024; }, BufferFault::kLength, "passes"},
+    {"length past buffer",
+     [](Buffer& b, uint64_t e) {
+       b.header()->head = ~0ull & ~7ull;
+       b.at(e)->length = 0xfffffff8;
+     },
+     BufferFault::kLength, "passes"},
+    {"exit length 0", [](Buffer& b, uint64_t e) { b.at(e)->exit_length = 0; }, BufferFault::kLength, "exit's length"},
+    {"exit length huge", [](Buffer& b, uint64_t e) { b.at(e)->exit_length = 0xfffffff8; }, BufferFault::kLength,
+     "exit's length"},
+    {"entry kind", [](Buffer& b, uint64_t e) { b.at(e)->kind = HYTRACE_RECORD_EXIT; }, BufferFault::kKind,
+     "not an entry"},
+    {"exit kind", [](Buffer& b, uint64_t e) { b.at(b.exit_of(e))->kind = 7; }, BufferFault::kKind, "not an exit"},
+    {"nr negative", [](Buffer& b, uint64_t e) { b.at(e)->nr = -1; }, BufferFault::kSyscall, "out of range"},
+    {"nr too big", [](Buffer& b, uint64_t e) { b.at(e)->nr = HYTRACE_STUB_MAX_NR; }, BufferFault::kSyscall,
+     "out of range"},
+    {"too many captures", [](Buffer& b, uint64_t e) { b.at(e)->captures = 5; }, BufferFault::kCapture,
+     "5 captures"},
+    {"capture past record", [](Buffer& b, uint64_t e) { b.at(e)->captures = 2; }, BufferFault::kCapture,
+     "passes the record's end"},
+    {"capture length huge",
+     [](Buffer& b, uint64_t e) { reinterpret_cast<hytrace_capture*>(b.at(e) + 1)->length = 0xffffffff; },
+     BufferFault::kCapture, "passes the record's end"},
+    {"exit capture length",
+     [](Buffer& b, uint64_t e) { reinterpret_cast<hytrace_capture*>(b.at(b.exit_of(e)) + 1)->length = 17; },
+     BufferFault::kCapture, "passes the record's end"},
+    {"seq below start", [](Buffer& b, uint64_t e) { b.at(e)->seq = 3; }, BufferFault::kSequence,
+     "buffer's start"},
+    {"exit seq before entry", [](Buffer& b, uint64_t e) { b.at(b.exit_of(e))->seq = b.at(e)->seq; },
+     BufferFault::kSequence, "not after its entry"},
+    {"exit entry seq", [](Buffer& b, uint64_t e) { b.at(b.exit_of(e))->entry_seq += 1; }, BufferFault::kPairing,
+     "differ"},
+    {"exit thread", [](Buffer& b, uint64_t e) { b.at(b.exit_of(e))->tid += 1; }, BufferFault::kPairing, "differ"},
+    {"exit syscall", [](Buffer& b, uint64_t e) { b.at(b.exit_of(e))->nr = 1; }, BufferFault::kPairing, "differ"},
+    {"exit length", [](Buffer& b, uint64_t e) { b.at(b.exit_of(e))->length = 0; }, BufferFault::kPairing,
+     "entry reserved"},
+    {"thread 0", [](Buffer& b, uint64_t e) { b.at(e)->tid = 0; }, BufferFault::kThread, "thread id 0"},
+    {"thread huge", [](Buffer& b, uint64_t e) { b.at(e)->tid = 0xffffffff; }, BufferFault::kThread, "thread id"},
+    {"duration", [](Buffer& b, uint64_t e) { b.at(b.exit_of(e))->duration_ns = ~0ull; }, BufferFault::kDuration,
+     "duration"},
+};
+
+TEST(BufferReader, EachKindOfMalformedRecordIsRefused) {
+  for (const Damage& d : kDamages) {
+    SCOPED_TRACE(d.name);
+    Buffer b;
+    b.call(0, 11, 9, {}, {"x"});
+    const uint64_t entry = b.call(0, 13, 9, {"abc"}, {"0123456789abcdef"});
+    d.apply(b, entry);
+    const BufferRead r = read(b, {}, {.min_seq = 10});
+    EXPECT_EQ(r.fault, d.fault) << to_string(r.fault) << ": " << r.malformed;
+    EXPECT_THAT(r.malformed, HasSubstr(d.reason));
+    EXPECT_LE(r.records.size(), 3u);
+    EXPECT_LE(r.position.tail, b.bytes().size());
+  }
+}
+
+TEST(BufferReader, AnUnservedSyscallIsRefused) {
+  Buffer b;
+  b.call(1, 11, 9);
+  std::vector<uint8_t> served(HYTRACE_STUB_MAX_NR, 0);
+  served[0] = 1;
+  const BufferRead r = read(b, {}, {.min_seq = 0, .served = served});
+  EXPECT_EQ(r.fault, BufferFault::kSyscall);
+  EXPECT_THAT(r.malformed, HasSubstr("not served"));
+  served[1] = 1;
+  EXPECT_EQ(read(b, {}, {.min_seq = 0, .served = served}).fault, BufferFault::kNone);
+}
+
+TEST(BufferReader, APositionOutsideTheBufferIsRefused) {
+  Buffer b;
+  b.call(0, 11, 9);
+  ReadPosition past;
+  past.tail = b.bytes().size() + 8;
+  EXPECT_EQ(read(b, past).fault, BufferFault::kPosition);
+  ReadPosition pending;
+  pending.pending.push_back({1u << 30, 200, 9, 0, 11});
+  EXPECT_EQ(read(b, pending).fault, BufferFault::kPosition);
+  ReadPosition short_exit;
+  short_exit.tail = b.header()->head;
+  short_exit.pending.push_back({sizeof(hytrace_buffer_header) + kRecord, 8, 9, 0, 11});
+  EXPECT_EQ(read(b, short_exit).fault, BufferFault::kPosition);
+}
+
+TEST(BufferReader, AMalformedPendingExitIsRefusedLater) {
+  Buffer b;
+  const uint64_t entry = b.call(0, 5, 9, {}, {}, /*exit_committed=*/false);
+  const BufferRead first = read(b);
+  ASSERT_EQ(first.position.pending.size(), 1u);
+  b.at(b.exit_of(entry))->length = 0xfffffff8;
+  b.at(b.exit_of(entry))->committed = 1;
+  const BufferRead second = read(b, first.position);
+  EXPECT_EQ(second.fault, BufferFault::kPairing);
+  EXPECT_TRUE(second.records.empty());
+}
+
+// What the test program does: the whole buffer overwritten with
+// one byte, header included, or with words that forge lengths.
+TEST(BufferReader, ABufferOverwrittenWithAPatternIsRefusedOrEmpty) {
+  for (int byte : {0x00, 0x01, 0x7f, 0x80, 0xfe, 0xff}) {
+    SCOPED_TRACE(byte);
+    Buffer b;
+    b.call(0, 11, 9, {}, {"x"});
+    std::memset(b.raw(), byte, b.bytes().size());
+    ReadPosition from;
+    from.pending.push_back({sizeof(hytrace_buffer_header) + kRecord, kRecord, 9, 0, 11});
+    from.tail = sizeof(hytrace_buffer_header) + 3 * kRecord;
+    const BufferRead r = read(b, from);
+    EXPECT_NE(r.fault, BufferFault::kNone);
+    EXPECT_TRUE(r.records.empty());
+  }
+  for (uint32_t hi : {0u, 1u}) {
+    Buffer b;
+    for (size_t at = sizeof(hytrace_buffer_header); at + 8 <= b.bytes().size(); at += 8) {
+      const uint32_t words[2] = {at % 16 ? 0u : 0xfffffff8u, hi};
+      std::memcpy(b.raw() + at, words, 8);
+    }
+    b.header()->head = b.bytes().size();
+    const BufferRead r = read(b);
+    EXPECT_TRUE(r.records.empty());
+    EXPECT_EQ(r.fault, hi ? BufferFault::kLength : BufferFault::kNone) << r.malformed;
+  }
+}
+
+TEST(BufferReader, ACopyNeedNotBeAligned) {
+  Buffer b;
+  b.call(0, 11, 9, {}, {"hello"});
+  std::vector<uint8_t> copy(b.bytes().size() + 1);
+  std::memcpy(copy.data() + 1, b.bytes().data(), b.bytes().size());
+  const std::span<const uint8_t> odd(copy.data() + 1, b.bytes().size());
+  const BufferRead r = read_buffer(odd, header_of(odd), {}, {});
+  EXPECT_EQ(r.fault, BufferFault::kNone) << r.malformed;
+  ASSERT_EQ(r.records.size(), 2u);
+  EXPECT_EQ(r.records[1].captures[0].bytes, "hello");
+}
+
+TEST(BufferReader, SequenceNumbersAboveTheCounterAreRefused) {
+  Buffer b;
+  b.call(0, 11, 9);
+  b.call(0, 1000, 9);
+  BufferRead r = read(b);
+  limit_sequence(r, 100);
+  EXPECT_EQ(r.fault, BufferFault::kSequence);
+  EXPECT_THAT(r.malformed, HasSubstr("sequence counter"));
+  EXPECT_EQ(r.records.size(), 2u);
+}
+
+TEST(BufferReader, HeaderAndReservationsNeverReadOutside) {
+  const std::vector<uint8_t> tiny(16, 0xff);
+  EXPECT_EQ(header_of(tiny).head, 0u);
+  EXPECT_EQ(read_buffer(tiny, {0, 16}, {}, {}).fault, BufferFault::kHeader);
+  Buffer b(1024);
+  EXPECT_FALSE(record_reserved(b.bytes(), 1024 - kRecord + 8));
+  EXPECT_FALSE(record_reserved(b.bytes(), ~0ull - 4));
+  b.at(128)->length = 8;
+  EXPECT_TRUE(record_reserved(b.bytes(), 128));
+}
+
+}  // namespace
+}  // namespace hytrace::patcher
