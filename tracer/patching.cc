@@ -270,15 +270,16 @@ std::optional<Bytes> trampoline_bytes(const disasm::Window& w, uint64_t at, std:
 }
 
 // `drained`: when the drain ran (the tracer cannot know when a buffered
-// call ran, so its duration in -c's table is 0).
-BufferedEvent event_of(const hytrace_record& r, std::chrono::steady_clock::time_point drained) {
+// call ran, so its duration in -c's table is 0). The record was checked by
+// the buffer reader: its fields are plain values now, not program memory.
+BufferedEvent event_of(patcher::BufferRecord&& r, std::chrono::steady_clock::time_point drained) {
   BufferedEvent e;
   e.order = r.seq;
   e.tid = static_cast<pid_t>(r.tid);
-  e.exit = r.kind == HYTRACE_RECORD_EXIT;
+  e.exit = r.exit;
   e.result = r.result;
   e.frame.call.nr = r.nr;
-  std::copy(std::begin(r.args), std::end(r.args), e.frame.call.args);
+  std::copy(r.args.begin(), r.args.end(), e.frame.call.args);
   e.frame.seq = e.exit ? r.entry_seq : r.seq;
   e.frame.entered = drained;
   e.frame.buffered = true;
@@ -286,18 +287,13 @@ BufferedEvent event_of(const hytrace_record& r, std::chrono::steady_clock::time_
   // Never null: a buffered event shows only what was copied, never the
   // live memory.
   static const auto nothing = std::make_shared<const Captured>();
-  if (r.captures == 0) {
+  if (r.captures.empty()) {
     e.frame.captured = nothing;
     return e;
   }
   auto captured = std::make_shared<Captured>();
-  captured->ranges.reserve(r.captures);
-  const uint8_t* next = reinterpret_cast<const uint8_t*>(&r + 1);
-  for (uint16_t i = 0; i < r.captures; ++i) {
-    const auto* c = reinterpret_cast<const hytrace_capture*>(next);
-    captured->ranges.emplace_back(c->addr, std::string(reinterpret_cast<const char*>(c + 1), c->length));
-    next += sizeof(*c) + ((c->length + 7) & ~7u);
-  }
+  captured->ranges.reserve(r.captures.size());
+  for (patcher::BufferCapture& c : r.captures) captured->ranges.emplace_back(c.addr, std::move(c.bytes));
   e.frame.captured = std::move(captured);
   return e;
 }
@@ -315,13 +311,12 @@ bool writing_record(const patcher::TaskSnapshot& task) {
 // True when a record reserved after the drained ones may still be written
 // (a task stopped halfway through writing one is found by writing_record).
 bool in_flight(const SpacePatch& patch) {
-  const auto* header = reinterpret_cast<const hytrace_buffer_header*>(patch.buffer);
-  const uint64_t head = __atomic_load_n(&header->head, __ATOMIC_ACQUIRE);
-  if (head == patch.tail) return false;
+  const std::span<const uint8_t> bytes(patch.buffer, patch.buffer_size);
+  const uint64_t head = patcher::header_of(bytes).head;
+  if (head == patch.read.tail) return false;
   if (head <= patch.buffer_size) return true;
   // Past the size, reservations failed and wrote nothing: zeros.
-  if (patch.tail + sizeof(hytrace_record) > patch.buffer_size) return false;
-  return reinterpret_cast<const hytrace_record*>(patch.buffer + patch.tail)->length != 0;
+  return patcher::record_reserved(bytes, patch.read.tail);
 }
 
 }  // namespace
@@ -383,13 +378,24 @@ Patching::~Patching() {
 uint64_t Patching::allowed_ip() { return stub::kGateSyscallEnd; }
 
 uint64_t Patching::next_seq() {
-  static uint64_t local = 0;
-  return seq_ ? __atomic_add_fetch(seq_, 1, __ATOMIC_RELAXED) : ++local;
+  uint64_t seq = seq_ ? __atomic_add_fetch(seq_, 1, __ATOMIC_RELAXED) : last_seq_ + 1;
+  // The counter is shared with every traced program, which can write it:
+  // one that went back (or wrapped) would give the tracer's own events
+  // numbers it has handed out already.
+  if (seq <= last_seq_) {
+    seq = last_seq_ + 1;
+    if (seq_) __atomic_store_n(seq_, seq, __ATOMIC_RELAXED);
+  }
+  last_seq_ = seq;
+  return seq;
 }
+
+uint64_t Patching::seq_now() const { return seq_ ? __atomic_load_n(seq_, __ATOMIC_ACQUIRE) : last_seq_; }
 
 void Patching::set_up(Task& task, Injector& inject, uint64_t insn) {
   SpacePatch* patch = task.space->patch.get();
   patch->gate_tried = true;
+  patch->pid = task.tgid();
   const long gate = inject.at(
       insn, SYS_mmap, {stub::kGateBase, stub::kGateSize, PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, static_cast<uint64_t>(-1), 0});
@@ -423,7 +429,10 @@ void Patching::give_buffer(Injector& inject, SpacePatch& patch) {
   patch.buffer_size = kBufferSize;
   auto* header = reinterpret_cast<hytrace_buffer_header*>(patch.buffer);
   header->size = kBufferSize;
-  header->head = patch.tail = sizeof(hytrace_buffer_header);
+  patch.read = {};
+  header->head = patch.read.tail;
+  patch.min_seq = seq_now();
+  patch.last_tid = inject.tid();
   const long buffer = map_shared(inject, fd, kBufferSize);
   close(fd);
   const long seq = seq_fd_ >= 0 ? map_shared(inject, seq_fd_, 4096) : -EBADF;
@@ -435,6 +444,7 @@ void Patching::give_buffer(Injector& inject, SpacePatch& patch) {
   std::vector<uint8_t> data = data_;
   auto* d = reinterpret_cast<hytrace_stub_data*>(data.data());
   d->buffer = static_cast<uint64_t>(buffer);
+  d->buffer_size = kBufferSize;
   d->seq_counter = static_cast<uint64_t>(seq);
   if (!RemoteMemory(inject.tid()).write(stub::kGateData, data.data(), data.size())) {
     patch.problem = "cannot write the stub's data";
@@ -457,6 +467,11 @@ void Patching::forked(const Task& parent, Task& child) {
   auto patch = std::make_shared<SpacePatch>();
   patch->problem = from.problem;
   patch->gate_tried = from.gate_tried;
+  patch->pid = child.tgid();
+  patch->last_tid = child.tid;
+  // A distrusted parent's child has a copy of the memory that was forged:
+  // it gets no buffer, and its calls stop like its parent's.
+  patch->distrusted = from.distrusted;
   patch->needs_buffer = from.ready;
   patch->sites = from.sites;
   patch->windows = from.windows;
@@ -464,7 +479,7 @@ void Patching::forked(const Task& parent, Task& child) {
   patch->stub_pages = from.stub_pages;
   child.space->patch = patch;
   spaces_.push_back(patch);
-  if (!from.ready) return;
+  if (!from.ready && from.distrusted.empty()) return;  // no gate data was written
   const uint64_t magic = 0;
   RemoteMemory(child.tid).write(stub::kGateData + offsetof(hytrace_stub_data, magic), &magic,
                                 sizeof(magic));
@@ -654,6 +669,11 @@ class TracerWriter final : public patcher::PatchWriter {
 
 void Patching::on_entry(Task& task, SyscallFrame& frame) {
   ++stops_;
+  if (SpacePatch* patch = task.space->patch.get()) {
+    patch->last_tid = task.tid;
+    // A distrusted space's stub stops serving through the first task seen.
+    if (patch->stub_still_serving) stop_serving(*patch, task.tid);
+  }
   const syscalls::SyscallInfo* info = frame.call.abi == syscalls::Abi::kX86_64 ? syscalls::lookup(frame.call.nr) : nullptr;
   ++stops_by_name_[info ? std::string(info->name) : fmt::format("syscall_{:#x}", frame.call.nr)];
   const uint64_t site = frame.ip - 2;
@@ -677,6 +697,8 @@ void Patching::on_entry(Task& task, SyscallFrame& frame) {
 void Patching::on_exit(Task& task, const SyscallFrame& frame, long result, const StopSpace& stop_space) {
   SpacePatch* patch = task.space->patch.get();
   if (!patch || syscalls::is_restart_result(result)) return;
+  patch->last_tid = task.tid;
+  if (patch->stub_still_serving) stop_serving(*patch, task.tid);
   Injector inject(task.tid);
   // The gate and the buffer are set up through this task alone: mapping
   // fresh memory at a free address cannot disturb the other tasks.
@@ -702,66 +724,84 @@ void Patching::task_gone(const Task& task) {
   SpacePatch* patch = task.space->patch.get();
   if (!patch) return;
   patch->sites.forget(task.tid);
+  if (patch->last_tid == task.tid) patch->last_tid = 0;  // its tid may be reused by another process
   // A call that never returns (the task was killed in it) leaves its exit
   // record reserved for good.
-  std::erase_if(patch->pending_exits, [&](const SpacePatch::PendingExit& p) { return p.tid == task.tid; });
+  std::erase_if(patch->read.pending,
+                [&](const patcher::PendingExit& p) { return p.tid == static_cast<uint32_t>(task.tid); });
 }
 
 void Patching::drain(AddressSpace& space, std::vector<BufferedEvent>& out) {
   SpacePatch* patch = space.patch.get();
-  if (!patch || !patch->buffer) return;
-  const size_t first = out.size();
+  if (!patch || !patch->buffer || !patch->distrusted.empty()) return;
+  const std::span<const uint8_t> bytes(patch->buffer, patch->buffer_size);
+  const auto* d = reinterpret_cast<const hytrace_stub_data*>(data_.data());
+  const patcher::BufferFacts facts{patch->min_seq, std::span<const uint8_t>(d->served)};
+  patcher::BufferRead read = patcher::read_buffer(bytes, patcher::header_of(bytes), patch->read, facts);
+  // Every record read was committed, so its seq was taken before now.
+  patcher::limit_sequence(read, seq_now());
   const auto now = std::chrono::steady_clock::now();
-  auto committed = [&](uint64_t at) {
-    auto* r = reinterpret_cast<const hytrace_record*>(patch->buffer + at);
-    return __atomic_load_n(&r->committed, __ATOMIC_ACQUIRE) ? r : nullptr;
-  };
-  // Exits of calls whose entry an earlier drain took.
-  std::erase_if(patch->pending_exits, [&](const SpacePatch::PendingExit& pending) {
-    const hytrace_record* r = committed(pending.at);
-    if (r) out.push_back(event_of(*r, now));
-    return r != nullptr;
-  });
-  auto* header = reinterpret_cast<hytrace_buffer_header*>(patch->buffer);
-  const uint64_t end = std::min<uint64_t>(__atomic_load_n(&header->head, __ATOMIC_ACQUIRE), patch->buffer_size);
-  while (patch->tail + sizeof(hytrace_record) <= end) {
-    const hytrace_record* r = committed(patch->tail);
-    if (!r) break;  // being written
-    out.push_back(event_of(*r, now));
-    const uint64_t exit_at = patch->tail + r->length;
-    patch->tail = exit_at + r->exit_length;
-    if (const hytrace_record* exit = committed(exit_at)) {
-      out.push_back(event_of(*exit, now));
-    } else {
-      patch->pending_exits.push_back({exit_at, out.back().tid});
-    }
+  for (patcher::BufferRecord& r : read.records) {
+    patch->served_by_stub += r.exit;
+    last_seq_ = std::max(last_seq_, r.seq);
+    out.push_back(event_of(std::move(r), now));
   }
-  for (size_t i = first; i < out.size(); ++i) patch->served_by_stub += out[i].exit;
+  patch->read = std::move(read.position);
+  if (!read.malformed.empty()) distrust(*patch, read.malformed);
+}
+
+// The program wrote into its buffer what no stub writes (a stray memset, or
+// on purpose): nothing more is read from the buffer, and its calls must
+// reach the tracer again. The buffer is closed at once (a head past the end
+// makes every stub fall back) and the gate's magic cleared (the program
+// could rewrite the head, not the read-only gate) through a live task.
+void Patching::distrust(SpacePatch& patch, const std::string& why) {
+  patch.distrusted = why;
+  patch.ready = false;
+  patch.read.pending.clear();
+  fmt::print(stderr, "hytrace: pid {}: the event buffer is malformed ({}); its calls are traced without the stub from now on\n",
+             patch.pid, why);
+  auto* header = reinterpret_cast<hytrace_buffer_header*>(patch.buffer);
+  __atomic_store_n(&header->head, ~0ull >> 1, __ATOMIC_RELEASE);
+  stop_serving(patch, patch.last_tid);
+}
+
+void Patching::stop_serving(SpacePatch& patch, pid_t tid) {
+  const uint64_t magic = 0;
+  patch.stub_still_serving =
+      !tid || !RemoteMemory(tid).write(stub::kGateData + offsetof(hytrace_stub_data, magic), &magic, sizeof magic);
 }
 
 bool Patching::drained(const AddressSpace& space) const {
   const SpacePatch* patch = space.patch.get();
-  return !patch || !patch->buffer || (!in_flight(*patch) && patch->pending_exits.empty());
+  return !patch || !patch->buffer || !patch->distrusted.empty() ||
+         (!in_flight(*patch) && patch->read.pending.empty());
 }
 
 bool Patching::reset_due(const AddressSpace& space, bool alone) const {
   const SpacePatch* patch = space.patch.get();
-  if (!patch || !patch->buffer) return false;
-  const uint64_t used = patch->tail - sizeof(hytrace_buffer_header);
+  if (!patch || !patch->buffer || !patch->distrusted.empty()) return false;
+  const uint64_t used = patch->read.tail - sizeof(hytrace_buffer_header);
   return alone ? used > 0 : used > patch->buffer_size / 2;
 }
 
 void Patching::reset(AddressSpace& space, const std::vector<patcher::TaskSnapshot>& tasks) {
   SpacePatch* patch = space.patch.get();
-  if (!patch || !patch->buffer) return;
-  if (in_flight(*patch) || !patch->pending_exits.empty()) return;
+  if (!patch || !patch->buffer || !patch->distrusted.empty()) return;
+  if (in_flight(*patch) || !patch->read.pending.empty()) return;
   for (const patcher::TaskSnapshot& task : tasks) {
     if (writing_record(task)) return;
   }
+  // The tail only moves over records the reader checked, so it is inside
+  // the mapping; clamp anyway: this write must never pass the mapping.
+  const uint64_t used_end = std::min<uint64_t>(patch->read.tail, patch->buffer_size);
+  if (used_end > sizeof(hytrace_buffer_header)) {
+    std::memset(patch->buffer + sizeof(hytrace_buffer_header), 0, used_end - sizeof(hytrace_buffer_header));
+  }
+  patch->read = {};
+  patch->min_seq = seq_now();
   auto* header = reinterpret_cast<hytrace_buffer_header*>(patch->buffer);
-  std::memset(patch->buffer + sizeof(hytrace_buffer_header), 0, patch->tail - sizeof(hytrace_buffer_header));
-  patch->tail = sizeof(hytrace_buffer_header);
-  __atomic_store_n(&header->head, patch->tail, __ATOMIC_RELEASE);
+  __atomic_store_n(&header->head, patch->read.tail, __ATOMIC_RELEASE);
 }
 
 std::string Patching::report() const {

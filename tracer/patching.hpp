@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "disasm/window.hpp"
+#include "patcher/buffer_reader.hpp"
 #include "patcher/sites.hpp"
 #include "tracer/proc_maps.hpp"
 #include "tracer/task.hpp"
@@ -41,14 +42,17 @@ struct SpacePatch {
   bool gate_tried = false;
   bool needs_buffer = false;  // a fork child: the gate is there, the buffer is the parent's
   bool ready = false;
+  pid_t pid = 0;       // the process, for messages
+  pid_t last_tid = 0;  // a task of the space seen alive last, to write its memory
   uint8_t* buffer = nullptr;  // the tracer's mapping of the event buffer
   size_t buffer_size = 0;
-  uint64_t tail = 0;  // the next record to drain
-  struct PendingExit {
-    uint64_t at;  // offset of the reserved exit record
-    pid_t tid;
-  };
-  std::vector<PendingExit> pending_exits;  // calls drained at entry, still running
+  // The next record to drain, and the calls drained at entry, still running.
+  patcher::ReadPosition read;
+  uint64_t min_seq = 0;  // the sequence counter when the buffer (re)started
+  // Why the buffer is no longer believed ("" while it is): the program wrote
+  // there what no stub writes. Its calls are then traced by ptrace.
+  std::string distrusted;
+  bool stub_still_serving = false;  // distrusted, but the gate's magic not cleared yet
   patcher::SiteTable sites;
   std::map<uint64_t, unsigned> stops_at;  // sites outside files: how often they stopped
   std::vector<Mapping> maps;  // as last read; read again when an address is not in it
@@ -134,12 +138,16 @@ class Patching {
   void analyse_mapped(SpacePatch& patch, uint64_t site);
   bool hot(const Task& task, SpacePatch& patch, uint64_t site);
   void request_known(SpacePatch& patch);
+  void distrust(SpacePatch& patch, const std::string& why);
+  void stop_serving(SpacePatch& patch, pid_t tid);
+  uint64_t seq_now() const;
   FileCode* code_of(const std::string& path);
 
   std::vector<bool> served_;
   std::vector<uint8_t> data_;  // the stub data block every gate gets
   int seq_fd_ = -1;
   uint64_t* seq_ = nullptr;
+  uint64_t last_seq_ = 0;  // the last next_seq(): the shared counter may be forged
   std::map<std::string, std::unique_ptr<FileCode>> files_;
   std::vector<std::shared_ptr<SpacePatch>> spaces_;  // kept for the report
   uint64_t stops_ = 0;

@@ -56,6 +56,8 @@ struct hytrace_stub_data {
   uint64_t buffer;       /* address of the event buffer in this process */
   uint64_t seq_counter;  /* address of the global sequence counter */
   uint64_t timed;        /* 1: time each call (CLOCK_MONOTONIC, two more syscalls) */
+  uint64_t buffer_size;  /* bytes in the event buffer: the stub trusts this, never the
+                            buffer's own header, which the program can overwrite */
   uint8_t served[HYTRACE_STUB_MAX_NR]; /* 1: the stub performs this syscall */
   struct hytrace_capture_rule rules[HYTRACE_STUB_MAX_NR][HYTRACE_STUB_MAX_CAPTURES];
 };
@@ -69,7 +71,8 @@ struct hytrace_stub_data {
  * traced syscall, whose stop lets the tracer drain and reset the buffer. */
 struct hytrace_buffer_header {
   uint64_t head; /* bytes reserved, from the start of the buffer */
-  uint64_t size; /* bytes in the buffer */
+  uint64_t size; /* bytes in the buffer (for the tracer's checks; the stub uses
+                    hytrace_stub_data.buffer_size) */
   uint64_t dropped;
   uint64_t pad[5];
 };

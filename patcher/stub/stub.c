@@ -166,13 +166,17 @@ static uint32_t record_room(const struct hytrace_capture_rule* rules, int exit, 
 }
 
 /* Reserves the entry and the exit record of one call; returns the entry
- * record, or 0 when the buffer is full. */
-static struct hytrace_record* reserve(const struct hytrace_stub_data* d, long nr, const uint64_t* args) {
-  const uint32_t entry_room = record_room(d->rules[nr], 0, args);
-  const uint32_t exit_room = record_room(d->rules[nr], 1, args);
+ * record, or 0 when the buffer is full. The buffer is the program's memory
+ * too: a head it overwrote (past the end, wrapping around, inside the
+ * header) must make the call fall back, never make the stub write outside
+ * the buffer. So the size comes from the read-only data page, and the
+ * check cannot overflow. */
+static struct hytrace_record* reserve(const struct hytrace_stub_data* d, uint32_t entry_room,
+                                      uint32_t exit_room) {
   struct hytrace_buffer_header* h = (struct hytrace_buffer_header*)d->buffer;
-  const uint64_t at = __atomic_fetch_add(&h->head, entry_room + exit_room, __ATOMIC_RELAXED);
-  if (at + entry_room + exit_room > h->size) {
+  const uint64_t room = (uint64_t)entry_room + exit_room;
+  const uint64_t at = __atomic_fetch_add(&h->head, room, __ATOMIC_RELAXED);
+  if (at < sizeof(*h) || at > d->buffer_size || room > d->buffer_size - at) {
     __atomic_fetch_add(&h->dropped, 1, __ATOMIC_RELAXED);
     return 0;
   }
@@ -188,7 +192,8 @@ static uint64_t record(const struct hytrace_stub_data* d, struct hytrace_record*
                        uint32_t tid) {
   const struct hytrace_capture_rule* rules = d->rules[nr];
   const int exit = kind == HYTRACE_RECORD_EXIT;
-  r->seq = __atomic_add_fetch((uint64_t*)d->seq_counter, 1, __ATOMIC_RELAXED);
+  const uint64_t seq = __atomic_add_fetch((uint64_t*)d->seq_counter, 1, __ATOMIC_RELAXED);
+  r->seq = seq;
   r->tid = tid;
   r->kind = kind;
   r->nr = nr;
@@ -204,7 +209,7 @@ static uint64_t record(const struct hytrace_stub_data* d, struct hytrace_record*
   }
   r->captures = captures;
   __atomic_store_n(&r->committed, 1, __ATOMIC_RELEASE);
-  return r->seq;
+  return seq;
 }
 
 long hytrace_stub_main(struct saved_registers* regs) {
@@ -215,13 +220,17 @@ long hytrace_stub_main(struct saved_registers* regs) {
     return hytrace_traced_syscall(nr, (long)args[0], (long)args[1], (long)args[2], (long)args[3],
                                   (long)args[4], (long)args[5]);
   }
-  struct hytrace_record* entry = reserve(d, nr, args);
+  /* The rooms stay in registers: the record's copy of them is in memory
+   * the program can change while the stub runs. */
+  const uint32_t entry_room = record_room(d->rules[nr], 0, args);
+  const uint32_t exit_room = record_room(d->rules[nr], 1, args);
+  struct hytrace_record* entry = reserve(d, entry_room, exit_room);
   if (!entry) {
     return hytrace_traced_syscall(nr, (long)args[0], (long)args[1], (long)args[2], (long)args[3],
                                   (long)args[4], (long)args[5]);
   }
-  struct hytrace_record* exit = (struct hytrace_record*)((uint8_t*)entry + entry->length);
-  exit->length = entry->exit_length;
+  struct hytrace_record* exit = (struct hytrace_record*)((uint8_t*)entry + entry_room);
+  exit->length = exit_room;
   const uint32_t tid = (uint32_t)gate(__NR_gettid, 0, 0, 0, 0, 0, 0);
   const uint64_t entry_seq = record(d, entry, HYTRACE_RECORD_ENTRY, nr, args, 0, 0, tid);
   const uint64_t start = d->timed ? now_ns() : 0;

@@ -63,6 +63,7 @@ class Stub : public testing::Test {
     header()->head = sizeof(hytrace_buffer_header);
     data()->magic = HYTRACE_STUB_MAGIC;
     data()->buffer = reinterpret_cast<uint64_t>(buffer_.data());
+    data()->buffer_size = buffer_.size();
     data()->seq_counter = reinterpret_cast<uint64_t>(&seq_);
   }
   void TearDown() override { munmap(reinterpret_cast<void*>(kGateBase), kGateSize); }
@@ -198,6 +199,42 @@ TEST_F(Stub, FullBufferFallsBackAndCountsTheDrop) {
   hytrace_test_call_stub(&regs, kStubEntry);
   EXPECT_EQ(static_cast<long>(regs.rax), getppid());
   EXPECT_EQ(header()->dropped, 1u);
+}
+
+// The buffer's header is the program's memory: whatever it says, the stub
+// writes only inside the buffer (its size is the read-only data page's), and
+// a head it cannot use makes the call take the traced path.
+TEST_F(Stub, ForgedHeadFallsBackWithoutWritingOutsideTheBuffer) {
+  data()->served[SYS_getppid] = 1;
+  constexpr size_t kGuard = 4096;
+  constexpr size_t kSize = 1 << 16;
+  const uint64_t forged[] = {
+      ~0ull,                         // wraps around to just below the buffer
+      ~0ull - 200,                   // likewise, with room for a record
+      0,                             // over the header itself
+      8,                             // inside the header
+      kSize,                         // at the end
+      kSize - sizeof(hytrace_record),  // a pair does not fit
+      0x0101010101010101,            // a byte pattern
+  };
+  for (uint64_t head : forged) {
+    std::vector<uint8_t> region(kGuard + kSize + kGuard, 0x5a);
+    uint8_t* buffer = region.data() + kGuard;
+    auto* h = reinterpret_cast<hytrace_buffer_header*>(buffer);
+    h->size = ~0ull;  // not believed either
+    h->head = head;
+    data()->buffer = reinterpret_cast<uint64_t>(buffer);
+    data()->buffer_size = kSize;
+    const std::vector<uint8_t> before = region;
+    Regs regs = syscall_regs(SYS_getppid, {});
+    hytrace_test_call_stub(&regs, kStubEntry);
+    EXPECT_EQ(static_cast<long>(regs.rax), getppid()) << "head " << head;
+    EXPECT_EQ(h->dropped, 0x5a5a5a5a5a5a5a5aull + 1) << "head " << head;
+    // Only the header's head and dropped counter changed.
+    h->head = head;
+    h->dropped = 0x5a5a5a5a5a5a5a5a;
+    EXPECT_TRUE(region == before) << "head " << head << ": the stub wrote a record";
+  }
 }
 
 }  // namespace
