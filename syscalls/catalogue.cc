@@ -8,6 +8,8 @@
 #include <algorithm>
 
 #include "syscalls/detail.hpp"
+#include "syscalls/effects.hpp"
+#include "syscalls/effects_rules.hpp"
 
 namespace hytrace::syscalls {
 namespace {
@@ -115,41 +117,77 @@ std::optional<uint32_t> class_from_name(std::string_view name) {
 
 namespace {
 
-// The memory one argument of a decoded call shows; nullopt when it cannot be
-// described; an empty MemoryArg (max 0) when it shows no memory.
-std::optional<MemoryArg> memory_arg(ArgKind kind, detail::Ext ext, bool out, uint8_t i, size_t limit) {
-  using Size = MemoryArg::Size;
-  using detail::Ext;
-  const auto capped = static_cast<uint32_t>(limit + 1);  // one more shows "..."
-  const auto fixed = [&](size_t bytes) { return MemoryArg{i, out, Size::kFixed, 0, static_cast<uint32_t>(bytes)}; };
+using detail::Count;
+using detail::Dir;
+using detail::Ext;
+using detail::Shape;
+using detail::Term;
+
+// How many bytes of argument i the formatter can show: it reads no more of
+// what the kernel read or wrote there (0: it shows the value alone). -s
+// caps strings and buffers, never structures.
+uint32_t shown_bytes(const SyscallInfo& info, const detail::ArgDetail& details, uint8_t i,
+                     size_t string_limit) {
+  const auto capped = static_cast<uint32_t>(string_limit + 1);  // one more shows "..."
+  const Ext ext = details.ext[i];
   if (ext != Ext::kNone) {
-    // Numbers, flags and enumerations decoded by value read no memory.
-    if (ext >= Ext::kOff) return MemoryArg{};
-    if (const size_t bytes = detail::fixed_struct_bytes(ext)) return fixed(bytes);
-    const auto next = static_cast<uint8_t>(i + 1);  // the buffer's size follows it
-    if (ext == Ext::kDirents) return MemoryArg{i, true, Size::kFromResult, next, detail::kMaxStructBytes};
-    if (ext == Ext::kCString) return MemoryArg{i, true, Size::kFromResult, next, capped};  // getcwd: length with NUL
-    return std::nullopt;
+    if (ext >= Ext::kOff) return 0;  // numbers, flags and enumerations
+    if (ext == Ext::kHexBuf || ext == Ext::kCString) return capped;
+    if (ext == Ext::kSockAddrOut) return sizeof(struct sockaddr_storage);
+    if (const size_t bytes = detail::fixed_struct_bytes(ext)) return static_cast<uint32_t>(bytes);
+    return detail::kMaxStructBytes;
   }
-  switch (kind) {
-    case ArgKind::kPath: return MemoryArg{i, false, Size::kCString, 0, 4096};
-    case ArgKind::kString: return MemoryArg{i, false, Size::kCString, 0, capped};
-    case ArgKind::kBufIn: return MemoryArg{i, false, Size::kFromArg, static_cast<uint8_t>(i + 1), capped};
-    case ArgKind::kBufOut: return MemoryArg{i, true, Size::kFromResult, static_cast<uint8_t>(i + 1), capped};
-    case ArgKind::kStatOut: return MemoryArg{i, true, Size::kFixed, 0, sizeof(struct stat)};
-    case ArgKind::kSigSet: return fixed(sizeof(uint64_t));  // the kernel's sigset_t
-    case ArgKind::kTimespec: return fixed(sizeof(struct timespec));
-    case ArgKind::kSockAddr:
-      return MemoryArg{i, false, Size::kFromArg, static_cast<uint8_t>(i + 1), sizeof(struct sockaddr_storage)};
-    case ArgKind::kStrArray:
-    case ArgKind::kFcntlCmd:
-    case ArgKind::kPrctlOp:
-    case ArgKind::kFutexOp:
-    case ArgKind::kArchPrctlOp:
-      return std::nullopt;
-    default:
-      return MemoryArg{};
+  switch (info.args[i]) {
+    case ArgKind::kPath: return 4096;
+    case ArgKind::kString:
+    case ArgKind::kBufIn:
+    case ArgKind::kBufOut: return capped;
+    case ArgKind::kSockAddr: return sizeof(struct sockaddr_storage);
+    case ArgKind::kStatOut: return sizeof(struct stat);
+    case ArgKind::kTimespec: return sizeof(struct timespec);
+    case ArgKind::kSigSet: return sizeof(uint64_t);  // the kernel's sigset_t
+    default: return 0;
   }
+}
+
+bool plain_count(const Count& c, Count::Kind kind) { return c.kind == kind && c.elem == 1; }
+
+// One term of the description as the stub's capture rules, at most `shown`
+// bytes; false when the stub cannot evaluate it.
+bool add_captures(const Term& t, uint32_t shown, std::vector<MemoryArg>& out) {
+  using Size = MemoryArg::Size;
+  if (t.fixed_addr != 0) return false;
+  const bool in = static_cast<uint8_t>(t.dir) & static_cast<uint8_t>(Dir::kIn);
+  const bool written = static_cast<uint8_t>(t.dir) & static_cast<uint8_t>(Dir::kOut);
+  if (t.shape == Shape::kCString) {
+    out.push_back(MemoryArg{t.arg, false, Size::kCString, 0, shown});
+    return true;
+  }
+  if (t.shape != Shape::kBytes) return false;
+  if (t.size.kind == Count::Kind::kLiteral && t.cap.kind == Count::Kind::kNone) {
+    const auto bytes = std::min<uint64_t>(uint64_t{t.size.literal} * t.size.elem, shown);
+    if (in) out.push_back(MemoryArg{t.arg, false, Size::kFixed, 0, static_cast<uint32_t>(bytes)});
+    if (written) out.push_back(MemoryArg{t.arg, true, Size::kFixed, 0, static_cast<uint32_t>(bytes)});
+    return true;
+  }
+  if (t.dir == Dir::kIn && plain_count(t.size, Count::Kind::kArg) && t.cap.kind == Count::Kind::kNone) {
+    out.push_back(MemoryArg{t.arg, false, Size::kFromArg, t.size.arg, shown});
+    return true;
+  }
+  if (t.dir == Dir::kOut && plain_count(t.size, Count::Kind::kResult) && plain_count(t.cap, Count::Kind::kArg)) {
+    out.push_back(MemoryArg{t.arg, true, Size::kFromResult, t.cap.arg, shown});
+    return true;
+  }
+  return false;
+}
+
+// ioctl's third argument is shown as at most a struct winsize, in or out by
+// command. The stub cannot evaluate the command rules of effects.tbl, so
+// this display-only capture stays (both ways, clipped to what is shown).
+std::vector<MemoryArg> ioctl_captures() {
+  constexpr auto kWinsize = static_cast<uint32_t>(sizeof(struct winsize));
+  return {MemoryArg{2, false, MemoryArg::Size::kFixed, 0, kWinsize},
+          MemoryArg{2, true, MemoryArg::Size::kFixed, 0, kWinsize}};
 }
 
 }  // namespace
@@ -157,22 +195,20 @@ std::optional<MemoryArg> memory_arg(ArgKind kind, detail::Ext ext, bool out, uin
 std::optional<std::vector<MemoryArg>> memory_args(long nr, size_t string_limit) {
   const SyscallInfo* info = lookup(nr);
   if (!info) return std::nullopt;
+  const auto index = static_cast<size_t>(info - detail::generated_table().data());
+  const detail::EffectsRow& row = detail::generated_effects()[index];
+  if (row.coverage == Coverage::kUnknown) return std::nullopt;  // fail closed
+  if (row.handler == detail::Handler::kIoctl) return ioctl_captures();
+  if (row.handler != detail::Handler::kNone) return std::nullopt;
   std::vector<MemoryArg> out;
   if (!info->decoded) return out;  // shown as raw numbers
   const detail::ArgDetail& details = detail::details_of(*info);
-  for (uint8_t i = 0; i < info->nargs; ++i) {
-    if (info->args[i] == ArgKind::kIoctlCmd) {
-      // The command's argument (the next one) is shown as at most a
-      // struct winsize, read before the call or after it by command.
-      const auto arg = static_cast<uint8_t>(i + 1);
-      out.push_back(MemoryArg{arg, false, MemoryArg::Size::kFixed, 0, sizeof(struct winsize)});
-      out.push_back(MemoryArg{arg, true, MemoryArg::Size::kFixed, 0, sizeof(struct winsize)});
-      continue;
-    }
-    const bool out_arg = (details.out_mask >> i) & 1;
-    const auto arg = memory_arg(info->args[i], details.ext[i], out_arg, i, string_limit);
-    if (!arg) return std::nullopt;
-    if (arg->max) out.push_back(*arg);
+  for (uint8_t i = 0; i < row.nterms; ++i) {
+    const Term& t = row.terms[i];
+    if (t.arg >= info->nargs) continue;
+    const uint32_t shown = shown_bytes(*info, details, t.arg, string_limit);
+    if (shown == 0) continue;
+    if (!add_captures(t, shown, out)) return std::nullopt;
   }
   return out;
 }
