@@ -60,6 +60,7 @@ void TraceMode::on_syscall_enter(Task& task, SyscallFrame& frame) {
   FrameMemory mem(task.tid, frame.captured.get());
   p.call = syscalls::render_entry(frame.call, mem, options_.format);
   mark_foreign_abi(p.call, frame.call);
+  if (options_.json) p.decoded = syscalls::decode_entry(frame.call, mem);
   if (options_.summary || options_.json) return;
   close_open_line();
   out_.write(prefix(task.tid));
@@ -80,6 +81,7 @@ void TraceMode::finish(Task& task, Pending& p, const SyscallFrame& frame,
   if (result) {
     FrameMemory mem(task.tid, frame.captured.get());
     syscalls::render_exit(p.call, frame.call, *result, mem, options_.format);
+    if (options_.json) syscalls::decode_exit(p.decoded, frame.call, *result, mem);
   } else {
     p.call.result.assign(1, '?');  // not = "?": GCC 12 -Wrestrict false positive
   }
@@ -93,6 +95,7 @@ void TraceMode::finish(Task& task, Pending& p, const SyscallFrame& frame,
   }
   if (options_.json) {
     nlohmann::json j = syscalls::to_json(p.call, frame.call);
+    if (!p.decoded.fields.empty()) j["fields"] = syscalls::to_json(p.decoded);
     j["seq"] = frame.seq;
     j["pid"] = task.tgid();
     j["tid"] = task.tid;

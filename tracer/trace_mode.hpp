@@ -5,6 +5,7 @@
 #include <map>
 #include <vector>
 
+#include "syscalls/decode.hpp"
 #include "syscalls/format.hpp"
 #include "tracer/event.hpp"
 #include "tracer/output.hpp"
@@ -38,6 +39,7 @@ class TraceMode final : public Handler {
     pid_t tid = 0;
     SyscallFrame frame;  // as at entry
     syscalls::RenderedCall call;
+    syscalls::Decoded decoded;  // with --json: the typed fields
   };
   // Shows a call that returned `result`, or never will (nullopt).
   void finish(Task& task, Pending& p, const SyscallFrame& frame, std::optional<long> result);
