@@ -9,7 +9,7 @@ packages=(
   libseccomp-dev libcapstone-dev libbpf-dev libelf-dev zlib1g-dev bpftool
   clang llvm libclang-rt-14-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libcli11-dev nlohmann-json3-dev libfmt-dev libzstd-dev
+  libcli11-dev nlohmann-json3-dev libfmt-dev libzstd-dev libxxhash-dev
   strace python3 make git tar
 )
 
