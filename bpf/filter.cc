@@ -11,6 +11,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstddef>
 #include <memory>
@@ -61,10 +62,22 @@ Program body(const FilterSpec& spec) {
   if (!ctx) throw std::runtime_error("libseccomp: seccomp_init failed");
   check(seccomp_attr_set(ctx.get(), SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_TRACE(kForeignAbi)),
         "seccomp_attr_set(ACT_BADARCH)");
+  const auto conditional = [&](size_t nr) {
+    return std::any_of(spec.traced_when.begin(), spec.traced_when.end(),
+                       [&](const ArgMatch& m) { return static_cast<size_t>(m.nr) == nr; });
+  };
   for (size_t nr = 0; nr < spec.traced.size(); ++nr) {
     if (spec.traced[nr] == trace_by_default) continue;
+    if (trace_by_default && conditional(nr)) continue;  // it stops always
     const uint32_t action = trace_by_default ? SCMP_ACT_ALLOW : trace;
     check(seccomp_rule_add_exact(ctx.get(), action, static_cast<int>(nr), 0), "seccomp_rule_add");
+  }
+  for (const ArgMatch& m : spec.traced_when) {
+    const bool always = static_cast<size_t>(m.nr) < spec.traced.size() && spec.traced[m.nr];
+    if (trace_by_default || always) continue;
+    check(seccomp_rule_add_exact(ctx.get(), trace, m.nr, 1,
+                                 SCMP_CMP(m.arg, SCMP_CMP_MASKED_EQ, m.mask, m.value)),
+          "seccomp_rule_add (argument)");
   }
   // libseccomp exports only to a file descriptor.
   const int fd = memfd_create("hytrace-filter", MFD_CLOEXEC);

@@ -27,6 +27,15 @@ struct Instruction {
 
 using Program = std::vector<Instruction>;
 
+// A syscall that stops only when an argument matches:
+// (args[arg] & mask) == value. Several for one number: any of them.
+struct ArgMatch {
+  int nr = 0;
+  uint8_t arg = 0;
+  uint64_t mask = ~uint64_t{0};
+  uint64_t value = 0;
+};
+
 struct FilterSpec {
   // traced[nr] is true when syscall nr must stop in the tracer. Numbers past
   // the end are allowed.
@@ -35,6 +44,10 @@ struct FilterSpec {
   // reports as the instruction pointer): traced syscalls made from there run
   // without stopping. All 64 bits are compared.
   std::optional<uint64_t> allowed_ip;
+  // Untraced syscalls that stop in some cases. When most syscalls stop (the
+  // body allows by rule), such a syscall stops always: cBPF from libseccomp
+  // has no "masked not equal" to allow the rest.
+  std::vector<ArgMatch> traced_when;
 };
 
 // Throws std::runtime_error naming the libseccomp call that failed.

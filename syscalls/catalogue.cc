@@ -86,6 +86,7 @@ std::vector<Role> roles_of(Abi abi) {
       {"execve", Role::kExec},     {"execveat", Role::kExec},
       {"rt_sigreturn", Role::kSigreturn}, {"sigreturn", Role::kSigreturn},
       {"exit", Role::kExit},       {"exit_group", Role::kExit},
+      {"prctl", Role::kPrctl},     {"seccomp", Role::kSeccomp},
   };
   std::vector<Role> roles;
   for (const Entry& e : kRoles) {

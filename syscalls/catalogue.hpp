@@ -110,6 +110,8 @@ enum class Role : uint8_t {
   kExec,       // execve, execveat
   kSigreturn,  // rt_sigreturn, and i386's sigreturn
   kExit,       // exit, exit_group
+  kPrctl,      // prctl: the filter's and no_new_privs' queries are answered
+  kSeccomp,    // seccomp: the program's own filters
 };
 Role role_of(Abi abi, long nr);
 // Every syscall of the table, sorted by number.

@@ -137,6 +137,7 @@ void Engine::spawn(const std::string& path, const std::vector<std::string>& argv
     throw std::system_error(error, std::generic_category(), "ptrace(PTRACE_SEIZE)");
   }
   root_ = pid;
+  transparency_.emplace(!bpf::has_sys_admin());  // as Launch decides no_new_privs
   Task& root = add_task(pid, std::make_shared<ThreadGroup>(ThreadGroup{pid}), new_space());
   root.started = true;  // a seized running task has no attach stop
   if (before_exec) before_exec(pid);
@@ -361,6 +362,7 @@ std::optional<Event> Engine::syscall_stop(Task& task) {
       frame.seq = patching_ ? patching_->next_seq() : ++seq_;
       frame.entered = std::chrono::steady_clock::now();
       task.frames.push_back(frame);
+      if (transparency_) transparency_->on_entry(task, task.frames.back());
       if (patching_) patching_->on_entry(task, task.frames.back());
       return SyscallEnter{&task, &task.frames.back()};
     }
@@ -390,6 +392,7 @@ std::optional<Event> Engine::syscall_stop(Task& task) {
         ptrace::set_result(task.tid, frame.result);
         result = frame.result;
       }
+      if (transparency_) transparency_->on_exit(task, frame, result);
       return SyscallExit{&task, frame, result};
     }
     case ptrace::StopOp::kNone: break;
@@ -406,6 +409,8 @@ std::optional<Event> Engine::new_task(Task& parent) {
   auto space = (flags & CLONE_VM) ? parent.space : new_space();
   Task& child = add_task(tid, std::move(group), std::move(space));
   if (flags & CLONE_VFORK) child.vfork_parent = parent.tid;
+  child.own_seccomp = parent.own_seccomp;
+  child.own_no_new_privs = parent.own_no_new_privs;
   if (!(flags & CLONE_VM)) {
     // A fork child returns through its parent's signal frames, on a copy
     // of its stack.

@@ -25,6 +25,7 @@
 #include "tracer/event.hpp"
 #include "tracer/launch.hpp"
 #include "tracer/patching.hpp"
+#include "tracer/transparency.hpp"
 
 namespace hytrace::tracer {
 
@@ -112,6 +113,7 @@ class Engine {
   pid_t root_ = 0;
   ExitStatus root_status_;
   std::unique_ptr<Launch> launch_;  // the spawned root, until it has exec'd
+  std::optional<Transparency> transparency_;  // spawned programs: their filter is hidden
   bool attach_mode_ = false;
   bool stopping_ = false;
   int events_after_interrupt_ = 0;

@@ -88,6 +88,15 @@ uint64_t clone_flags(pid_t tid) {
   }
 }
 
+bool set_syscall_arg(pid_t tid, syscalls::Abi abi, int index, uint64_t value) {
+  user_regs_struct regs{};
+  if (index < 0 || index > 5 || ::ptrace(PTRACE_GETREGS, tid, nullptr, &regs) != 0) return false;
+  unsigned long long* const native[] = {&regs.rdi, &regs.rsi, &regs.rdx, &regs.r10, &regs.r8, &regs.r9};
+  unsigned long long* const i386[] = {&regs.rbx, &regs.rcx, &regs.rdx, &regs.rsi, &regs.rdi, &regs.rbp};
+  *(abi == syscalls::Abi::kI386 ? i386 : native)[index] = value;
+  return ::ptrace(PTRACE_SETREGS, tid, nullptr, &regs) == 0;
+}
+
 bool skip_syscall(pid_t tid, long result) {
   user_regs_struct regs{};
   if (::ptrace(PTRACE_GETREGS, tid, nullptr, &regs) != 0) return false;

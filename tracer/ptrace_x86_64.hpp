@@ -27,6 +27,10 @@ bool syscall_state(pid_t tid, SyscallState& out);
 // PTRACE_EVENT_{CLONE,FORK,VFORK} stop).
 uint64_t clone_flags(pid_t tid);
 
+// At a syscall-entry (or seccomp) stop: argument `index` of the call becomes
+// `value`, in the registers of the call's ABI.
+bool set_syscall_arg(pid_t tid, syscalls::Abi abi, int index, uint64_t value);
+
 // At a syscall-entry stop: do not run the syscall; it returns `result`.
 bool skip_syscall(pid_t tid, long result);
 // At a syscall-exit stop: replace the return value.

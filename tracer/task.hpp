@@ -69,6 +69,10 @@ struct Task {
   // Where the task resumes after each pending signal handler (pushed at
   // delivery, popped at rt_sigreturn): patching must not rewrite there.
   std::vector<uint64_t> signal_contexts;
+  // What the program set itself, inherited by children and kept over exec:
+  // hytrace answers the queries of its own filter and no_new_privs unless so.
+  bool own_seccomp = false;
+  bool own_no_new_privs = false;
 
   pid_t tgid() const { return group->tgid; }
   bool is_leader() const { return tid == group->tgid; }

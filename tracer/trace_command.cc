@@ -14,6 +14,7 @@
 #include "tracer/engine.hpp"
 #include "tracer/patching.hpp"
 #include "tracer/trace_mode.hpp"
+#include "tracer/transparency.hpp"
 
 namespace hytrace::tracer {
 namespace {
@@ -65,6 +66,7 @@ int run_trace(const TraceCommand& cmd) {
     // a signal handler is gone.
     const bool patch = !cmd.pid && !cmd.no_patch;
     bpf::FilterSpec spec{options.set.bits(), std::nullopt};
+    if (!cmd.pid) require_transparency_stops(spec);
     std::unique_ptr<Patching> patching;
     if (patch) {
       patching = std::make_unique<Patching>(spec.traced, cmd.string_limit, cmd.summary);

@@ -2,6 +2,7 @@
 """Ctrl-C and SIGTERM to hytrace, and -p attach/detach, as a user meets them.
 
     interrupt_test.py HYTRACE spawn-sigint|spawn-sigterm|attach
+    interrupt_test.py HYTRACE untraced-sigterm PROG_UNTRACED_SPIN
 
 Synchronisation is by the programs' own output (a line echoed back by cat),
 never by sleeping; every wait has a deadline so a hang fails the test.
@@ -84,11 +85,29 @@ def attach(hytrace):
         fail("cat did not exit 0 after detach")
 
 
+def untraced(hytrace, prog):
+    """A CLONE_UNTRACED child is traced too, so SIGTERM leaves nothing behind:
+    the spinning child held stdout open, and it must be closed once hytrace
+    has exited."""
+    with tempfile.TemporaryDirectory() as tmp:
+        proc = subprocess.Popen([hytrace, "trace", "-o", os.path.join(tmp, "trace"), "--", prog],
+                                stdout=subprocess.PIPE, text=True)
+        if read_line(proc.stdout, "the untraced child") != "ready\n":
+            fail("the CLONE_UNTRACED child did not run")
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(DEADLINE)
+        if code != 128 + signal.SIGTERM:
+            fail(f"hytrace exited {code} after SIGTERM, expected {128 + signal.SIGTERM}")
+        if read_line(proc.stdout, "the program's stdout") != "":
+            fail("stdout is still open: a process of the traced tree outlived hytrace")
+
+
 def main():
     hytrace, case = sys.argv[1], sys.argv[2]
     {"spawn-sigint": lambda: spawn(hytrace, signal.SIGINT),
      "spawn-sigterm": lambda: spawn(hytrace, signal.SIGTERM),
-     "attach": lambda: attach(hytrace)}[case]()
+     "attach": lambda: attach(hytrace),
+     "untraced-sigterm": lambda: untraced(hytrace, sys.argv[3])}[case]()
     print("ok")
 
 

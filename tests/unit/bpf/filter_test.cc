@@ -52,6 +52,37 @@ TEST(Filter, TracedSyscallsStopOthersRun) {
   EXPECT_TRUE(in_filtered_child(program, [] { return !stops(SYS_getgid); }));
 }
 
+TEST(Filter, ArgumentMatchesStopOnlyWhenTheyMatch) {
+  FilterSpec spec = spec_tracing({SYS_getppid});
+  spec.traced_when.push_back({SYS_getpriority, 0, ~uint64_t{0}, 2});  // PRIO_USER
+  spec.traced_when.push_back({SYS_getpriority, 0, ~uint64_t{0}, 1});  // PRIO_PGRP
+  spec.traced_when.push_back({SYS_umask, 0, 0100, 0100});
+  const Program program = build_filter(spec);
+  const auto stops_with = [](long nr, uint64_t a0) {
+    errno = 0;
+    return syscall(nr, a0, 0, 0) == -1 && errno == ENOSYS;
+  };
+  EXPECT_TRUE(in_filtered_child(program, [&] { return stops_with(SYS_getpriority, 2); }));
+  EXPECT_TRUE(in_filtered_child(program, [&] { return stops_with(SYS_getpriority, 1); }));
+  EXPECT_TRUE(in_filtered_child(program, [&] { return !stops_with(SYS_getpriority, 0); }));
+  EXPECT_TRUE(in_filtered_child(program, [&] { return stops_with(SYS_umask, 0177); }));
+  EXPECT_TRUE(in_filtered_child(program, [&] { return !stops_with(SYS_umask, 022); }));
+  EXPECT_TRUE(in_filtered_child(program, [] { return stops(SYS_getppid); }));
+}
+
+TEST(Filter, ArgumentMatchesStopAlwaysWhenMostSyscallsStop) {
+  FilterSpec spec = spec_tracing({});
+  spec.traced.flip();
+  spec.traced[SYS_exit_group] = false;
+  spec.traced[SYS_umask] = false;
+  spec.traced_when.push_back({SYS_umask, 0, 0100, 0100});
+  const Program program = build_filter(spec);
+  EXPECT_TRUE(in_filtered_child(program, [] {
+    errno = 0;
+    return syscall(SYS_umask, 022) == -1 && errno == ENOSYS;
+  }));
+}
+
 TEST(Filter, TracingMostSyscallsUsesAllowRules) {
   FilterSpec spec = spec_tracing({});
   spec.traced.flip();

@@ -1,0 +1,82 @@
+#include "tracer/transparency.hpp"
+
+#include <linux/sched.h>
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+
+#include "syscalls/catalogue.hpp"
+#include "tracer/ptrace_x86_64.hpp"
+#include "tracer/remote_memory.hpp"
+
+namespace hytrace::tracer {
+namespace {
+
+using syscalls::Role;
+
+Role role(const SyscallFrame& frame) { return syscalls::role_of(frame.call.abi, frame.call.nr); }
+
+void clear_untraced(Task& task, const SyscallFrame& frame) {
+  const uint64_t flags = frame.call.args[0];
+  if (role(frame) == Role::kClone) {
+    if (flags & CLONE_UNTRACED) ptrace::set_syscall_arg(task.tid, frame.call.abi, 0, flags & ~uint64_t{CLONE_UNTRACED});
+    return;
+  }
+  // clone3: the flags lead struct clone_args, in the program's memory.
+  // Another thread could set the bit again before the kernel reads it: that
+  // is for audit's hostile programs to close, not for transparency.
+  RemoteMemory mem(task.tid);
+  uint64_t clone3_flags = 0;
+  if (mem.read(flags, &clone3_flags, sizeof clone3_flags) != sizeof clone3_flags) return;
+  if (!(clone3_flags & CLONE_UNTRACED)) return;
+  clone3_flags &= ~uint64_t{CLONE_UNTRACED};
+  mem.write(flags, &clone3_flags, sizeof clone3_flags);
+}
+
+bool succeeded(long result) { return result >= 0; }
+
+}  // namespace
+
+void require_transparency_stops(bpf::FilterSpec& spec) {
+  spec.traced_when.push_back({SYS_clone, 0, CLONE_UNTRACED, CLONE_UNTRACED});
+  for (const uint64_t op : {PR_GET_SECCOMP, PR_SET_SECCOMP, PR_GET_NO_NEW_PRIVS, PR_SET_NO_NEW_PRIVS}) {
+    spec.traced_when.push_back({SYS_prctl, 0, ~uint64_t{0}, op});
+  }
+  // Their flags are in memory, where the filter cannot look.
+  for (const int nr : {SYS_clone3, SYS_seccomp}) {
+    if (static_cast<size_t>(nr) < spec.traced.size()) spec.traced[nr] = true;
+  }
+}
+
+void Transparency::on_entry(Task& task, SyscallFrame& frame) const {
+  switch (role(frame)) {
+    case Role::kClone:
+    case Role::kClone3:
+      clear_untraced(task, frame);
+      return;
+    case Role::kPrctl:
+      if (frame.call.args[0] == PR_GET_SECCOMP && !task.own_seccomp) {
+        frame.skip = true;
+        frame.result = 0;
+      } else if (frame.call.args[0] == PR_GET_NO_NEW_PRIVS && hytrace_no_new_privs_ && !task.own_no_new_privs) {
+        frame.skip = true;
+        frame.result = 0;
+      }
+      return;
+    default:
+      return;
+  }
+}
+
+void Transparency::on_exit(Task& task, const SyscallFrame& frame, long result) const {
+  if (frame.skip || !succeeded(result)) return;
+  const uint64_t op = frame.call.args[0];
+  if (role(frame) == Role::kPrctl) {
+    if (op == PR_SET_NO_NEW_PRIVS) task.own_no_new_privs = true;
+    if (op == PR_SET_SECCOMP) task.own_seccomp = true;
+  } else if (role(frame) == Role::kSeccomp) {
+    if (op == SECCOMP_SET_MODE_STRICT || op == SECCOMP_SET_MODE_FILTER) task.own_seccomp = true;
+  }
+}
+
+}  // namespace hytrace::tracer
