@@ -288,7 +288,7 @@ Register cases({
        return call("statmount", {put_mnt_id_req(a, root_mount_id(), 0x1 | 0x2 | 0x8), a.addr(1024), 2048, 0});
      }},
     {"statmount/enoent", Expect::kError, false,
-     [](Arena& a, Env&) { return call("statmount", {put_mnt_id_req(a, 1, 0x1), a.addr(1024), 2048, 0}); }},
+     [](Arena& a, Env&) { return call("statmount", {put_mnt_id_req(a, 0x7ffffffffffffff0, 0x1), a.addr(1024), 2048, 0}); }},
     {"listmount", Expect::kSuccess, true,
      [](Arena& a, Env&) { return call("listmount", {put_mnt_id_req(a, kListmountRoot, 0), a.addr(1024), 2, 0}); }},
     {"listmount/einval", Expect::kError, false,
