@@ -8,21 +8,14 @@
 
 #include <cstring>
 
-#include "tests/conformance/harness.hpp"
+#include "tests/conformance/cases_util.hpp"
 
 namespace hytrace::conformance {
 namespace {
 
 using syscalls::Call;
 
-constexpr uint64_t kAtFdCwd = static_cast<uint64_t>(AT_FDCWD);
 const std::string kText = "hello, conformance";  // no canary bytes in it
-
-// A path string placed at the arena's start (the kernel only reads it).
-uint64_t put_string(Arena& a, size_t offset, const std::string& s) {
-  std::memcpy(a.at<char>(offset), s.c_str(), s.size() + 1);
-  return a.addr(offset);
-}
 
 Register cases({
     {"read", Expect::kSuccess, true,
@@ -133,10 +126,18 @@ Register cases({
      [](Arena& a, Env& e) { return call("statfs", {put_string(a, 0, e.dir()), a.addr(1024)}); }},
     {"fstatfs", Expect::kSuccess, true,
      [](Arena& a, Env& e) { return call("fstatfs", {static_cast<uint64_t>(e.open_file("f", kText)), a.addr(0)}); }},
+    // The two new descriptors are closed after the run.
     {"pipe2", Expect::kSuccess, true,
-     [](Arena& a, Env&) { return call("pipe2", {a.addr(0), O_CLOEXEC}); }},
+     [](Arena& a, Env& e) {
+       next_fds(e, 2);
+       return call("pipe2", {a.addr(0), O_CLOEXEC});
+     }},
     {"pipe2/einval", Expect::kError, false, [](Arena& a, Env&) { return call("pipe2", {a.addr(0), ~0ull}); }},
-    {"pipe", Expect::kSuccess, true, [](Arena& a, Env&) { return call("pipe", {a.addr(0)}); }},
+    {"pipe", Expect::kSuccess, true,
+     [](Arena& a, Env& e) {
+       next_fds(e, 2);
+       return call("pipe", {a.addr(0)});
+     }},
     {"ioctl/fionread", Expect::kSuccess, true,
      [](Arena& a, Env& e) {
        auto [r, w] = e.pipe_pair();

@@ -14,14 +14,12 @@
 
 #include <cstring>
 
-#include "tests/conformance/harness.hpp"
+#include "tests/conformance/cases_util.hpp"
 
 namespace hytrace::conformance {
 namespace {
 
 using syscalls::Call;
-
-uint64_t u(int v) { return static_cast<uint64_t>(v); }
 
 // A child that exits at once with code 3; the caller waits for it.
 uint64_t exited_child() {
@@ -120,7 +118,10 @@ Register cases({
     {"waitid", Expect::kSuccess, false,
      [](Arena& a, Env&) { return call("waitid", {u(P_PID), exited_child(), a.addr(0), u(WEXITED), a.addr(256)}); }},
     {"socketpair", Expect::kSuccess, true,
-     [](Arena& a, Env&) { return call("socketpair", {u(AF_UNIX), u(SOCK_STREAM | SOCK_CLOEXEC), 0, a.addr(0)}); }},
+     [](Arena& a, Env& e) {
+       next_fds(e, 2);
+       return call("socketpair", {u(AF_UNIX), u(SOCK_STREAM | SOCK_CLOEXEC), 0, a.addr(0)});
+     }},
     {"getsockname", Expect::kSuccess, false,
      [](Arena& a, Env& e) {
        *a.at<socklen_t>(0) = 128;
@@ -177,6 +178,7 @@ Register cases({
        c->cmsg_len = CMSG_LEN(sizeof(int));
        std::memcpy(CMSG_DATA(c), &y, sizeof y);
        (void)!::sendmsg(y, &m, 0);
+       next_fd(e);  // the descriptor received
        return call("recvmsg", {u(x), put_msghdr(a, 0, 64), u(MSG_CMSG_CLOEXEC)});
      }},
     {"recvmsg/eagain", Expect::kError, false,

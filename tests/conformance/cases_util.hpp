@@ -29,14 +29,16 @@ inline long make(const syscalls::Call& c) {
   return ::syscall(c.nr, c.args[0], c.args[1], c.args[2], c.args[3], c.args[4], c.args[5]);
 }
 
-// The descriptor a call that creates one will get: the lowest free number.
-// Call it last in a setup; the Env closes that number after the run, so the
-// descriptor the call returns does not outlive its case.
-inline int next_fd(Env& e) {
-  const int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-  ::close(fd);
-  return e.keep(fd);
+// The descriptors a call that creates them will get: the lowest free
+// numbers. Call it last in a setup; the Env closes those numbers after the
+// run, so the descriptors the call returns do not outlive its case.
+inline void next_fds(Env& e, int n) {
+  std::vector<int> fds;
+  for (int i = 0; i < n; ++i) fds.push_back(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  for (int fd : fds) ::close(fd);
+  for (int fd : fds) e.keep(fd);
 }
+inline void next_fd(Env& e) { next_fds(e, 1); }
 
 // What must happen after a call, which the harness has no hook for (kill
 // and reap a stopped child, reap a clone's child): done before the next
