@@ -25,8 +25,20 @@ struct CountCommand {
   std::vector<std::string> argv;  // PROG [ARGS...]
 };
 
+struct DumpCommand {
+  std::string file;           // FILE
+  bool json = false;          // --json
+  size_t string_limit = 32;   // -s
+};
+
+struct StatsCommand {
+  std::string file;  // FILE
+};
+
 // Each runs one command and returns the process exit status.
 int run_trace(const TraceCommand& cmd);
 int run_count(const CountCommand& cmd);
+int run_dump(const DumpCommand& cmd);
+int run_stats(const StatsCommand& cmd);
 
 }  // namespace hytrace::tracer

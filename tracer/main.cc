@@ -35,6 +35,29 @@ there is no time column to fill, so those columns are zero.
 Example:
   hytrace count -- make -j2)";
 
+constexpr const char* kDumpHelp = R"(Print the events of trace FILE, one line each: syscalls as `trace` shows
+them (with the bytes the kernel wrote, as recorded), signals, process and
+exec events, rdtsc/cpuid values, hytrace's own calls and pages. Each line
+starts with the event's sequence number and its pid (and tid).
+
+A damaged or foreign file gets one line naming the problem and its offset,
+after the events before it, and exit status 2. A recording cut short is
+shown up to its last complete chunk, with a note on stderr.
+Trace files are written by `hytrace record` (in progress).
+
+Examples:
+  hytrace dump run.hyt
+  hytrace dump --json run.hyt | jq -c 'select(.syscall == "openat")')";
+
+constexpr const char* kStatsHelp = R"(Summarise trace FILE: per-syscall calls, errors, bytes the kernel wrote and
+calls served by stubs; the share of calls served by stubs against ptrace
+stops; the events a replay cannot reproduce, by reason; the file's size,
+bytes per event and compression ratio. Exit status 2 for a damaged or
+foreign file.
+
+Example:
+  hytrace stats run.hyt)";
+
 // PROG is the first argument that is not an option: it and everything after
 // it are the program's (prefix_command).
 void take_command(CLI::App* sub) {
@@ -102,6 +125,22 @@ int main(int argc, char** argv) {
   count_sub->add_flag("--json", count.json, "Counts per task and syscall as one JSON object");
   take_command(count_sub);
 
+  hytrace::tracer::DumpCommand dump;
+  CLI::App* dump_sub = app.add_subcommand("dump", "Print the events of a trace file");
+  dump_sub->footer(kDumpHelp);
+  dump_sub->add_option("FILE", dump.file, "The trace file")->required();
+  dump_sub->add_flag("--json", dump.json,
+                     "One JSON object per event (the schema of trace --json, plus seq numbers and "
+                     "the kinds only a recording has: docs/guide/dump.md)");
+  dump_sub->add_option("-s,--string-limit", dump.string_limit,
+                       "Show at most N characters of each string (default 32)")
+      ->type_name("N");
+
+  hytrace::tracer::StatsCommand stats;
+  CLI::App* stats_sub = app.add_subcommand("stats", "Summarise a trace file");
+  stats_sub->footer(kStatsHelp);
+  stats_sub->add_option("FILE", stats.file, "The trace file")->required();
+
   int before = 1;
   while (before < argc && std::string_view(argv[before]) != "--") ++before;
   const std::vector<std::string> after(argv + std::min(before + 1, argc), argv + argc);
@@ -136,5 +175,7 @@ int main(int argc, char** argv) {
     }
     return hytrace::tracer::run_count(count);
   }
+  if (dump_sub->parsed()) return hytrace::tracer::run_dump(dump);
+  if (stats_sub->parsed()) return hytrace::tracer::run_stats(stats);
   return 2;
 }
