@@ -85,6 +85,7 @@ constexpr OldCommand kOldCommands[] = {
     {0x127d, Dir::kIn, 16},         // BLKSECDISCARD
     {0x127e, Dir::kOut, 2},         // BLKROTATIONAL
     {0x127f, Dir::kIn, 16},         // BLKZEROOUT
+    {0x40046629, Dir::kInOut, 4},   // EXT4_IOC_GETSTATE: made with _IOW, but ext4 stores a u32
 };
 
 Term arg_bytes(Dir dir, uint32_t n) {
