@@ -191,6 +191,8 @@ std::string_view to_string(Refusal reason) {
       return "return_in_window";
     case Refusal::unrelocatable:
       return "unrelocatable";
+    case Refusal::no_slot_in_reach:
+      return "no_slot_in_reach";
   }
   return "?";
 }
@@ -233,6 +235,111 @@ WindowChoice choose_window(Decoder& decoder, const Code& region, uint64_t site,
     if (!first_refusal) first_refusal = r;
   }
   return WindowChoice{std::nullopt, *first_refusal};
+}
+
+std::optional<WindowRefusal> check_syscall_site(Decoder& decoder, const Code& region, uint64_t site) {
+  const auto refusal = [](Refusal r, uint64_t at) { return WindowRefusal{r, at, std::nullopt}; };
+  if (!region.contains(site)) return refusal(Refusal::site_outside_function, site);
+  const RegionScan scan = scan_region(decoder, region, site, Instruction::max_size);
+  if (scan.skipped_bytes > 0) return refusal(Refusal::function_not_code, scan.first_skipped);
+  const std::optional<size_t> index = index_of(scan.nearby, site);
+  if (!index) return refusal(Refusal::site_not_on_instruction_boundary, site);
+  if (scan.nearby[*index].kind != Kind::syscall) return refusal(Refusal::not_a_site, site);
+  if (is_signal_return(scan.nearby, *index)) return refusal(Refusal::signal_return_trampoline, site);
+  return std::nullopt;
+}
+
+namespace {
+
+constexpr uint64_t kSlotSize = 5;          // jmp rel32
+constexpr int64_t kRel8Min = -128, kRel8Max = 127;
+
+// A nop of any length (90, 66 90, 0f 1f /0 with prefixes 66 and 2e), or int3.
+bool is_padding(const Instruction& insn) {
+  std::span<const uint8_t> b = insn.encoding();
+  if (b.size() == 1 && (b[0] == 0x90 || b[0] == 0xcc)) return true;
+  while (!b.empty() && (b[0] == 0x66 || b[0] == 0x2e)) b = b.subspan(1);
+  if (b.size() == 1 && b[0] == 0x90) return true;
+  return b.size() >= 3 && b[0] == 0x0f && b[1] == 0x1f && ((b[2] >> 3) & 7) == 0;
+}
+
+// Control never falls through past it.
+bool ends_flow(const Instruction& insn) {
+  return insn.kind == Kind::ret || insn.kind == Kind::indirect_jump || insn.kind == Kind::trap ||
+         (insn.kind == Kind::relative_jump && insn.branch == Branch::jmp);
+}
+
+struct Run {
+  uint64_t start, end;
+};
+
+// Padding runs of `code` (swept from its start) that control cannot fall
+// into: those after a ret, an unconditional jump or a trap; and, when
+// `after_start`, one at the very start (code that follows a function's end).
+void padding_runs(Decoder& decoder, const Code& code, bool after_start, std::vector<Run>& out) {
+  Sweep sweep(decoder, code);
+  bool unreachable = after_start;
+  std::optional<Run> run;
+  uint64_t expected = code.address;
+  while (const Instruction* insn = sweep.next()) {
+    if (insn->address != expected) break;  // undecodable bytes: stop trusting the sweep
+    expected = insn->end();
+    if (is_padding(*insn) && (run || unreachable)) {
+      if (!run) run = Run{insn->address, insn->end()};
+      run->end = insn->end();
+      continue;
+    }
+    if (run) out.push_back(*run);
+    run.reset();
+    unreachable = ends_flow(*insn);
+  }
+  if (run) out.push_back(*run);
+}
+
+}  // namespace
+
+std::optional<uint64_t> find_slot(Decoder& decoder, const Code& segment, const FunctionTable& functions,
+                                  const References& references, uint64_t site,
+                                  const std::function<bool(uint64_t)>& taken) {
+  const uint64_t from = site + 2;  // a jmp rel8 is relative to its end
+  const uint64_t lo = from + kRel8Min < segment.address ? segment.address : from + kRel8Min;
+  const uint64_t hi = from + kRel8Max;
+  std::vector<Run> runs;
+  for (const Function& f : functions.all()) {
+    if (f.end() + kSlotSize <= lo || f.start > hi + kSlotSize) continue;
+    // Inside each nearby function, and in the gap after it.
+    padding_runs(decoder, segment.slice(f.start, f.end()), false, runs);
+    const uint64_t next = std::min(functions.start_after(f.end() - 1), segment.end());
+    if (next > f.end() && !functions.containing(f.end())) {
+      padding_runs(decoder, segment.slice(f.end(), next), true, runs);
+    }
+  }
+  std::optional<uint64_t> best;
+  const auto distance = [&](uint64_t at) { return at > from ? at - from : from - at; };
+  for (const Run& r : runs) {
+    for (uint64_t at = std::max(r.start, lo); at + kSlotSize <= r.end && at <= hi; ++at) {
+      if (taken(at) || references.first_in(at, at + kSlotSize)) continue;
+      if (!best || distance(at) < distance(*best)) best = at;
+    }
+  }
+  return best;
+}
+
+std::optional<Window> choose_two_byte(Decoder& decoder, const Code& segment, const Code& region,
+                                      const FunctionTable& functions, const References& references,
+                                      uint64_t site, const std::function<bool(uint64_t)>& taken) {
+  if (check_syscall_site(decoder, region, site)) return std::nullopt;
+  const std::optional<uint64_t> slot = find_slot(decoder, segment, functions, references, site, taken);
+  Instruction insn;
+  if (!slot || !decoder.decode(segment, site, insn)) return std::nullopt;
+  Window w;
+  w.start = site;
+  w.end = insn.end();
+  w.instructions.push_back(insn);
+  w.slot = slot;
+  const std::span<const uint8_t> padding = segment.from(*slot).subspan(0, kSlotSize);
+  w.slot_bytes.assign(padding.begin(), padding.end());
+  return w;
 }
 
 std::optional<Region> region_for_site(const Code& segment, const FunctionTable& functions,

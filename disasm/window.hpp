@@ -19,6 +19,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -48,6 +49,7 @@ enum class Refusal : uint8_t {
   indirect_branch_in_window,         // jmp through a register or memory
   return_in_window,                  // ret
   unrelocatable,                     // relocate() refused an instruction
+  no_slot_in_reach,                  // two-byte patch: no padding within a jmp rel8
 };
 std::string_view to_string(Refusal reason);
 
@@ -66,6 +68,10 @@ struct Window {
   uint64_t end = 0;
   std::vector<Instruction> instructions;  // the displaced instructions, in order
   size_t site_index = 0;                  // the site among them
+  // A two-byte patch (choose_two_byte): the window is the syscall alone, and
+  // this is the padding slot its jmp rel8 goes to.
+  std::optional<uint64_t> slot;
+  std::vector<uint8_t> slot_bytes;  // the padding there, to check it is unchanged in memory
 
   uint64_t size() const { return end - start; }
   const Instruction& site() const { return instructions[site_index]; }
@@ -103,6 +109,32 @@ struct WindowOptions {
 
 WindowChoice choose_window(Decoder& decoder, const Code& region, uint64_t site,
                            const WindowOptions& options = {});
+
+// The two-byte patch of a syscall site: the `syscall` alone becomes a
+// `jmp rel8` to a slot of 5 bytes of padding between functions (never
+// executed, never referenced), which becomes a `jmp rel32` to the
+// trampoline. A task cannot be inside a two-byte instruction, and a syscall
+// the kernel restarts rewinds onto the jump: such a patch never waits for
+// the tasks (docs/design/patching.md). The slot is chosen by find_slot().
+// The checks of the site itself that any patch needs: the region's sweep
+// decodes cleanly and lands on it, it is a syscall, not a sigreturn
+// trampoline. nullopt when they pass.
+std::optional<WindowRefusal> check_syscall_site(Decoder& decoder, const Code& region, uint64_t site);
+
+// Bytes [at, at + 5) of padding that a jmp rel8 after the site reaches, and
+// that no code executes: nops or int3 right after the end of a function, or
+// after a ret, an unconditional jump or a trap inside one (alignment before
+// a branch target); no reference into them; and not `taken`: `taken(at)` is
+// true when [at, at + 5) overlaps another site's slot.
+std::optional<uint64_t> find_slot(Decoder& decoder, const Code& segment, const FunctionTable& functions,
+                                  const References& references, uint64_t site,
+                                  const std::function<bool(uint64_t)>& taken);
+
+// The two-byte patch of a syscall site, when a slot is in reach: a window of
+// the site alone, with its slot. nullopt otherwise (then choose_window).
+std::optional<Window> choose_two_byte(Decoder& decoder, const Code& segment, const Code& region,
+                                      const FunctionTable& functions, const References& references,
+                                      uint64_t site, const std::function<bool(uint64_t)>& taken);
 
 // The region in which to choose a site's window.
 struct Region {

@@ -7,18 +7,20 @@ namespace {
 
 constexpr uint64_t kSyscallSize = 2;  // 0f 05
 
+// Resuming at the window's first byte executes the new jump, and the
+// trampoline runs from the first displaced instruction: safe. Anywhere else
+// inside the window is not.
+bool inside(const Window& w, uint64_t ip) { return w.contains(ip) && ip != w.start; }
+
 // The kernel restarts a syscall by rewinding the IP over its instruction:
 // a context at `ip` may resume at ip - 2 or at ip.
-bool may_resume_inside(const Window& w, uint64_t ip) {
-  return w.overlaps(ip - kSyscallSize, kSyscallSize) || (w.contains(ip) && ip != w.start);
-}
+bool may_resume_inside(const Window& w, uint64_t ip) { return inside(w, ip - kSyscallSize) || inside(w, ip); }
 
 Blocker blocker_of(const Window& window, const TaskSnapshot& task) {
-  // At the window's first byte the task would execute the new jump: safe.
-  if (window.contains(task.ip) && task.ip != window.start) return Blocker::kInstructionPointer;
-  if (task.syscall_ip && window.overlaps(*task.syscall_ip - kSyscallSize, kSyscallSize)) {
-    return Blocker::kRestartableSyscall;
-  }
+  if (inside(window, task.ip)) return Blocker::kInstructionPointer;
+  // A restart rewinds onto the syscall: where a two-byte patch (a window of
+  // the syscall alone) has its jump, which makes the call through the stub.
+  if (task.syscall_ip && inside(window, *task.syscall_ip - kSyscallSize)) return Blocker::kRestartableSyscall;
   for (uint64_t ip : task.signal_contexts) {
     if (may_resume_inside(window, ip)) return Blocker::kSignalContext;
   }

@@ -16,6 +16,7 @@ struct TraceCommand {
   bool dump_filter = false;       // --dump-filter
   bool no_patch = false;          // --no-patch
   bool patch_report = false;      // --patch-report
+  bool patch_windows = false;     // --patch-windows (hidden): no two-byte patches, for tests
   std::vector<std::string> argv;  // PROG [ARGS...]
 };
 

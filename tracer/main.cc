@@ -111,6 +111,8 @@ int main(int argc, char** argv) {
   sub->add_flag("--patch-report", trace.patch_report,
                 "At the end, list every syscall site seen with its patch state, and the counts of "
                 "syscalls served by stubs and by ptrace stops");
+  // Tests of the window patches' deferral, which two-byte patches bypass.
+  sub->add_flag("--patch-windows", trace.patch_windows)->group("");
   sub->add_flag("-f,--follow-forks")
       ->description("Accepted for strace's sake: children are always followed");
   sub->add_flag("--dump-filter", trace.dump_filter,

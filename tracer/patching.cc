@@ -38,6 +38,7 @@ struct FileCode {
   // the bytes are the same in every process that maps the file, so a site
   // is analysed once per run, not once per process (make runs hundreds).
   std::map<uint64_t, disasm::WindowChoice> choices;
+  std::vector<uint64_t> slots;  // of the two-byte patches chosen, by address in the file
   // File offsets of the sites that proved hot in some process of this run
   // and have a window: patched in every later process at its first stop.
   std::set<uint64_t> hot_offsets;
@@ -228,7 +229,9 @@ bool never_served(long nr) {
 
 // The bytes a site's window is replaced with: a jump to the trampoline, then
 // int3 over the rest (never executed: nothing may enter the window there).
+// A two-byte patch: a jmp rel8 to its slot.
 Bytes window_bytes(const disasm::Window& w, uint64_t trampoline) {
+  if (w.slot) return {0xeb, static_cast<uint8_t>(*w.slot - w.end)};
   Bytes b = {0xe9};
   put32(b, static_cast<uint32_t>(trampoline - (w.start + 5)));
   b.resize(w.size(), 0xcc);
@@ -302,7 +305,15 @@ BufferedEvent event_of(patcher::BufferRecord&& r, std::chrono::steady_clock::tim
 // committing it: inside the stub, but not at its fallback syscall nor at the
 // program's own syscall (the stub's own syscalls, gettid and
 // process_vm_readv, are made while it writes a record).
+// A signal handler may run in the middle of a stub call (an asynchronous
+// signal can land between its reservation and the store of the record's
+// length, where nothing in the buffer shows the reservation yet): a pending
+// signal frame that returns into the stub's own code counts too.
 bool writing_record(const patcher::TaskSnapshot& task) {
+  const auto in_stub_code = [](uint64_t ip) {
+    return stub::in_gate(ip) && ip != stub::kTracedSyscallEnd && ip != stub::kGateSyscallEnd;
+  };
+  if (std::any_of(task.signal_contexts.begin(), task.signal_contexts.end(), in_stub_code)) return true;
   if (!stub::in_gate(task.ip) || task.ip == stub::kTracedSyscallEnd) return false;
   if (task.ip != stub::kGateSyscallEnd) return true;
   return task.syscall_nr == SYS_gettid || task.syscall_nr == SYS_process_vm_readv;
@@ -546,6 +557,26 @@ bool Patching::hot(const Task& task, SpacePatch& patch, uint64_t site) {
   return ++stops_in_run_[{m->path, offset}] >= kHotStops;
 }
 
+// A site's patch: two bytes when a slot is in reach (it never waits for the
+// tasks), else a window of whole instructions.
+disasm::WindowChoice Patching::choose(disasm::Decoder& decoder, FileCode& file, size_t segment_index,
+                                      const disasm::Code& segment, const disasm::Region& region, uint64_t site) {
+  const disasm::References& refs = file.references[segment_index];
+  const auto taken = [&](uint64_t at) {
+    return std::any_of(file.slots.begin(), file.slots.end(), [&](uint64_t s) { return at < s + 5 && s < at + 5; });
+  };
+  if (two_byte_) {
+    if (auto w = disasm::choose_two_byte(decoder, segment, region.code, file.elf.functions, refs, site, taken)) {
+      file.slots.push_back(*w->slot);
+      return disasm::WindowChoice{std::move(*w), {}};
+    }
+  }
+  disasm::WindowOptions options;
+  options.bounds = region.bounds;
+  options.segment_references = &refs;
+  return disasm::choose_window(decoder, region.code, site, options);
+}
+
 void Patching::analyse_mapped(SpacePatch& patch, uint64_t site) {
   const Mapping* m = mapping_at(patch.maps, site);
   if (!m || m->path.empty() || m->path[0] != '/') return patch.sites.refuse(site, "not_in_a_file");
@@ -566,10 +597,7 @@ void Patching::analyse_mapped(SpacePatch& patch, uint64_t site) {
     if (known == file->choices.end()) {
       const auto region = disasm::region_for_site(segment, file->elf.functions, site - bias);
       if (!region) return patch.sites.refuse(site, "site_outside_segment");
-      disasm::WindowOptions options;
-      options.bounds = region->bounds;
-      options.segment_references = &file->references[i];
-      known = file->choices.emplace(site - bias, disasm::choose_window(decoder, region->code, site - bias, options)).first;
+      known = file->choices.emplace(site - bias, choose(decoder, *file, i, segment, *region, site - bias)).first;
     }
     const disasm::WindowChoice& choice = known->second;
     if (!choice.ok()) return patch.sites.refuse(site, choice.refusal.key());
@@ -583,6 +611,7 @@ void Patching::analyse_mapped(SpacePatch& patch, uint64_t site) {
     }
     w.start += bias;
     w.end += bias;
+    if (w.slot) *w.slot += bias;
     file->hot_offsets.insert(file_offset);
     patch.windows[site] = w;
     patch.sites.request(site, {w.start, w.end});
@@ -615,9 +644,15 @@ class TracerWriter final : public patcher::PatchWriter {
       error = "code_changed_in_memory";
       return false;
     }
+    if (w.slot && !slot_unchanged(w, mem)) {
+      error = "code_changed_in_memory";
+      return false;
+    }
     const Bytes jump = window_bytes(w, at);
+    // The trampoline first, then the slot (padding: never executed), then
+    // the site: whatever runs sees either the old bytes or a complete path.
     if (!mem.write(at, trampoline->data(), trampoline->size()) ||
-        !mem.write(w.start, jump.data(), jump.size())) {
+        (w.slot && !write_slot(w, at, mem)) || !mem.write(w.start, jump.data(), jump.size())) {
       error = "write_failed";
       return false;
     }
@@ -626,6 +661,18 @@ class TracerWriter final : public patcher::PatchWriter {
   }
 
  private:
+  static bool slot_unchanged(const disasm::Window& w, RemoteMemory& mem) {
+    Bytes now(w.slot_bytes.size());
+    return mem.read(*w.slot, now.data(), now.size()) == now.size() && now == w.slot_bytes;
+  }
+
+  // The slot becomes a jmp rel32 to the trampoline.
+  static bool write_slot(const disasm::Window& w, uint64_t trampoline, RemoteMemory& mem) {
+    Bytes b = {0xe9};
+    put32(b, static_cast<uint32_t>(trampoline - (*w.slot + 5)));
+    return mem.write(*w.slot, b.data(), b.size());
+  }
+
   static bool same_as_file(const disasm::Window& w, const Bytes& now) {
     size_t at = 0;
     for (const disasm::Instruction& insn : w.instructions) {
@@ -814,6 +861,10 @@ std::string Patching::report() const {
       auto object = space->objects.find(addr);
       std::string state = patcher::to_string(site.state);
       if (site.state == patcher::SiteState::kRefused) state += ": " + site.refusal;
+      const auto window = space->windows.find(addr);
+      if (site.state == patcher::SiteState::kPatched && window != space->windows.end() && window->second.slot) {
+        state += " in two bytes";
+      }
       if (site.deferrals) state += fmt::format(" (deferred {} times)", site.deferrals);
       fmt::format_to(std::back_inserter(out), "  {:#x} {} {}\n", addr,
                      object == space->objects.end() ? "?" : object->second, state);

@@ -87,6 +87,8 @@ class Patching {
   // `timed`: the stub measures each call (for -c's times).
   Patching(const std::vector<bool>& traced, size_t string_limit, bool timed = false);
   ~Patching();
+  // Only window patches (the tests of their deferral): no two-byte ones.
+  void windows_only() { two_byte_ = false; }
   Patching(const Patching&) = delete;
   Patching& operator=(const Patching&) = delete;
 
@@ -142,7 +144,10 @@ class Patching {
   void stop_serving(SpacePatch& patch, pid_t tid);
   uint64_t seq_now() const;
   FileCode* code_of(const std::string& path);
+  disasm::WindowChoice choose(disasm::Decoder& decoder, FileCode& file, size_t segment_index,
+                              const disasm::Code& segment, const disasm::Region& region, uint64_t site);
 
+  bool two_byte_ = true;  // two-byte patches where a slot is in reach
   std::vector<bool> served_;
   std::vector<uint8_t> data_;  // the stub data block every gate gets
   int seq_fd_ = -1;

@@ -70,6 +70,7 @@ int run_trace(const TraceCommand& cmd) {
     std::unique_ptr<Patching> patching;
     if (patch) {
       patching = std::make_unique<Patching>(spec.traced, cmd.string_limit, cmd.summary);
+      if (cmd.patch_windows) patching->windows_only();
       spec.allowed_ip = Patching::allowed_ip();
       spec.traced[SYS_rt_sigreturn] = true;
     }

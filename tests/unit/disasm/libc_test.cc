@@ -213,3 +213,54 @@ TEST(Libc, EveryRipRelativeInstructionRelocates) {
 
 }  // namespace
 }  // namespace hytrace::disasm
+
+namespace hytrace::disasm {
+namespace {
+
+// The two-byte patch: how many of libc's syscall sites find a slot of
+// padding within a jmp rel8 (read's and write's among them), and every slot
+// is padding that nothing references.
+TEST(Libc, TwoBytePatchSlots) {
+  const LibcAnalysis& a = analysis();
+  if (a.path.empty()) GTEST_SKIP() << "no libc.so.6 loaded";
+  Decoder decoder;
+  const References refs = References::collect(decoder, a.text);
+  std::vector<uint64_t> slots;
+  const auto taken = [&](uint64_t at) {
+    return std::any_of(slots.begin(), slots.end(), [&](uint64_t s) { return at < s + 5 && s < at + 5; });
+  };
+  int syscalls = 0, checked = 0, found = 0;
+  for (const SiteOutcome& o : a.outcomes) {
+    if (o.site.kind != SiteKind::syscall) continue;
+    ++syscalls;
+    const std::optional<Region> region = region_for_site(a.text, a.elf.functions, o.site.address);
+    if (!region || check_syscall_site(decoder, region->code, o.site.address)) continue;
+    ++checked;
+    const std::optional<uint64_t> slot = find_slot(decoder, a.text, a.elf.functions, refs, o.site.address, taken);
+    const Function* fn = a.elf.functions.containing(o.site.address);
+    if (fn && (fn->has_name("read") || fn->has_name("write"))) {
+      EXPECT_TRUE(slot.has_value()) << fn->name << " site " << std::hex << o.site.address;
+    }
+    if (!slot) continue;
+    ++found;
+    slots.push_back(*slot);
+    const int64_t rel = static_cast<int64_t>(*slot) - static_cast<int64_t>(o.site.address + 2);
+    EXPECT_GE(rel, -128);
+    EXPECT_LE(rel, 127);
+    for (uint64_t b = *slot; b < *slot + 5; ++b) {
+      EXPECT_FALSE(refs.first_in(b, b + 1).has_value()) << std::hex << b;
+      // Bytes of nops (90, 66 2e 0f 1f 84 00...) or int3.
+      const uint8_t byte = a.text.from(b)[0];
+      EXPECT_TRUE(byte == 0x90 || byte == 0xcc || byte == 0x66 || byte == 0x2e || byte == 0x0f ||
+                  byte == 0x1f || byte == 0x00 || byte == 0x40 || byte == 0x44 || byte == 0x80 ||
+                  byte == 0x84)
+          << std::hex << b << ": " << int(byte);
+    }
+  }
+  std::cout << "  syscall sites: " << syscalls << ", site checks passed: " << checked
+            << ", with a two-byte slot: " << found << "\n";
+  EXPECT_GT(found, checked / 2);
+}
+
+}  // namespace
+}  // namespace hytrace::disasm

@@ -53,6 +53,27 @@ TEST(FindBlocker, Table) {
   }
 }
 
+// A two-byte patch: the window is the syscall alone. Nothing a task can be
+// doing blocks it (an IP one byte into an instruction does not happen).
+TEST(FindBlocker, TwoBytePatchIsNeverBlocked) {
+  const Window two{kSite, kSite + 2};
+  const TaskSnapshot tasks[] = {
+      at(1, kSite),                                // about to run the syscall: runs the jump
+      {2, kSite + 2, kSite + 2, {}},               // in the syscall, restartable: rewinds onto the jump
+      {3, 0x500000, std::nullopt, {kSite + 2}},    // a handler returns after it
+      {4, 0x500000, std::nullopt, {kSite}},        // a handler returns to its restart
+  };
+  for (const TaskSnapshot& t : tasks) EXPECT_EQ(find_blocker(two, {t}), Blocker::kNone) << t.tid;
+  EXPECT_EQ(find_blocker(two, {at(5, kSite + 1)}), Blocker::kInstructionPointer);
+}
+
+// A window that starts with the syscall: a restart rewinds onto its jump.
+TEST(FindBlocker, RestartOntoAWindowsFirstByteIsSafe) {
+  const Window starts_at_site{kSite, kSite + 7};
+  EXPECT_EQ(find_blocker(starts_at_site, {{1, kSite + 2, kSite + 2, {}}}), Blocker::kInstructionPointer);
+  EXPECT_EQ(find_blocker(starts_at_site, {{1, 0x500000, std::nullopt, {kSite}}}), Blocker::kNone);
+}
+
 TEST(SiteTable, AKnownSiteNeverAsksAgain) {
   SiteTable table;
   EXPECT_TRUE(table.wants(kSite));
