@@ -150,6 +150,17 @@ Register cases({
      [](Arena& a, Env& e) { return call("fcntl", {u(fd_of(e)), u(F_OFD_GETLK), put_flock(a, F_RDLCK)}); }},
     {"fcntl/ofd_getlk_einval", Expect::kError, false,
      [](Arena& a, Env& e) { return call("fcntl", {u(fd_of(e)), u(F_OFD_GETLK), put_flock(a, F_RDLCK, 1)}); }},
+    // Another open file description holds a write lock: the kernel
+    // describes it (l_pid -1 for OFD locks).
+    {"fcntl/ofd_getlk_conflict", Expect::kSuccess, false,
+     [](Arena& a, Env& e) {
+       const int holder = fd_of(e);
+       struct flock l {};
+       l.l_type = F_WRLCK;
+       ::fcntl(holder, F_OFD_SETLK, &l);
+       const int other = e.keep(::open(e.path("f").c_str(), O_RDWR | O_CLOEXEC));
+       return call("fcntl", {u(other), u(F_OFD_GETLK), put_flock(a, F_RDLCK)});
+     }},
     {"fcntl/setlk", Expect::kSuccess, false,
      [](Arena& a, Env& e) { return call("fcntl", {u(fd_of(e)), u(F_SETLK), put_flock(a, F_WRLCK)}); }},
     {"fcntl/setlk_einval", Expect::kError, false,

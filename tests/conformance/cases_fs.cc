@@ -271,6 +271,9 @@ Register cases({
      }},
     {"getxattr", Expect::kSuccess, true,
      [](Arena& a, Env& e) { return call("getxattr", {p0(a, file_with_xattr(e)), p1(a, "user.one"), a.addr(2048), 64}); }},
+    // Size 0 asks for the value's size: nothing stored.
+    {"getxattr/size_query", Expect::kSuccess, false,
+     [](Arena& a, Env& e) { return call("getxattr", {p0(a, file_with_xattr(e)), p1(a, "user.one"), a.addr(2048), 0}); }},
     {"lgetxattr", Expect::kSuccess, true,
      [](Arena& a, Env& e) { return call("lgetxattr", {p0(a, file_with_xattr(e)), p1(a, "user.one"), a.addr(2048), 64}); }},
     {"lgetxattr/enodata", Expect::kError, false,

@@ -117,6 +117,9 @@ Register cases({
      [](Arena& a, Env&) { return call("wait4", {u(1), a.addr(0), u(WNOHANG), a.addr(64)}); }},
     {"waitid", Expect::kSuccess, false,
      [](Arena& a, Env&) { return call("waitid", {u(P_PID), exited_child(), a.addr(0), u(WEXITED), a.addr(256)}); }},
+    // No such child: ECHILD, and the kernel still stores the siginfo's fields.
+    {"waitid/echild", Expect::kError, false,
+     [](Arena& a, Env&) { return call("waitid", {u(P_PID), 1, a.addr(0), u(WEXITED | WNOHANG), a.addr(256)}); }},
     {"socketpair", Expect::kSuccess, true,
      [](Arena& a, Env& e) {
        next_fds(e, 2);

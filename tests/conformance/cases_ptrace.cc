@@ -3,7 +3,9 @@
 // reaped after its case (see Leftovers); a traced child also dies with the
 // test process (PR_SET_PDEATHSIG).
 #include <asm/prctl.h>
+#include <linux/filter.h>
 #include <linux/sched.h>
+#include <linux/seccomp.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
@@ -24,12 +26,19 @@ namespace {
 uint64_t g_peek_me = 0x1122334455667788;
 
 // A child stopped by SIGSTOP, traced by the test process; killed and
-// reaped before the next case that makes one, or at exit.
-uint64_t stopped_child() {
+// reaped before the next case that makes one, or at exit. With a seccomp
+// filter that allows everything, when asked (its own: not the test's).
+uint64_t stopped_child(bool with_filter = false) {
   leftovers().tidy();
   const pid_t pid = ::fork();
   if (pid == 0) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (with_filter) {
+      struct sock_filter allow = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+      struct sock_fprog prog = {1, &allow};
+      ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+      ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog);
+    }
     ::ptrace(PTRACE_TRACEME, 0, nullptr, nullptr);
     ::raise(SIGSTOP);
     ::_exit(0);
@@ -128,6 +137,33 @@ Register cases({
        args[0] = 0;                  // off
        args[1] = uint64_t{4} << 32;  // flags 0, nr 4
        return call("ptrace", {u(PTRACE_PEEKSIGINFO), stopped_child(), a.addr(0), a.addr(64)});
+     }},
+    // A signal queued for the stopped child: one siginfo.
+    {"ptrace/peeksiginfo_shared", Expect::kSuccess, true,
+     [](Arena& a, Env&) {
+       const uint64_t pid = stopped_child();
+       ::kill(static_cast<pid_t>(pid), SIGUSR1);
+       auto* args = a.at<uint64_t>(0);
+       args[0] = 0;
+       args[1] = (uint64_t{4} << 32) | 1;  // nr 4, PTRACE_PEEKSIGINFO_SHARED
+       return call("ptrace", {u(PTRACE_PEEKSIGINFO), pid, a.addr(0), a.addr(64)});
+     }},
+    // struct ptrace_rseq_configuration (24 bytes): glibc registered rseq.
+    {"ptrace/get_rseq_configuration", Expect::kSuccess, true,
+     [](Arena& a, Env&) { return call("ptrace", {0x420f, stopped_child(), 64, a.addr(0)}); }},
+    {"ptrace/get_syscall_user_dispatch_config", Expect::kSuccess, true,
+     [](Arena& a, Env&) { return call("ptrace", {0x4211, stopped_child(), 32, a.addr(0)}); }},
+    {"ptrace/get_syscall_user_dispatch_config_einval", Expect::kError, false,
+     [](Arena& a, Env&) { return call("ptrace", {0x4211, stopped_child(), 16, a.addr(0)}); }},
+    // The child's filter: one instruction of 8 bytes (needs CAP_SYS_ADMIN).
+    {"ptrace/seccomp_get_filter", Expect::kSuccess, true,
+     [](Arena& a, Env&) { return call("ptrace", {u(PTRACE_SECCOMP_GET_FILTER), stopped_child(true), 0, a.addr(0)}); }},
+    {"ptrace/seccomp_get_filter_einval", Expect::kError, false,
+     [](Arena& a, Env&) { return call("ptrace", {u(PTRACE_SECCOMP_GET_FILTER), stopped_child(), 0, a.addr(0)}); }},
+    {"ptrace/seccomp_get_metadata", Expect::kSuccess, false,
+     [](Arena& a, Env&) {
+       *a.at<uint64_t>(0) = 0;  // filter_off
+       return call("ptrace", {0x420d, stopped_child(true), 16, a.addr(0)});
      }},
     {"ptrace/setoptions", Expect::kSuccess, false,
      [](Arena&, Env&) { return call("ptrace", {u(PTRACE_SETOPTIONS), stopped_child(), 0, u(PTRACE_O_TRACESYSGOOD)}); }},
