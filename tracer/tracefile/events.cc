@@ -4,6 +4,7 @@
 // strings a u32 length then the bytes.
 #include "tracer/tracefile/events.hpp"
 
+#include <cstring>
 #include <stdexcept>
 
 #include "tracer/tracefile/bytes.hpp"
@@ -12,28 +13,61 @@ namespace hytrace::tracefile {
 namespace {
 
 using detail::Cursor;
-using detail::put_le;
 
-// Appends fields.
+// Counts the bytes of the fields: encode sizes the buffer once, then Out
+// stores into it (append() is on the path that resumes the program, and
+// growing a string byte by byte cost more than the rest of the event).
+class Size {
+ public:
+  template <class T>
+  void num(const T&) {
+    n += sizeof(T);
+  }
+  template <class E>
+  void enum8(const E&) {
+    n += 1;
+  }
+  void boolean(const bool&) { n += 1; }
+  void str(const std::string& s) { n += 4 + s.size(); }
+  template <size_t N>
+  void raw(const std::array<uint8_t, N>&) {
+    n += N;
+  }
+  template <size_t N>
+  void nums(const std::array<uint64_t, N>&) {
+    n += 8 * N;
+  }
+  template <class T, class F>
+  void list(const std::vector<T>& items, size_t /*min_size*/, F each) {
+    n += 4;
+    for (const T& item : items) each(*this, item);
+  }
+  size_t n = 0;
+};
+
+// Stores fields at `at`, which has room for them (Size said how much).
 class Out {
  public:
-  explicit Out(std::string& out) : out_(out) {}
+  explicit Out(uint8_t* at) : at_(at) {}
   template <class T>
   void num(const T& v) {
-    put_le(out_, v);
+    detail::store_le(at_, v);
+    at_ += sizeof(T);
   }
   template <class E>
   void enum8(const E& e) {
-    put_le(out_, static_cast<uint8_t>(e));
+    *at_++ = static_cast<uint8_t>(e);
   }
-  void boolean(const bool& b) { put_le(out_, static_cast<uint8_t>(b)); }
+  void boolean(const bool& b) { *at_++ = b ? 1 : 0; }
   void str(const std::string& s) {
-    put_le(out_, static_cast<uint32_t>(s.size()));
-    out_ += s;
+    num(static_cast<uint32_t>(s.size()));
+    if (!s.empty()) std::memcpy(at_, s.data(), s.size());
+    at_ += s.size();
   }
   template <size_t N>
   void raw(const std::array<uint8_t, N>& a) {
-    out_.append(reinterpret_cast<const char*>(a.data()), N);
+    std::memcpy(at_, a.data(), N);
+    at_ += N;
   }
   template <size_t N>
   void nums(const std::array<uint64_t, N>& a) {
@@ -41,12 +75,12 @@ class Out {
   }
   template <class T, class F>
   void list(const std::vector<T>& items, size_t /*min_size*/, F each) {
-    put_le(out_, static_cast<uint32_t>(items.size()));
+    num(static_cast<uint32_t>(items.size()));
     for (const T& item : items) each(*this, item);
   }
 
  private:
-  std::string& out_;
+  uint8_t* at_;
 };
 
 // Reads fields; the cursor keeps the first failure.
@@ -323,24 +357,24 @@ std::pair<uint64_t, uint64_t> seq_range(const Event& event) {
 }
 
 void encode(const Event& event, std::string& out) {
-  const size_t start = out.size();
-  put_le(out, static_cast<uint16_t>(type_of(event)));
-  put_le(out, uint16_t{0});
-  put_le(out, uint32_t{0});  // the body's length, set below
   std::visit(
       [&](const auto& e) {
-        Out o(out);
-        body(o, e, std::type_identity<std::decay_t<decltype(e)>>{});
+        using T = std::decay_t<decltype(e)>;
+        Size size;
+        body(size, e, std::type_identity<T>{});
+        if (size.n > kMaxEventBody) {
+          throw std::length_error("an event of " + std::to_string(size.n) +
+                                  " bytes is over the trace's limit of 32 MiB");
+        }
+        const size_t start = out.size();
+        out.resize(start + kEventFrameSize + size.n);
+        Out o(reinterpret_cast<uint8_t*>(out.data()) + start);
+        o.num(static_cast<uint16_t>(type_of(event)));
+        o.num(uint16_t{0});
+        o.num(static_cast<uint32_t>(size.n));
+        body(o, e, std::type_identity<T>{});
       },
       event);
-  const size_t length = out.size() - start - kEventFrameSize;
-  if (length > kMaxEventBody) {
-    out.resize(start);
-    throw std::length_error("an event of " + std::to_string(length) +
-                            " bytes is over the trace's limit of 32 MiB");
-  }
-  detail::store_le(reinterpret_cast<uint8_t*>(out.data()) + start + 4,
-                   static_cast<uint32_t>(length));
 }
 
 Decoded decode(std::span<const uint8_t> bytes) {
