@@ -93,6 +93,14 @@ Register cases({
        next_fd(e);
        return call("accept", {u(l), a.addr(1024), a.addr(0)});
      }},
+    // No room for the address: only the length the kernel would need is stored.
+    {"accept/no_room", Expect::kSuccess, false,
+     [](Arena& a, Env& e) {
+       *a.at<socklen_t>(0) = 0;
+       const int l = listener_with_client(e);
+       next_fd(e);
+       return call("accept", {u(l), a.addr(1024), a.addr(0)});
+     }},
     {"accept/einval", Expect::kError, false,
      [](Arena& a, Env& e) {
        *a.at<socklen_t>(0) = 128;
@@ -177,6 +185,29 @@ Register cases({
      [](Arena& a, Env& e) {
        *a.at<int>(0) = 65536;
        return call("setsockopt", {u(e.socket_pair(SOCK_STREAM).first), u(SOL_SOCKET), u(SO_RCVBUF), a.addr(0), 2});
+     }},
+    // An int option into 2 bytes: the kernel stores 2 and says so.
+    {"getsockopt/short", Expect::kSuccess, false,
+     [](Arena& a, Env& e) {
+       *a.at<socklen_t>(0) = 2;
+       return call("getsockopt", {u(e.socket_pair(SOCK_STREAM).first), u(SOL_SOCKET), u(SO_TYPE), a.addr(1024), a.addr(0)});
+     }},
+    // Two datagrams waiting, a timeout the kernel stores back what is left of.
+    {"recvmmsg/timeout", Expect::kSuccess, false,
+     [](Arena& a, Env& e) {
+       auto [x, y] = e.socket_pair(SOCK_DGRAM);
+       (void)!::send(y, "one", 3, 0);
+       (void)!::send(y, "two!", 4, 0);
+       auto* v = a.at<struct mmsghdr>(0);
+       for (int i = 0; i < 2; ++i) {
+         std::memset(&v[i], 0, sizeof v[i]);
+         auto* iov = a.at<struct iovec>(512 + 16 * i);
+         *iov = {a.at(2048 + 256 * i), 64};
+         v[i].msg_hdr.msg_iov = iov;
+         v[i].msg_hdr.msg_iovlen = 1;
+       }
+       *a.at<struct timespec>(1024) = {5, 0};
+       return call("recvmmsg", {u(x), a.addr(0), 2, u(MSG_DONTWAIT), a.addr(1024)});
      }},
     {"getsockopt/peercred", Expect::kSuccess, false,
      [](Arena& a, Env& e) {
