@@ -83,7 +83,8 @@ Register cases({
      [](Arena& a, Env& e) { return call("pwrite64", {u(fd_of(e)), a.addr(64), 7, u(-1)}); }},
     {"writev", Expect::kSuccess, false, [](Arena& a, Env& e) { return call("writev", {u(fd_of(e)), put_iov(a), 2}); }},
     {"writev/ebadf", Expect::kError, false, [](Arena& a, Env&) { return call("writev", {~0ull, put_iov(a), 2}); }},
-    {"pwritev", Expect::kSuccess, false, [](Arena& a, Env& e) { return call("pwritev", {u(fd_of(e)), put_iov(a), 2, 1, 0}); }},
+    {"pwritev", Expect::kSuccess, false,
+     [](Arena& a, Env& e) { return call("pwritev", {u(fd_of(e)), put_iov(a), 2, 1, 0}); }},
     {"pwritev/einval", Expect::kError, false,
      [](Arena& a, Env& e) { return call("pwritev", {u(fd_of(e)), put_iov(a), 2, u(-1), u(-1)}); }},
     {"pwritev2", Expect::kSuccess, false,
@@ -197,7 +198,8 @@ Register cases({
        *a.at<int>(0) = 1;
        return call("ioctl", {u(e.socket_pair(SOCK_STREAM).first), FIONBIO, a.addr(0)});
      }},
-    {"ioctl/fioqsize", Expect::kSuccess, true, [](Arena& a, Env& e) { return call("ioctl", {u(fd_of(e)), FIOQSIZE, a.addr(0)}); }},
+    {"ioctl/fioqsize", Expect::kSuccess, true,
+     [](Arena& a, Env& e) { return call("ioctl", {u(fd_of(e)), FIOQSIZE, a.addr(0)}); }},
     {"ioctl/fioqsize_enotty", Expect::kError, false,
      [](Arena& a, Env& e) { return call("ioctl", {u(e.pipe_pair().first), FIOQSIZE, a.addr(0)}); }},
     {"ioctl/fiogetown", Expect::kSuccess, true,
@@ -231,12 +233,14 @@ Register cases({
     {"fanotify_mark", Expect::kSuccess, false,
      [](Arena& a, Env& e) {
        const int fan = e.keep(::fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC, O_RDONLY));
-       return call("fanotify_mark", {u(fan), u(FAN_MARK_ADD), u(FAN_CLOSE_WRITE), kAtFdCwd, put_string(a, 0, e.file("f", ""))});
+       const uint64_t path = put_string(a, 0, e.file("f", ""));
+       return call("fanotify_mark", {u(fan), u(FAN_MARK_ADD), u(FAN_CLOSE_WRITE), kAtFdCwd, path});
      }},
     {"fanotify_mark/enoent", Expect::kError, false,
      [](Arena& a, Env& e) {
        const int fan = e.keep(::fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC, O_RDONLY));
-       return call("fanotify_mark", {u(fan), u(FAN_MARK_ADD), u(FAN_CLOSE_WRITE), kAtFdCwd, put_string(a, 0, e.path("none"))});
+       const uint64_t path = put_string(a, 0, e.path("none"));
+       return call("fanotify_mark", {u(fan), u(FAN_MARK_ADD), u(FAN_CLOSE_WRITE), kAtFdCwd, path});
      }},
     // epoll and ppoll, on descriptors already ready.
     {"epoll_ctl", Expect::kSuccess, false,
@@ -299,11 +303,15 @@ Register cases({
        return call("statmount", {put_mnt_id_req(a, root_mount_id(), 0x1 | 0x2 | 0x8), a.addr(1024), 2048, 0});
      }},
     {"statmount/enoent", Expect::kError, false,
-     [](Arena& a, Env&) { return call("statmount", {put_mnt_id_req(a, 0x7ffffffffffffff0, 0x1), a.addr(1024), 2048, 0}); }},
+     [](Arena& a, Env&) {
+       return call("statmount", {put_mnt_id_req(a, 0x7ffffffffffffff0, 0x1), a.addr(1024), 2048, 0});
+     }},
     {"listmount", Expect::kSuccess, true,
      [](Arena& a, Env&) { return call("listmount", {put_mnt_id_req(a, kListmountRoot, 0), a.addr(1024), 2, 0}); }},
     {"listmount/einval", Expect::kError, false,
-     [](Arena& a, Env&) { return call("listmount", {put_mnt_id_req(a, kListmountRoot, 0), a.addr(1024), 2, 0x40000000}); }},
+     [](Arena& a, Env&) {
+       return call("listmount", {put_mnt_id_req(a, kListmountRoot, 0), a.addr(1024), 2, 0x40000000});
+     }},
     {"open_tree", Expect::kSuccess, false,
      [](Arena& a, Env& e) {
        const uint64_t path = put_string(a, 0, e.dir());
@@ -321,7 +329,9 @@ Register cases({
     // A size without a struct. (A struct mount_attr that asks for changes
     // would change the mount even without OPEN_TREE_CLONE: not here.)
     {"open_tree_attr/einval", Expect::kError, false,
-     [](Arena& a, Env& e) { return call("open_tree_attr", {kAtFdCwd, put_string(a, 0, e.dir()), u(O_CLOEXEC), 0, 32}); }},
+     [](Arena& a, Env& e) {
+       return call("open_tree_attr", {kAtFdCwd, put_string(a, 0, e.dir()), u(O_CLOEXEC), 0, 32});
+     }},
     // A file system context: nothing is mounted without fsmount and move_mount.
     {"fsopen", Expect::kSuccess, false,
      [](Arena& a, Env& e) {
@@ -329,7 +339,8 @@ Register cases({
        next_fd(e);
        return call("fsopen", {name, 1});  // FSOPEN_CLOEXEC
      }},
-    {"fsopen/einval", Expect::kError, false, [](Arena& a, Env&) { return call("fsopen", {put_string(a, 0, "tmpfs"), 0x80}); }},
+    {"fsopen/einval", Expect::kError, false,
+     [](Arena& a, Env&) { return call("fsopen", {put_string(a, 0, "tmpfs"), 0x80}); }},
     {"fspick", Expect::kSuccess, false,
      [](Arena& a, Env& e) {
        const uint64_t root = put_string(a, 0, "/");

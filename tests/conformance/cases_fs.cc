@@ -45,8 +45,10 @@ std::string file_with_xattr(Env& e) {
 
 Register cases({
     // access and friends.
-    {"access", Expect::kSuccess, false, [](Arena& a, Env& e) { return call("access", {p0(a, e.file("f", kText)), u(R_OK)}); }},
-    {"access/enoent", Expect::kError, false, [](Arena& a, Env& e) { return call("access", {p0(a, e.path("none")), u(F_OK)}); }},
+    {"access", Expect::kSuccess, false,
+     [](Arena& a, Env& e) { return call("access", {p0(a, e.file("f", kText)), u(R_OK)}); }},
+    {"access/enoent", Expect::kError, false,
+     [](Arena& a, Env& e) { return call("access", {p0(a, e.path("none")), u(F_OK)}); }},
     {"faccessat", Expect::kSuccess, false,
      [](Arena& a, Env& e) { return call("faccessat", {kAtFdCwd, p0(a, e.file("f", kText)), u(W_OK)}); }},
     {"faccessat/enoent", Expect::kError, false,
@@ -63,10 +65,13 @@ Register cases({
        char cwd[4096];
        return call("chdir", {p0(a, ::getcwd(cwd, sizeof cwd))});
      }},
-    {"chdir/enotdir", Expect::kError, false, [](Arena& a, Env& e) { return call("chdir", {p0(a, e.file("f", kText))}); }},
+    {"chdir/enotdir", Expect::kError, false,
+     [](Arena& a, Env& e) { return call("chdir", {p0(a, e.file("f", kText))}); }},
     // Modes and owners (-1: the owner stays).
-    {"chmod", Expect::kSuccess, false, [](Arena& a, Env& e) { return call("chmod", {p0(a, e.file("f", kText)), 0600}); }},
-    {"chmod/enoent", Expect::kError, false, [](Arena& a, Env& e) { return call("chmod", {p0(a, e.path("none")), 0600}); }},
+    {"chmod", Expect::kSuccess, false,
+     [](Arena& a, Env& e) { return call("chmod", {p0(a, e.file("f", kText)), 0600}); }},
+    {"chmod/enoent", Expect::kError, false,
+     [](Arena& a, Env& e) { return call("chmod", {p0(a, e.path("none")), 0600}); }},
     {"fchmodat", Expect::kSuccess, false,
      [](Arena& a, Env& e) { return call("fchmodat", {kAtFdCwd, p0(a, e.file("f", kText)), 0640}); }},
     {"fchmodat/enoent", Expect::kError, false,
@@ -79,7 +84,8 @@ Register cases({
      [](Arena& a, Env& e) { return call("chown", {p0(a, e.file("f", kText)), kNoId, kNoId}); }},
     {"chown/enoent", Expect::kError, false,
      [](Arena& a, Env& e) { return call("chown", {p0(a, e.path("none")), kNoId, kNoId}); }},
-    {"lchown", Expect::kSuccess, false, [](Arena& a, Env& e) { return call("lchown", {p0(a, symlink_to_file(e)), kNoId, kNoId}); }},
+    {"lchown", Expect::kSuccess, false,
+     [](Arena& a, Env& e) { return call("lchown", {p0(a, symlink_to_file(e)), kNoId, kNoId}); }},
     {"lchown/enoent", Expect::kError, false,
      [](Arena& a, Env& e) { return call("lchown", {p0(a, e.path("none")), kNoId, kNoId}); }},
     {"fchownat", Expect::kSuccess, false,
@@ -87,7 +93,9 @@ Register cases({
        return call("fchownat", {kAtFdCwd, p0(a, symlink_to_file(e)), kNoId, kNoId, u(AT_SYMLINK_NOFOLLOW)});
      }},
     {"fchownat/einval", Expect::kError, false,
-     [](Arena& a, Env& e) { return call("fchownat", {kAtFdCwd, p0(a, e.file("f", kText)), kNoId, kNoId, 0x40000000}); }},
+     [](Arena& a, Env& e) {
+       return call("fchownat", {kAtFdCwd, p0(a, e.file("f", kText)), kNoId, kNoId, 0x40000000});
+     }},
     // Opening: the new descriptor is closed after the run.
     {"open", Expect::kSuccess, false,
      [](Arena& a, Env& e) {
@@ -95,7 +103,8 @@ Register cases({
        next_fd(e);
        return call("open", {path, u(O_RDONLY | O_CLOEXEC)});
      }},
-    {"open/enoent", Expect::kError, false, [](Arena& a, Env& e) { return call("open", {p0(a, e.path("none")), u(O_RDONLY)}); }},
+    {"open/enoent", Expect::kError, false,
+     [](Arena& a, Env& e) { return call("open", {p0(a, e.path("none")), u(O_RDONLY)}); }},
     {"openat", Expect::kSuccess, false,
      [](Arena& a, Env& e) {
        const uint64_t path = p0(a, e.path("new"));
@@ -138,9 +147,13 @@ Register cases({
     {"link/eexist", Expect::kError, false,
      [](Arena& a, Env& e) { return call("link", {p0(a, e.file("f", kText)), p1(a, e.file("g", kText))}); }},
     {"linkat", Expect::kSuccess, false,
-     [](Arena& a, Env& e) { return call("linkat", {kAtFdCwd, p0(a, e.file("f", kText)), kAtFdCwd, p1(a, e.path("g")), 0}); }},
+     [](Arena& a, Env& e) {
+       return call("linkat", {kAtFdCwd, p0(a, e.file("f", kText)), kAtFdCwd, p1(a, e.path("g")), 0});
+     }},
     {"linkat/enoent", Expect::kError, false,
-     [](Arena& a, Env& e) { return call("linkat", {kAtFdCwd, p0(a, e.path("none")), kAtFdCwd, p1(a, e.path("g")), 0}); }},
+     [](Arena& a, Env& e) {
+       return call("linkat", {kAtFdCwd, p0(a, e.path("none")), kAtFdCwd, p1(a, e.path("g")), 0});
+     }},
     {"symlink", Expect::kSuccess, false,
      [](Arena& a, Env& e) { return call("symlink", {p0(a, "/some/target"), p1(a, e.path("l"))}); }},
     {"symlink/eexist", Expect::kError, false,
@@ -154,12 +167,17 @@ Register cases({
     {"rename/enoent", Expect::kError, false,
      [](Arena& a, Env& e) { return call("rename", {p0(a, e.path("none")), p1(a, e.path("g"))}); }},
     {"renameat", Expect::kSuccess, false,
-     [](Arena& a, Env& e) { return call("renameat", {kAtFdCwd, p0(a, e.file("f", kText)), kAtFdCwd, p1(a, e.path("g"))}); }},
+     [](Arena& a, Env& e) {
+       return call("renameat", {kAtFdCwd, p0(a, e.file("f", kText)), kAtFdCwd, p1(a, e.path("g"))});
+     }},
     {"renameat/enoent", Expect::kError, false,
-     [](Arena& a, Env& e) { return call("renameat", {kAtFdCwd, p0(a, e.path("none")), kAtFdCwd, p1(a, e.path("g"))}); }},
+     [](Arena& a, Env& e) {
+       return call("renameat", {kAtFdCwd, p0(a, e.path("none")), kAtFdCwd, p1(a, e.path("g"))});
+     }},
     {"renameat2", Expect::kSuccess, false,
      [](Arena& a, Env& e) {
-       return call("renameat2", {kAtFdCwd, p0(a, e.file("f", kText)), kAtFdCwd, p1(a, e.file("g", kText)), u(RENAME_EXCHANGE)});
+       return call("renameat2",
+                   {kAtFdCwd, p0(a, e.file("f", kText)), kAtFdCwd, p1(a, e.file("g", kText)), u(RENAME_EXCHANGE)});
      }},
     {"renameat2/eexist", Expect::kError, false,
      [](Arena& a, Env& e) {
@@ -177,20 +195,25 @@ Register cases({
        return call("unlinkat", {kAtFdCwd, p0(a, d), u(AT_REMOVEDIR)});
      }},
     {"mkdir", Expect::kSuccess, false, [](Arena& a, Env& e) { return call("mkdir", {p0(a, e.path("d")), 0700}); }},
-    {"mkdir/eexist", Expect::kError, false, [](Arena& a, Env& e) { return call("mkdir", {p0(a, e.file("f", kText)), 0700}); }},
-    {"mkdirat", Expect::kSuccess, false, [](Arena& a, Env& e) { return call("mkdirat", {kAtFdCwd, p0(a, e.path("d")), 0700}); }},
+    {"mkdir/eexist", Expect::kError, false,
+     [](Arena& a, Env& e) { return call("mkdir", {p0(a, e.file("f", kText)), 0700}); }},
+    {"mkdirat", Expect::kSuccess, false,
+     [](Arena& a, Env& e) { return call("mkdirat", {kAtFdCwd, p0(a, e.path("d")), 0700}); }},
     {"mkdirat/enoent", Expect::kError, false,
      [](Arena& a, Env& e) { return call("mkdirat", {kAtFdCwd, p0(a, e.path("none/d")), 0700}); }},
     {"rmdir", Expect::kSuccess, false, [](Arena& a, Env& e) { return call("rmdir", {p0(a, subdir(e, "d"))}); }},
-    {"rmdir/enotdir", Expect::kError, false, [](Arena& a, Env& e) { return call("rmdir", {p0(a, e.file("f", kText))}); }},
-    {"mknod", Expect::kSuccess, false, [](Arena& a, Env& e) { return call("mknod", {p0(a, e.path("fifo")), u(S_IFIFO | 0600), 0}); }},
+    {"rmdir/enotdir", Expect::kError, false,
+     [](Arena& a, Env& e) { return call("rmdir", {p0(a, e.file("f", kText))}); }},
+    {"mknod", Expect::kSuccess, false,
+     [](Arena& a, Env& e) { return call("mknod", {p0(a, e.path("fifo")), u(S_IFIFO | 0600), 0}); }},
     {"mknod/eexist", Expect::kError, false,
      [](Arena& a, Env& e) { return call("mknod", {p0(a, e.file("f", kText)), u(S_IFIFO | 0600), 0}); }},
     {"mknodat", Expect::kSuccess, false,
      [](Arena& a, Env& e) { return call("mknodat", {kAtFdCwd, p0(a, e.path("plain")), u(S_IFREG | 0600), 0}); }},
     {"mknodat/enoent", Expect::kError, false,
      [](Arena& a, Env& e) { return call("mknodat", {kAtFdCwd, p0(a, e.path("none/p")), u(S_IFREG | 0600), 0}); }},
-    {"truncate", Expect::kSuccess, false, [](Arena& a, Env& e) { return call("truncate", {p0(a, e.file("f", kText)), 3}); }},
+    {"truncate", Expect::kSuccess, false,
+     [](Arena& a, Env& e) { return call("truncate", {p0(a, e.file("f", kText)), 3}); }},
     {"truncate/einval", Expect::kError, false,
      [](Arena& a, Env& e) { return call("truncate", {p0(a, e.file("f", kText)), u(-1)}); }},
     // Times.
@@ -270,14 +293,22 @@ Register cases({
        return call("fsetxattr", {u(fd), p1(a, "user.one"), p2(a, "value"), 5, u(XATTR_CREATE)});
      }},
     {"getxattr", Expect::kSuccess, true,
-     [](Arena& a, Env& e) { return call("getxattr", {p0(a, file_with_xattr(e)), p1(a, "user.one"), a.addr(2048), 64}); }},
+     [](Arena& a, Env& e) {
+       return call("getxattr", {p0(a, file_with_xattr(e)), p1(a, "user.one"), a.addr(2048), 64});
+     }},
     // Size 0 asks for the value's size: nothing stored.
     {"getxattr/size_query", Expect::kSuccess, false,
-     [](Arena& a, Env& e) { return call("getxattr", {p0(a, file_with_xattr(e)), p1(a, "user.one"), a.addr(2048), 0}); }},
+     [](Arena& a, Env& e) {
+       return call("getxattr", {p0(a, file_with_xattr(e)), p1(a, "user.one"), a.addr(2048), 0});
+     }},
     {"lgetxattr", Expect::kSuccess, true,
-     [](Arena& a, Env& e) { return call("lgetxattr", {p0(a, file_with_xattr(e)), p1(a, "user.one"), a.addr(2048), 64}); }},
+     [](Arena& a, Env& e) {
+       return call("lgetxattr", {p0(a, file_with_xattr(e)), p1(a, "user.one"), a.addr(2048), 64});
+     }},
     {"lgetxattr/enodata", Expect::kError, false,
-     [](Arena& a, Env& e) { return call("lgetxattr", {p0(a, file_with_xattr(e)), p1(a, "user.two"), a.addr(2048), 64}); }},
+     [](Arena& a, Env& e) {
+       return call("lgetxattr", {p0(a, file_with_xattr(e)), p1(a, "user.two"), a.addr(2048), 64});
+     }},
     {"fgetxattr", Expect::kSuccess, true,
      [](Arena& a, Env& e) {
        const int fd = e.keep(::open(file_with_xattr(e).c_str(), O_RDONLY | O_CLOEXEC));
@@ -301,7 +332,8 @@ Register cases({
        const int fd = e.keep(::open(file_with_xattr(e).c_str(), O_RDONLY | O_CLOEXEC));
        return call("flistxattr", {u(fd), a.addr(2048), 256});
      }},
-    {"flistxattr/ebadf", Expect::kError, false, [](Arena& a, Env&) { return call("flistxattr", {~0ull, a.addr(2048), 256}); }},
+    {"flistxattr/ebadf", Expect::kError, false,
+     [](Arena& a, Env&) { return call("flistxattr", {~0ull, a.addr(2048), 256}); }},
     {"listxattrat", Expect::kSuccess, true,
      [](Arena& a, Env& e) { return call("listxattrat", {kAtFdCwd, p0(a, file_with_xattr(e)), 0, a.addr(2048), 256}); }},
     {"listxattrat/einval", Expect::kError, false,
@@ -324,9 +356,13 @@ Register cases({
     {"fremovexattr/enodata", Expect::kError, false,
      [](Arena& a, Env& e) { return call("fremovexattr", {u(e.open_file("f", kText)), p1(a, "user.one")}); }},
     {"removexattrat", Expect::kSuccess, false,
-     [](Arena& a, Env& e) { return call("removexattrat", {kAtFdCwd, p0(a, file_with_xattr(e)), 0, p1(a, "user.one")}); }},
+     [](Arena& a, Env& e) {
+       return call("removexattrat", {kAtFdCwd, p0(a, file_with_xattr(e)), 0, p1(a, "user.one")});
+     }},
     {"removexattrat/enodata", Expect::kError, false,
-     [](Arena& a, Env& e) { return call("removexattrat", {kAtFdCwd, p0(a, file_with_xattr(e)), 0, p1(a, "user.two")}); }},
+     [](Arena& a, Env& e) {
+       return call("removexattrat", {kAtFdCwd, p0(a, file_with_xattr(e)), 0, p1(a, "user.two")});
+     }},
     // struct file_attr (24 bytes) into a 64-byte buffer: the rest zero-filled.
     {"file_getattr", Expect::kSuccess, true,
      [](Arena& a, Env& e) { return call("file_getattr", {kAtFdCwd, p0(a, e.file("f", kText)), a.addr(2048), 64, 0}); }},

@@ -45,35 +45,47 @@ constexpr uint64_t kFiemap = 0xc020660b;      // FS_IOC_FIEMAP: _IOWR('f', 11, s
 
 Register cases({
     // A pseudo-terminal.
-    {"ioctl/tcgets", Expect::kSuccess, true, [](Arena& a, Env& e) { return call("ioctl", {pty(e), TCGETS, a.addr(0)}); }},
-    {"ioctl/tcgeta", Expect::kSuccess, true, [](Arena& a, Env& e) { return call("ioctl", {pty(e), TCGETA, a.addr(0)}); }},
-    {"ioctl/tcgets2", Expect::kSuccess, true, [](Arena& a, Env& e) { return call("ioctl", {pty(e), kTcgets2, a.addr(0)}); }},
+    {"ioctl/tcgets", Expect::kSuccess, true,
+     [](Arena& a, Env& e) { return call("ioctl", {pty(e), TCGETS, a.addr(0)}); }},
+    {"ioctl/tcgeta", Expect::kSuccess, true,
+     [](Arena& a, Env& e) { return call("ioctl", {pty(e), TCGETA, a.addr(0)}); }},
+    {"ioctl/tcgets2", Expect::kSuccess, true,
+     [](Arena& a, Env& e) { return call("ioctl", {pty(e), kTcgets2, a.addr(0)}); }},
     {"ioctl/tcsets", Expect::kSuccess, false,
      [](Arena& a, Env& e) {
        const uint64_t t = pty(e);
        ::ioctl(static_cast<int>(t), TCGETS, a.at(0));
        return call("ioctl", {t, TCSETS, a.addr(0)});
      }},
-    {"ioctl/tiocgwinsz", Expect::kSuccess, true, [](Arena& a, Env& e) { return call("ioctl", {pty(e), TIOCGWINSZ, a.addr(0)}); }},
+    {"ioctl/tiocgwinsz", Expect::kSuccess, true,
+     [](Arena& a, Env& e) { return call("ioctl", {pty(e), TIOCGWINSZ, a.addr(0)}); }},
     {"ioctl/tiocswinsz", Expect::kSuccess, false,
      [](Arena& a, Env& e) {
        *a.at<struct winsize>(0) = {24, 80, 0, 0};
        return call("ioctl", {pty(e), TIOCSWINSZ, a.addr(0)});
      }},
-    {"ioctl/tiocgptn", Expect::kSuccess, true, [](Arena& a, Env& e) { return call("ioctl", {pty(e), kTiocgptn, a.addr(0)}); }},
-    {"ioctl/tiocgptlck", Expect::kSuccess, true, [](Arena& a, Env& e) { return call("ioctl", {pty(e), kTiocgptlck, a.addr(0)}); }},
+    {"ioctl/tiocgptn", Expect::kSuccess, true,
+     [](Arena& a, Env& e) { return call("ioctl", {pty(e), kTiocgptn, a.addr(0)}); }},
+    {"ioctl/tiocgptlck", Expect::kSuccess, true,
+     [](Arena& a, Env& e) { return call("ioctl", {pty(e), kTiocgptlck, a.addr(0)}); }},
     {"ioctl/tiocsptlck", Expect::kSuccess, false,
      [](Arena& a, Env& e) {
        *a.at<int>(0) = 0;
        return call("ioctl", {pty(e), kTiocsptlck, a.addr(0)});
      }},
-    {"ioctl/tiocgpkt", Expect::kSuccess, true, [](Arena& a, Env& e) { return call("ioctl", {pty(e), kTiocgpkt, a.addr(0)}); }},
-    {"ioctl/tiocgexcl", Expect::kSuccess, true, [](Arena& a, Env& e) { return call("ioctl", {pty(e), kTiocgexcl, a.addr(0)}); }},
-    {"ioctl/tiocoutq", Expect::kSuccess, true, [](Arena& a, Env& e) { return call("ioctl", {pty(e), TIOCOUTQ, a.addr(0)}); }},
-    {"ioctl/tiocgetd", Expect::kSuccess, true, [](Arena& a, Env& e) { return call("ioctl", {pty(e), TIOCGETD, a.addr(0)}); }},
-    {"ioctl/fionread_pty", Expect::kSuccess, true, [](Arena& a, Env& e) { return call("ioctl", {pty(e), FIONREAD, a.addr(0)}); }},
+    {"ioctl/tiocgpkt", Expect::kSuccess, true,
+     [](Arena& a, Env& e) { return call("ioctl", {pty(e), kTiocgpkt, a.addr(0)}); }},
+    {"ioctl/tiocgexcl", Expect::kSuccess, true,
+     [](Arena& a, Env& e) { return call("ioctl", {pty(e), kTiocgexcl, a.addr(0)}); }},
+    {"ioctl/tiocoutq", Expect::kSuccess, true,
+     [](Arena& a, Env& e) { return call("ioctl", {pty(e), TIOCOUTQ, a.addr(0)}); }},
+    {"ioctl/tiocgetd", Expect::kSuccess, true,
+     [](Arena& a, Env& e) { return call("ioctl", {pty(e), TIOCGETD, a.addr(0)}); }},
+    {"ioctl/fionread_pty", Expect::kSuccess, true,
+     [](Arena& a, Env& e) { return call("ioctl", {pty(e), FIONREAD, a.addr(0)}); }},
     // Not the terminal of the caller's session.
-    {"ioctl/tiocgsid_enotty", Expect::kError, false, [](Arena& a, Env& e) { return call("ioctl", {pty(e), TIOCGSID, a.addr(0)}); }},
+    {"ioctl/tiocgsid_enotty", Expect::kError, false,
+     [](Arena& a, Env& e) { return call("ioctl", {pty(e), TIOCGSID, a.addr(0)}); }},
     {"ioctl/tiocgwinsz_enotty", Expect::kError, false,
      [](Arena& a, Env& e) { return call("ioctl", {u(e.pipe_pair().first), TIOCGWINSZ, a.addr(0)}); }},
     // Network interfaces: lo exists in every network namespace.
@@ -100,8 +112,10 @@ Register cases({
     // No datagram received yet: no time stamp.
     {"ioctl/siocgstamp_enoent", Expect::kError, false,
      [](Arena& a, Env& e) { return call("ioctl", {inet_socket(e), 0x8906, a.addr(0)}); }},
-    {"ioctl/siocinq", Expect::kSuccess, true, [](Arena& a, Env& e) { return call("ioctl", {inet_socket(e), FIONREAD, a.addr(0)}); }},
-    {"ioctl/siocoutq", Expect::kSuccess, true, [](Arena& a, Env& e) { return call("ioctl", {inet_socket(e), TIOCOUTQ, a.addr(0)}); }},
+    {"ioctl/siocinq", Expect::kSuccess, true,
+     [](Arena& a, Env& e) { return call("ioctl", {inet_socket(e), FIONREAD, a.addr(0)}); }},
+    {"ioctl/siocoutq", Expect::kSuccess, true,
+     [](Arena& a, Env& e) { return call("ioctl", {inet_socket(e), TIOCOUTQ, a.addr(0)}); }},
     {"ioctl/siocatmark", Expect::kSuccess, true,
      [](Arena& a, Env& e) { return call("ioctl", {u(e.socket_pair(SOCK_STREAM).first), 0x8905, a.addr(0)}); }},
     // Files.

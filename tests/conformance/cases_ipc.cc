@@ -25,7 +25,9 @@ namespace {
 
 void own_ipc_namespace() {
   static const bool done = [] {
-    if (::unshare(CLONE_NEWIPC) != 0) throw std::runtime_error("unshare(CLONE_NEWIPC) failed: the IPC cases need root");
+    if (::unshare(CLONE_NEWIPC) != 0) {
+      throw std::runtime_error("unshare(CLONE_NEWIPC) failed: the IPC cases need root");
+    }
     return true;
   }();
   (void)done;
@@ -76,7 +78,8 @@ int queue(Env& e, bool with_message) {
   own_ipc_namespace();
   ::syscall(SYS_mq_unlink, kQueue);
   struct mq_attr attr = queue_attr();
-  const int q = e.keep(static_cast<int>(::syscall(SYS_mq_open, kQueue, O_CREAT | O_RDWR | O_NONBLOCK | O_CLOEXEC, 0600, &attr)));
+  const int flags = O_CREAT | O_RDWR | O_NONBLOCK | O_CLOEXEC;
+  const int q = e.keep(static_cast<int>(::syscall(SYS_mq_open, kQueue, flags, 0600, &attr)));
   if (q < 0) throw std::runtime_error("mq_open");
   if (with_message) ::syscall(SYS_mq_timedsend, q, "hello", 5, 3, nullptr);
   return q;
@@ -87,6 +90,7 @@ uint64_t word(Arena& a, size_t at, uint32_t value) {
   *a.at<uint32_t>(at) = value;
   return a.addr(at);
 }
+uint32_t own_tid() { return static_cast<uint32_t>(::gettid()); }
 constexpr uint64_t kPrivate = FUTEX_PRIVATE_FLAG;
 constexpr uint64_t kFutex2U32Private = 0x02 | 128;  // FUTEX2_SIZE_U32 | FUTEX2_PRIVATE
 constexpr uint64_t kMask32 = 0xffffffff;  // a wider mask is EINVAL for 32-bit futexes
@@ -178,7 +182,8 @@ Register cases({
        own_ipc_namespace();
        return call("semctl", {kBadId, 0, u(IPC_STAT), a.addr(0)});
      }},
-    {"semop", Expect::kSuccess, false, [](Arena& a, Env&) { return call("semop", {u(sem_id()), put_sembufs(a, true), 2}); }},
+    {"semop", Expect::kSuccess, false,
+     [](Arena& a, Env&) { return call("semop", {u(sem_id()), put_sembufs(a, true), 2}); }},
     {"semop/efbig", Expect::kError, false,
      [](Arena& a, Env&) {
        *a.at<struct sembuf>(0) = {9, 1, 0};
@@ -265,7 +270,9 @@ Register cases({
      [](Arena& a, Env&) { return call("futex", {word(a, 0, 1), u(FUTEX_WAIT) | kPrivate, 2, 0, 0, 0}); }},
     // Stores 1 at uaddr2 (the canary until then) and wakes nobody.
     {"futex/wake_op", Expect::kSuccess, true,
-     [](Arena& a, Env&) { return call("futex", {word(a, 0, 0), u(FUTEX_WAKE_OP) | kPrivate, 1, 1, a.addr(64), kSetOne}); }},
+     [](Arena& a, Env&) {
+       return call("futex", {word(a, 0, 0), u(FUTEX_WAKE_OP) | kPrivate, 1, 1, a.addr(64), kSetOne});
+     }},
     {"futex/cmp_requeue", Expect::kSuccess, false,
      [](Arena& a, Env&) {
        return call("futex", {word(a, 0, 5), u(FUTEX_CMP_REQUEUE) | kPrivate, 1, 1, word(a, 64, 0), 5});
@@ -279,15 +286,15 @@ Register cases({
      [](Arena& a, Env&) { return call("futex", {word(a, 0, 0), u(FUTEX_TRYLOCK_PI) | kPrivate, 0, 0, 0, 0}); }},
     {"futex/trylock_pi_edeadlk", Expect::kError, false,
      [](Arena& a, Env&) {
-       return call("futex", {word(a, 0, static_cast<uint32_t>(::gettid())), u(FUTEX_TRYLOCK_PI) | kPrivate, 0, 0, 0, 0});
+       return call("futex", {word(a, 0, own_tid()), u(FUTEX_TRYLOCK_PI) | kPrivate, 0, 0, 0, 0});
      }},
     {"futex/unlock_pi", Expect::kSuccess, false,
      [](Arena& a, Env&) {
-       return call("futex", {word(a, 0, static_cast<uint32_t>(::gettid())), u(FUTEX_UNLOCK_PI) | kPrivate, 0, 0, 0, 0});
+       return call("futex", {word(a, 0, own_tid()), u(FUTEX_UNLOCK_PI) | kPrivate, 0, 0, 0, 0});
      }},
     {"futex/unlock_pi_eperm", Expect::kError, false,
      [](Arena& a, Env&) {
-       return call("futex", {word(a, 0, static_cast<uint32_t>(::gettid()) + 1), u(FUTEX_UNLOCK_PI) | kPrivate, 0, 0, 0, 0});
+       return call("futex", {word(a, 0, own_tid() + 1), u(FUTEX_UNLOCK_PI) | kPrivate, 0, 0, 0, 0});
      }},
     // The futex2 calls.
     {"futex_wake", Expect::kSuccess, false,
@@ -330,14 +337,14 @@ Register cases({
     // Keys in the process keyring, which goes with the process.
     {"add_key", Expect::kSuccess, false,
      [](Arena& a, Env&) {
-       return call("add_key", {put_string(a, 0, "user"), put_string(a, 64, "hytrace:conformance"), put_string(a, 256, "payload"), 7,
-                               u(KEY_SPEC_PROCESS_KEYRING)});
+       return call("add_key", {put_string(a, 0, "user"), put_string(a, 64, "hytrace:conformance"),
+                               put_string(a, 256, "payload"), 7, u(KEY_SPEC_PROCESS_KEYRING)});
      }},
     // A type name starting with '.' is refused before any module is asked for.
     {"add_key/eperm", Expect::kError, false,
      [](Arena& a, Env&) {
-       return call("add_key", {put_string(a, 0, ".user"), put_string(a, 64, "hytrace:conformance"), put_string(a, 256, "payload"), 7,
-                               u(KEY_SPEC_PROCESS_KEYRING)});
+       return call("add_key", {put_string(a, 0, ".user"), put_string(a, 64, "hytrace:conformance"),
+                               put_string(a, 256, "payload"), 7, u(KEY_SPEC_PROCESS_KEYRING)});
      }},
     {"request_key", Expect::kSuccess, false,
      [](Arena& a, Env&) {
@@ -346,7 +353,9 @@ Register cases({
      }},
     // No callout: the kernel does not ask user space for the key.
     {"request_key/enokey", Expect::kError, false,
-     [](Arena& a, Env&) { return call("request_key", {put_string(a, 0, "user"), put_string(a, 64, "hytrace:absent"), 0, 0}); }},
+     [](Arena& a, Env&) {
+       return call("request_key", {put_string(a, 0, "user"), put_string(a, 64, "hytrace:absent"), 0, 0});
+     }},
 });
 
 }  // namespace

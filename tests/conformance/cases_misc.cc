@@ -22,16 +22,18 @@ namespace {
 constexpr uint64_t kPrGetAuxv = 0x41555856;
 
 // Memory of the test process outside the arena, for the remote side of
-// process_vm_readv and process_vm_writev (the caller itself).
-char g_remote[64] = "remote bytes the kernel copies";
+// process_vm_readv (read only) and process_vm_writev (written only), the
+// caller itself.
+const char g_remote_source[64] = "remote bytes the kernel copies";
+char g_remote_sink[64];
 
 // iovecs at arena offset 0 (local: 256.. and 512..) and 64 (remote).
-uint64_t put_vm_iovecs(Arena& a) {
+uint64_t put_vm_iovecs(Arena& a, bool writing) {
   auto* local = a.at<struct iovec>(0);
-  std::memcpy(a.at(256), "local", 5);
+  if (writing) std::memcpy(a.at(256), "local", 5);
   local[0] = {a.at(256), 4};
   local[1] = {a.at(512), 40};
-  *a.at<struct iovec>(64) = {g_remote, 20};
+  *a.at<struct iovec>(64) = {writing ? g_remote_sink : const_cast<char*>(g_remote_source), 20};
   return a.addr(0);
 }
 
@@ -55,7 +57,9 @@ uint64_t proc_dev() {
 // process's own (unshare, which needs root): the machine's stay as they are.
 void own_uts_namespace() {
   static const bool done = [] {
-    if (::unshare(CLONE_NEWUTS) != 0) throw std::runtime_error("unshare(CLONE_NEWUTS) failed: the name cases need root");
+    if (::unshare(CLONE_NEWUTS) != 0) {
+      throw std::runtime_error("unshare(CLONE_NEWUTS) failed: the name cases need root");
+    }
     return true;
   }();
   (void)done;
@@ -67,7 +71,8 @@ Register cases({
      [](Arena& a, Env&) { return call("prctl", {u(PR_GET_TID_ADDRESS), a.addr(0), 0, 0, 0}); }},
     {"prctl/get_child_subreaper", Expect::kSuccess, true,
      [](Arena& a, Env&) { return call("prctl", {u(PR_GET_CHILD_SUBREAPER), a.addr(0), 0, 0, 0}); }},
-    {"prctl/get_tsc", Expect::kSuccess, true, [](Arena& a, Env&) { return call("prctl", {u(PR_GET_TSC), a.addr(0), 0, 0, 0}); }},
+    {"prctl/get_tsc", Expect::kSuccess, true,
+     [](Arena& a, Env&) { return call("prctl", {u(PR_GET_TSC), a.addr(0), 0, 0, 0}); }},
     // x86 has no unaligned-access control.
     {"prctl/get_unalign_einval", Expect::kError, false,
      [](Arena& a, Env&) { return call("prctl", {u(PR_GET_UNALIGN), a.addr(0), 0, 0, 0}); }},
@@ -84,9 +89,11 @@ Register cases({
      [](Arena& a, Env&) { return call("prctl", {kPrGetAuxv, a.addr(0), 40, 0, 0}); }},
     {"prctl/get_auxv_einval", Expect::kError, false,
      [](Arena& a, Env&) { return call("prctl", {kPrGetAuxv, a.addr(0), 4096, 1, 0}); }},
-    {"prctl/get_dumpable", Expect::kSuccess, false, [](Arena&, Env&) { return call("prctl", {u(PR_GET_DUMPABLE), 0, 0, 0, 0}); }},
+    {"prctl/get_dumpable", Expect::kSuccess, false,
+     [](Arena&, Env&) { return call("prctl", {u(PR_GET_DUMPABLE), 0, 0, 0, 0}); }},
     // arch_prctl.
-    {"arch_prctl/get_gs", Expect::kSuccess, true, [](Arena& a, Env&) { return call("arch_prctl", {ARCH_GET_GS, a.addr(0)}); }},
+    {"arch_prctl/get_gs", Expect::kSuccess, true,
+     [](Arena& a, Env&) { return call("arch_prctl", {ARCH_GET_GS, a.addr(0)}); }},
     {"arch_prctl/get_xcomp_supp", Expect::kSuccess, true,
      [](Arena& a, Env&) { return call("arch_prctl", {0x1021, a.addr(0)}); }},  // ARCH_GET_XCOMP_SUPP
     {"arch_prctl/get_xcomp_perm", Expect::kSuccess, true,
@@ -114,13 +121,21 @@ Register cases({
      }},
     // The caller's own memory: local buffers filled, remote ones read.
     {"process_vm_readv", Expect::kSuccess, true,
-     [](Arena& a, Env&) { return call("process_vm_readv", {u(::getpid()), put_vm_iovecs(a), 2, a.addr(64), 1, 0}); }},
+     [](Arena& a, Env&) {
+       return call("process_vm_readv", {u(::getpid()), put_vm_iovecs(a, false), 2, a.addr(64), 1, 0});
+     }},
     {"process_vm_readv/einval", Expect::kError, false,
-     [](Arena& a, Env&) { return call("process_vm_readv", {u(::getpid()), put_vm_iovecs(a), 2, a.addr(64), 1, 1}); }},
+     [](Arena& a, Env&) {
+       return call("process_vm_readv", {u(::getpid()), put_vm_iovecs(a, false), 2, a.addr(64), 1, 1});
+     }},
     {"process_vm_writev", Expect::kSuccess, false,
-     [](Arena& a, Env&) { return call("process_vm_writev", {u(::getpid()), put_vm_iovecs(a), 1, a.addr(64), 1, 0}); }},
+     [](Arena& a, Env&) {
+       return call("process_vm_writev", {u(::getpid()), put_vm_iovecs(a, true), 1, a.addr(64), 1, 0});
+     }},
     {"process_vm_writev/einval", Expect::kError, false,
-     [](Arena& a, Env&) { return call("process_vm_writev", {u(::getpid()), put_vm_iovecs(a), 1, a.addr(64), 1, 1}); }},
+     [](Arena& a, Env&) {
+       return call("process_vm_writev", {u(::getpid()), put_vm_iovecs(a, true), 1, a.addr(64), 1, 1});
+     }},
     // The node of each page, stored in status (nodes NULL: nothing moves).
     {"move_pages", Expect::kSuccess, true,
      [](Arena& a, Env&) { return call("move_pages", {0, 2, put_pages(a), 0, a.addr(256), 0}); }},
@@ -144,7 +159,8 @@ Register cases({
     {"syslog/read_all", Expect::kSuccess, false, [](Arena& a, Env&) { return call("syslog", {3, a.addr(0), 2048}); }},
     // SYSLOG_ACTION_SIZE_BUFFER returns a size and leaves the buffer alone
     // (the row describes ret bytes: more than is written, never less).
-    {"syslog/size_buffer", Expect::kSuccess, false, [](Arena& a, Env&) { return call("syslog", {10, a.addr(0), 2048}); }},
+    {"syslog/size_buffer", Expect::kSuccess, false,
+     [](Arena& a, Env&) { return call("syslog", {10, a.addr(0), 2048}); }},
     {"syslog/einval", Expect::kError, false, [](Arena& a, Env&) { return call("syslog", {99, a.addr(0), 2048}); }},
     {"ustat", Expect::kSuccess, true, [](Arena& a, Env&) { return call("ustat", {proc_dev(), a.addr(0)}); }},
     {"ustat/einval", Expect::kError, false, [](Arena& a, Env&) { return call("ustat", {0xffffffff, a.addr(0)}); }},

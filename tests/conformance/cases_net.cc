@@ -118,7 +118,8 @@ Register cases({
     {"accept4/eagain", Expect::kError, false,
      [](Arena& a, Env& e) {
        *a.at<socklen_t>(0) = 128;
-       return call("accept4", {u(listener(e, SOCK_NONBLOCK)), a.addr(1024), a.addr(0), u(SOCK_NONBLOCK | SOCK_CLOEXEC)});
+       const int l = listener(e, SOCK_NONBLOCK);
+       return call("accept4", {u(l), a.addr(1024), a.addr(0), u(SOCK_NONBLOCK | SOCK_CLOEXEC)});
      }},
     {"accept4/einval", Expect::kError, false,
      [](Arena& a, Env& e) {
@@ -141,7 +142,9 @@ Register cases({
        return call("sendto", {u(unix_socket(e, SOCK_DGRAM)), put_string(a, 0, "datagram"), 8, 0, a.addr(1024), len});
      }},
     {"sendto/enotsock", Expect::kError, false,
-     [](Arena& a, Env& e) { return call("sendto", {u(e.pipe_pair().second), put_string(a, 0, "datagram"), 8, 0, 0, 0}); }},
+     [](Arena& a, Env& e) {
+       return call("sendto", {u(e.pipe_pair().second), put_string(a, 0, "datagram"), 8, 0, 0, 0});
+     }},
     {"sendmsg", Expect::kSuccess, false,
      [](Arena& a, Env& e) { return call("sendmsg", {u(e.socket_pair(SOCK_DGRAM).first), put_msghdr(a, 0, 0), 0}); }},
     {"sendmsg/with_a_descriptor", Expect::kSuccess, false,
@@ -190,7 +193,8 @@ Register cases({
     {"getsockopt/short", Expect::kSuccess, false,
      [](Arena& a, Env& e) {
        *a.at<socklen_t>(0) = 2;
-       return call("getsockopt", {u(e.socket_pair(SOCK_STREAM).first), u(SOL_SOCKET), u(SO_TYPE), a.addr(1024), a.addr(0)});
+       const int s = e.socket_pair(SOCK_STREAM).first;
+       return call("getsockopt", {u(s), u(SOL_SOCKET), u(SO_TYPE), a.addr(1024), a.addr(0)});
      }},
     // Two datagrams waiting, a timeout the kernel stores back what is left of.
     {"recvmmsg/timeout", Expect::kSuccess, false,
@@ -212,7 +216,8 @@ Register cases({
     {"getsockopt/peercred", Expect::kSuccess, false,
      [](Arena& a, Env& e) {
        *a.at<socklen_t>(0) = 64;
-       return call("getsockopt", {u(e.socket_pair(SOCK_STREAM).first), u(SOL_SOCKET), u(SO_PEERCRED), a.addr(1024), a.addr(0)});
+       const int s = e.socket_pair(SOCK_STREAM).first;
+       return call("getsockopt", {u(s), u(SOL_SOCKET), u(SO_PEERCRED), a.addr(1024), a.addr(0)});
      }},
 });
 

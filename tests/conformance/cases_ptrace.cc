@@ -96,7 +96,8 @@ Register cases({
      [](Arena& a, Env&) { return call("ptrace", {u(PTRACE_PEEKDATA), stopped_child(), 0, a.addr(0)}); }},
     {"ptrace/peektext", Expect::kSuccess, true,
      [](Arena& a, Env&) {
-       return call("ptrace", {u(PTRACE_PEEKTEXT), stopped_child(), reinterpret_cast<uint64_t>(&child_exits), a.addr(0)});
+       const auto code = reinterpret_cast<uint64_t>(&child_exits);
+       return call("ptrace", {u(PTRACE_PEEKTEXT), stopped_child(), code, a.addr(0)});
      }},
     {"ptrace/peekuser", Expect::kSuccess, true,
      [](Arena& a, Env&) {
@@ -175,7 +176,9 @@ Register cases({
        return call("clone3", {args, sizeof(struct clone_args)});
      }},
     {"clone3/einval", Expect::kError, false,
-     [](Arena& a, Env&) { return call("clone3", {put_clone_args(a, CLONE_PIDFD | CLONE_PARENT_SETTID, 999), sizeof(struct clone_args)}); }},
+     [](Arena& a, Env&) {
+       return call("clone3", {put_clone_args(a, CLONE_PIDFD | CLONE_PARENT_SETTID, 999), sizeof(struct clone_args)});
+     }},
     {"clone3/too_small", Expect::kError, false,
      [](Arena& a, Env&) { return call("clone3", {put_clone_args(a, CLONE_PIDFD, SIGCHLD), 8}); }},
     // clone: CLONE_PIDFD stores the pidfd where parent_tid points.

@@ -106,7 +106,8 @@ Register cases({
        return call("pidfd_send_signal", {u(own_pidfd(e)), u(SIGUSR2), put_siginfo(a, SIGUSR1), 0});
      }},
     {"tgkill", Expect::kSuccess, false, [](Arena&, Env&) { return call("tgkill", {u(::getpid()), u(::gettid()), 0}); }},
-    {"tgkill/einval", Expect::kError, false, [](Arena&, Env&) { return call("tgkill", {u(::getpid()), u(::gettid()), 999}); }},
+    {"tgkill/einval", Expect::kError, false,
+     [](Arena&, Env&) { return call("tgkill", {u(::getpid()), u(::gettid()), 999}); }},
     {"signalfd", Expect::kSuccess, false,
      [](Arena& a, Env& e) {
        const uint64_t mask = put_sigset(a, 0, kUsr2);
@@ -141,8 +142,10 @@ Register cases({
        return call("rt_sigprocmask", {u(SIG_BLOCK), put_sigset(a, 0, kUsr2), a.addr(64), 8});
      }},
     // A sigsetsize below 8: that many bytes stored.
-    {"rt_sigpending/half", Expect::kSuccess, true, [](Arena& a, Env&) { return call("rt_sigpending", {a.addr(0), 4}); }},
-    {"rt_sigpending/einval", Expect::kError, false, [](Arena& a, Env&) { return call("rt_sigpending", {a.addr(0), 16}); }},
+    {"rt_sigpending/half", Expect::kSuccess, true,
+     [](Arena& a, Env&) { return call("rt_sigpending", {a.addr(0), 4}); }},
+    {"rt_sigpending/einval", Expect::kError, false,
+     [](Arena& a, Env&) { return call("rt_sigpending", {a.addr(0), 16}); }},
 });
 
 }  // namespace

@@ -48,7 +48,9 @@ std::map<std::string, std::string> excluded() {
       continue;
     }
     const std::string name = line.substr(0, colon);
-    if (!out.emplace(name, line.substr(colon + 2)).second) ADD_FAILURE() << "excluded.txt:" << n << ": " << name << " twice";
+    if (!out.emplace(name, line.substr(colon + 2)).second) {
+      ADD_FAILURE() << "excluded.txt:" << n << ": " << name << " twice";
+    }
   }
   return out;
 }
