@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <linux/stat.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -167,6 +168,44 @@ Register cases({
      }},
     {"mincore", Expect::kSuccess, true,
      [](Arena& a, Env&) { return call("mincore", {a.addr(0), 3 * Arena::kPage, a.addr(3 * Arena::kPage)}); }},
+    // Error paths of the calls above.
+    {"mincore/einval", Expect::kError, false,
+     [](Arena& a, Env&) { return call("mincore", {a.addr(1), Arena::kPage, a.addr(3 * Arena::kPage)}); }},
+    // A mapping with a hole after its first page: the kernel stores that
+    // page's byte, then fails with ENOMEM at the hole.
+    {"mincore/enomem_after_a_page", Expect::kError, false,
+     [](Arena& a, Env&) {
+       const size_t len = 3 * Arena::kPage;
+       auto* p = static_cast<uint8_t*>(::mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+       ::munmap(p + Arena::kPage, Arena::kPage);
+       p[0] = 1;
+       leftovers().tidy();
+       leftovers().add([p, len] { ::munmap(p, len); });
+       return call("mincore", {reinterpret_cast<uint64_t>(p), len, a.addr(0)});
+     }},
+    {"preadv/einval", Expect::kError, false,
+     [](Arena& a, Env& e) {
+       *a.at<struct iovec>(0) = {a.at(256), 3};
+       return call("preadv", {static_cast<uint64_t>(e.open_file("f", kText)), a.addr(0), 1, ~0ull, ~0ull});
+     }},
+    {"preadv2/eopnotsupp", Expect::kError, false,
+     [](Arena& a, Env& e) {
+       *a.at<struct iovec>(0) = {a.at(256), 3};
+       return call("preadv2", {static_cast<uint64_t>(e.open_file("f", kText)), a.addr(0), 1, 0, 0, 0x40000000});
+     }},
+    {"getdents/enotdir", Expect::kError, false,
+     [](Arena& a, Env& e) { return call("getdents", {static_cast<uint64_t>(e.open_file("f", kText)), a.addr(0), 4096}); }},
+    {"readlinkat/einval", Expect::kError, false,
+     [](Arena& a, Env& e) { return call("readlinkat", {kAtFdCwd, put_string(a, 0, e.file("f", kText)), a.addr(1024), 100}); }},
+    {"lstat/enoent", Expect::kError, false,
+     [](Arena& a, Env& e) { return call("lstat", {put_string(a, 0, e.path("missing")), a.addr(1024)}); }},
+    {"newfstatat/einval", Expect::kError, false,
+     [](Arena& a, Env& e) {
+       return call("newfstatat", {kAtFdCwd, put_string(a, 0, e.file("f", kText)), a.addr(1024), 0x40000000});
+     }},
+    {"statfs/enoent", Expect::kError, false,
+     [](Arena& a, Env& e) { return call("statfs", {put_string(a, 0, e.path("missing")), a.addr(1024)}); }},
+    {"fstatfs/ebadf", Expect::kError, false, [](Arena& a, Env&) { return call("fstatfs", {~0ull, a.addr(0)}); }},
 });
 
 }  // namespace

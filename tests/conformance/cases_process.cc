@@ -223,6 +223,45 @@ Register cases({
      }},
     {"epoll_wait/ebadf", Expect::kError, false,
      [](Arena& a, Env&) { return call("epoll_wait", {~0ull, a.addr(0), 8, 0}); }},
+    // Error paths of the calls above. (getcpu, getresuid, getresgid,
+    // gettimeofday, time, times, uname, sysinfo and pipe fail only with
+    // EFAULT, which a pointer outside the arena would check nothing by.)
+    {"clock_getres/einval", Expect::kError, false, [](Arena& a, Env&) { return call("clock_getres", {999, a.addr(0)}); }},
+    {"getrlimit/einval", Expect::kError, false, [](Arena& a, Env&) { return call("getrlimit", {999, a.addr(0)}); }},
+    {"sched_getaffinity/einval", Expect::kError, false,
+     [](Arena& a, Env&) { return call("sched_getaffinity", {0, 1, a.addr(0)}); }},
+    {"sched_getparam/einval", Expect::kError, false,
+     [](Arena& a, Env&) { return call("sched_getparam", {u(-1), a.addr(0)}); }},
+    {"get_robust_list/esrch", Expect::kError, false,
+     [](Arena& a, Env&) { return call("get_robust_list", {0x7ffffff0, a.addr(0), a.addr(64)}); }},
+    // A new stack with flags the kernel refuses: nothing is set, nothing stored.
+    {"sigaltstack/einval", Expect::kError, false,
+     [](Arena& a, Env&) {
+       *a.at<stack_t>(256) = {a.at(Arena::kPage), 0x1234, 2 * Arena::kPage};
+       return call("sigaltstack", {a.addr(256), a.addr(0)});
+     }},
+    {"getitimer/einval", Expect::kError, false, [](Arena& a, Env&) { return call("getitimer", {99, a.addr(0)}); }},
+    {"socketpair/eopnotsupp", Expect::kError, false,
+     [](Arena& a, Env&) { return call("socketpair", {u(AF_INET), u(SOCK_STREAM), 0, a.addr(0)}); }},
+    {"getsockname/enotsock", Expect::kError, false,
+     [](Arena& a, Env& e) {
+       *a.at<socklen_t>(0) = 128;
+       return call("getsockname", {u(e.pipe_pair().first), a.addr(1024), a.addr(0)});
+     }},
+    {"getpeername/enotconn", Expect::kError, false,
+     [](Arena& a, Env& e) {
+       *a.at<socklen_t>(0) = 128;
+       const int s = e.keep(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+       return call("getpeername", {u(s), a.addr(1024), a.addr(0)});
+     }},
+    {"recvmmsg/eagain", Expect::kError, false,
+     [](Arena& a, Env& e) {
+       auto* v = a.at<struct mmsghdr>(0);
+       std::memset(v, 0, sizeof *v);
+       return call("recvmmsg", {u(e.socket_pair(SOCK_DGRAM).first), a.addr(0), 1, u(MSG_DONTWAIT), 0});
+     }},
+    // More descriptors than RLIMIT_NOFILE: refused before any is read.
+    {"poll/einval", Expect::kError, false, [](Arena& a, Env&) { return call("poll", {a.addr(0), 0x7fffffff, 0}); }},
 });
 
 }  // namespace
