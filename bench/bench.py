@@ -79,10 +79,10 @@ COLUMNS = [
 # column whose every read stops runs few (read_split: the slowest placement).
 FULL = dict(reps=5, read_untraced=2_000_000, read_traced=20_000, read_split=10_000, ls_every=1,
             files=2000, tar_dirs=100, tar_files=100, make_units=24, threads=(4, 5000, 20000),
-            git_dirs=24, git_files=25, format_min_time=0.5, timeout=900)
+            git_dirs=24, git_files=25, contended=(200, 500), format_min_time=0.5, timeout=900)
 QUICK = dict(reps=2, read_untraced=200_000, read_traced=2_000, read_split=1_000, ls_every=8,
              files=300, tar_dirs=20, tar_files=100, make_units=6, threads=(4, 1000, 20000),
-             git_dirs=8, git_files=10, format_min_time=0.01, timeout=300)
+             git_dirs=8, git_files=10, contended=(20, 50), format_min_time=0.01, timeout=300)
 
 SPREAD = "half the range, (max - min) / 2, of the per-repetition ratios"
 
@@ -115,6 +115,7 @@ class Workload:
 def make_workloads(build, tmp, size):
     loop = os.path.join(build, "bench", "read_loop")
     threads = os.path.join(build, "bench", "threads_loop")
+    contended = os.path.join(build, "tests", "progs", "prog_patch_contended")
     python = "/usr/bin/python3" if os.access("/usr/bin/python3", os.X_OK) else sys.executable
     tool = lambda name: shutil.which(name) or name  # noqa: E731 (absolute: same for every column)
 
@@ -162,6 +163,12 @@ def make_workloads(build, tmp, size):
                  lambda col: [tool("sh"), "-c", GIT_SCRIPT], cwd=git_dir, env=GIT_ENV,
                  setup=lambda: gen_inputs.gen_tree(git_dir, size["git_dirs"], size["git_files"]),
                  prepare=lambda: shutil.rmtree(os.path.join(git_dir, ".git"), ignore_errors=True)),
+        # A site threads never leave (issue 8): 4 threads read /dev/zero in a
+        # loop, signals one at a time, handlers through the same wrappers.
+        Workload("contended_a", "8a", f"4 threads in read, {size['contended'][0]} signals one at a time",
+                 lambda col: [contended, str(size["contended"][0])]),
+        Workload("contended_b", "8b", f"4 threads in read, {size['contended'][1]} signals one at a time",
+                 lambda col: [contended, str(size["contended"][1])]),
     ]
 
 
@@ -450,7 +457,7 @@ def main():
     ap.add_argument("--json", metavar="FILE", help="also write the results to FILE")
     ap.add_argument("--reps", type=int, help="repetitions (default: 5, or 2 with --quick)")
     ap.add_argument("--only", metavar="KEYS", help="comma-separated workload keys (read64,read64_pinned,"
-                    "read64_split,ls,python_files,tar,make,threads,git)")
+                    "read64_split,ls,python_files,tar,make,threads,git,contended_a,contended_b)")
     ap.add_argument("--no-format-bench", action="store_true", help="do not run bench_format")
     ap.add_argument("--tmpdir", help="where to generate the workloads' inputs (default: $TMPDIR or /tmp)")
     args = ap.parse_args()
@@ -461,7 +468,8 @@ def main():
         size["reps"] = args.reps
     build = os.path.abspath(args.build)
     hytrace = os.path.join(build, "tracer", "hytrace")
-    for exe in (hytrace, os.path.join(build, "bench", "read_loop"), os.path.join(build, "bench", "threads_loop")):
+    for exe in (hytrace, os.path.join(build, "bench", "read_loop"), os.path.join(build, "bench", "threads_loop"),
+                os.path.join(build, "tests", "progs", "prog_patch_contended")):
         if not os.access(exe, os.X_OK):
             sys.exit(f"bench.py: {exe} is missing: build first (cmake --build {args.build})")
 

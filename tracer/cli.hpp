@@ -17,6 +17,7 @@ struct TraceCommand {
   bool no_patch = false;          // --no-patch
   bool patch_report = false;      // --patch-report
   bool patch_windows = false;     // --patch-windows (hidden): no two-byte patches, for tests
+  bool exit_with_root = false;    // --exit-with-root
   std::vector<std::string> argv;  // PROG [ARGS...]
 };
 

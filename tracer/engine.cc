@@ -471,6 +471,7 @@ std::optional<Event> Engine::task_exit(Task& task, int status) {
   TaskExit exit{&task, exit_status(status)};
   if (task.tid == root_) {
     root_status_ = exit.status;
+    if (exit_with_root_ && !stopping_) begin_stop();
     // The root ended before its exec: the launcher tells why.
     if (launch_ && !exit.status.signaled) {
       if (auto failure = launch_->failure()) throw *failure;

@@ -61,6 +61,9 @@ class Engine {
 
   size_t task_count() const { return tasks_.size(); }
   bool attached() const { return attach_mode_; }
+  // When the root process ends, kill (spawned) or detach (attached) the
+  // rest of the tree instead of waiting for it: for daemons in CI.
+  void exit_with_root() { exit_with_root_ = true; }
   // Patch hot sites through `patching` (which must outlive the engine's
   // run). Only for spawned programs: their filter allows the stub's gate.
   // While it waits for a stop, the engine also shows the stubs' events every
@@ -115,6 +118,7 @@ class Engine {
   std::unique_ptr<Launch> launch_;  // the spawned root, until it has exec'd
   std::optional<Transparency> transparency_;  // spawned programs: their filter is hidden
   bool attach_mode_ = false;
+  bool exit_with_root_ = false;
   bool stopping_ = false;
   int events_after_interrupt_ = 0;
   uint64_t next_space_id_ = 1;

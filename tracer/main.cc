@@ -111,6 +111,9 @@ int main(int argc, char** argv) {
   sub->add_flag("--patch-report", trace.patch_report,
                 "At the end, list every syscall site seen with its patch state, and the counts of "
                 "syscalls served by stubs and by ptrace stops");
+  sub->add_flag("--exit-with-root", trace.exit_with_root,
+                "When PROG exits, kill the processes it left behind (with -p: detach from them) "
+                "instead of waiting for them, and exit with PROG's status");
   // Tests of the window patches' deferral, which two-byte patches bypass.
   sub->add_flag("--patch-windows", trace.patch_windows)->group("");
   sub->add_flag("-f,--follow-forks")

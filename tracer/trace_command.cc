@@ -85,6 +85,7 @@ int run_trace(const TraceCommand& cmd) {
     Engine engine;
     engine.handle_interrupts();
     engine.enable_patching(patching.get());
+    if (cmd.exit_with_root) engine.exit_with_root();
     if (cmd.pid) {
       engine.attach(cmd.pid);
       fmt::print(stderr, "hytrace: Process {} attached\n", cmd.pid);

@@ -3,6 +3,7 @@
 
     interrupt_test.py HYTRACE spawn-sigint|spawn-sigterm|attach
     interrupt_test.py HYTRACE untraced-sigterm PROG_UNTRACED_SPIN
+    interrupt_test.py HYTRACE exit-with-root PROG_DAEMON
 
 Synchronisation is by the programs' own output (a line echoed back by cat),
 never by sleeping; every wait has a deadline so a hang fails the test.
@@ -102,12 +103,33 @@ def untraced(hytrace, prog):
             fail("stdout is still open: a process of the traced tree outlived hytrace")
 
 
+def exit_with_root(hytrace, prog):
+    """--exit-with-root: the root's exit ends the run, with the root's status,
+    and the daemon it left (holding stdout) is killed."""
+    with tempfile.TemporaryDirectory() as tmp:
+        trace = os.path.join(tmp, "trace")
+        proc = subprocess.Popen([hytrace, "trace", "--exit-with-root", "-o", trace, "--", prog],
+                                stdout=subprocess.PIPE, text=True)
+        if read_line(proc.stdout, "the root") != "root done\n":
+            fail("the root did not print its line")
+        code = proc.wait(DEADLINE)
+        if code != 3:
+            fail(f"hytrace --exit-with-root exited {code}, expected the root's 3")
+        if read_line(proc.stdout, "the program's stdout") != "":
+            fail("stdout is still open: the daemon outlived hytrace")
+        with open(trace) as f:
+            text = f.read()
+        if "+++ killed by SIGKILL +++" not in text:
+            fail("the trace does not show the daemon killed:\n" + text[-500:])
+
+
 def main():
     hytrace, case = sys.argv[1], sys.argv[2]
     {"spawn-sigint": lambda: spawn(hytrace, signal.SIGINT),
      "spawn-sigterm": lambda: spawn(hytrace, signal.SIGTERM),
      "attach": lambda: attach(hytrace),
-     "untraced-sigterm": lambda: untraced(hytrace, sys.argv[3])}[case]()
+     "untraced-sigterm": lambda: untraced(hytrace, sys.argv[3]),
+     "exit-with-root": lambda: exit_with_root(hytrace, sys.argv[3])}[case]()
     print("ok")
 
 
