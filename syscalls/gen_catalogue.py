@@ -125,27 +125,22 @@ class TableError(Exception):
 def read_numbers(path):
     """numbers.tbl -> {abi: {name: nr}}."""
     numbers = {abi: {} for abi in ABIS}
-    with open(path, encoding="utf-8") as f:
-        for lineno, raw in enumerate(f, 1):
-            fields = raw.split("#", 1)[0].split()
-            if not fields:
+    for where, fields in gen_effects.rows(path):
+        if len(fields) != 1 + len(ABIS):
+            raise TableError(f"{where}: expected 'name x86_64 x32 i386'")
+        name = fields[0]
+        if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
+            raise TableError(f"{where}: bad syscall name '{name}'")
+        for abi, text in zip(ABIS, fields[1:]):
+            if text == "-":
                 continue
-            where = f"{path}:{lineno}"
-            if len(fields) != 1 + len(ABIS):
-                raise TableError(f"{where}: expected 'name x86_64 x32 i386'")
-            name = fields[0]
-            if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
-                raise TableError(f"{where}: bad syscall name '{name}'")
-            for abi, text in zip(ABIS, fields[1:]):
-                if text == "-":
-                    continue
-                if not text.isdigit():
-                    raise TableError(f"{where}: bad number '{text}'")
-                if name in numbers[abi]:
-                    raise TableError(f"{where}: duplicate name '{name}'")
-                if int(text) in numbers[abi].values():
-                    raise TableError(f"{where}: {abi} number {text} given twice")
-                numbers[abi][name] = int(text)
+            if not text.isdigit():
+                raise TableError(f"{where}: bad number '{text}'")
+            if name in numbers[abi]:
+                raise TableError(f"{where}: duplicate name '{name}'")
+            if int(text) in numbers[abi].values():
+                raise TableError(f"{where}: {abi} number {text} given twice")
+            numbers[abi][name] = int(text)
     if not numbers["x86_64"]:
         raise TableError(f"{path}: no syscalls")
     return numbers
@@ -188,18 +183,13 @@ def parse_row(line, where):
 
 def read_table(path, numbers):
     rows = {}
-    with open(path, encoding="utf-8") as f:
-        for lineno, raw in enumerate(f, 1):
-            line = raw.split("#", 1)[0].strip()
-            if not line:
-                continue
-            where = f"{path}:{lineno}"
-            name, row = parse_row(line, where)
-            if name not in numbers:
-                raise TableError(f"{where}: '{name}' is not an x86-64 syscall of numbers.tbl")
-            if name in rows:
-                raise TableError(f"{where}: duplicate row for '{name}'")
-            rows[name] = row
+    for where, tokens in gen_effects.rows(path):
+        name, row = parse_row(" ".join(tokens), where)
+        if name not in numbers:
+            raise TableError(f"{where}: '{name}' is not an x86-64 syscall of numbers.tbl")
+        if name in rows:
+            raise TableError(f"{where}: duplicate row for '{name}'")
+        rows[name] = row
     return rows
 
 

@@ -68,6 +68,16 @@ class EffectsError(Exception):
     pass
 
 
+def rows(path):
+    """The rows of a table file (numbers.tbl, syscalls.tbl, effects.tbl):
+    (where, tokens) for each line that is not empty once its comment is cut."""
+    with open(path, encoding="utf-8") as f:
+        for lineno, raw in enumerate(f, 1):
+            tokens = raw.split("#", 1)[0].split()
+            if tokens:
+                yield f"{path}:{lineno}", tokens
+
+
 def parse_count(text, where, allow_elem=True):
     """'a2', '*a2', '^a2', 'ret', '64', optionally '*ELEM' -> Count fields."""
     if text.startswith("*"):
@@ -162,23 +172,18 @@ def parse_row(tokens, where):
 
 
 def read_effects(path, numbers):
-    rows = {}
-    with open(path, encoding="utf-8") as f:
-        for lineno, raw in enumerate(f, 1):
-            tokens = raw.split("#", 1)[0].split()
-            if not tokens:
-                continue
-            where = f"{path}:{lineno}"
-            name = tokens[0]
-            if name not in numbers:
-                raise EffectsError(f"{where}: '{name}' is not an x86-64 syscall of numbers.tbl")
-            if name in rows:
-                raise EffectsError(f"{where}: duplicate row for '{name}'")
-            rows[name] = parse_row(tokens[1:], where)
-    missing = sorted(set(numbers) - set(rows), key=lambda n: numbers[n])
+    described = {}
+    for where, tokens in rows(path):
+        name = tokens[0]
+        if name not in numbers:
+            raise EffectsError(f"{where}: '{name}' is not an x86-64 syscall of numbers.tbl")
+        if name in described:
+            raise EffectsError(f"{where}: duplicate row for '{name}'")
+        described[name] = parse_row(tokens[1:], where)
+    missing = sorted(set(numbers) - set(described), key=lambda n: numbers[n])
     if missing:
         raise EffectsError(f"{path}: no row for {', '.join(missing)}")
-    return rows
+    return described
 
 
 def count_code(c):
