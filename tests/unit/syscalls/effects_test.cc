@@ -46,7 +46,7 @@ struct Fx {
 Region r(const void* p, uint64_t len) { return {addr(p), len}; }
 
 TEST(Effects, ResultSizedBufferIsCappedByItsSize) {
-  char buf[64];
+  char buf[64] = {};
   Fx f("read", {3, addr(buf), sizeof buf});
   ASSERT_TRUE(f.fx);
   EXPECT_TRUE(f.reads().empty());
@@ -64,7 +64,7 @@ TEST(Effects, ArgumentSizedInput) {
 }
 
 TEST(Effects, FixedStructure) {
-  struct stat st;
+  struct stat st {};
   Fx f("fstat", {0, addr(&st)});
   EXPECT_EQ(f.writes(0), std::vector<Region>{r(&st, sizeof st)});
   EXPECT_TRUE(f.writes(-EBADF).empty());
@@ -87,14 +87,14 @@ TEST(Effects, WrittenEvenOnError) {
   Fx f("nanosleep", {addr(&req), addr(&rem)});
   EXPECT_EQ(f.reads(), std::vector<Region>{r(&req, sizeof req)});
   EXPECT_EQ(f.writes(-EINTR), std::vector<Region>{r(&rem, sizeof rem)});
-  struct timespec now;
+  struct timespec now {};
   Fx g("clock_gettime", {0, addr(&now)});
   EXPECT_TRUE(g.writes(-EINVAL).empty());
   EXPECT_EQ(g.writes(0), std::vector<Region>{r(&now, sizeof now)});
 }
 
 TEST(Effects, IovecsFilledByResultInOrder) {
-  char a[4], b[8], c[16];
+  char a[4] = {}, b[8] = {}, c[16] = {};
   struct iovec iov[3] = {{a, sizeof a}, {b, sizeof b}, {c, sizeof c}};
   Fx f("readv", {3, addr(iov), 3});
   EXPECT_EQ(f.reads(), std::vector<Region>{r(iov, sizeof iov)});
@@ -106,14 +106,14 @@ TEST(Effects, IovecsFilledByResultInOrder) {
 }
 
 TEST(Effects, WritevReadsEveryBuffer) {
-  char a[4], b[8];
+  char a[4] = {}, b[8] = {};
   struct iovec iov[2] = {{a, sizeof a}, {b, sizeof b}};
   Fx f("writev", {1, addr(iov), 2});
   EXPECT_EQ(f.reads(), (std::vector<Region>{r(iov, sizeof iov), r(a, 4), r(b, 8)}));
 }
 
 TEST(Effects, LengthBehindAnArgumentBeforeAndAfter) {
-  struct sockaddr_storage name;
+  struct sockaddr_storage name {};
   socklen_t len = 16;
   Fx f("getsockname", {3, addr(&name), addr(&len)});
   len = 28;  // the kernel: the whole address is 28 bytes, 16 of them fit
@@ -124,24 +124,24 @@ TEST(Effects, LengthBehindAnArgumentBeforeAndAfter) {
 }
 
 TEST(Effects, CountTimesElementByResult) {
-  struct epoll_event ev[8];
+  struct epoll_event ev[8] = {};
   Fx f("epoll_wait", {3, addr(ev), 8, 0});
   EXPECT_EQ(f.writes(2), std::vector<Region>{r(ev, 2 * sizeof ev[0])});
   EXPECT_EQ(f.writes(100), std::vector<Region>{r(ev, sizeof ev)});
 }
 
 TEST(Effects, CountTimesElementByArgumentBothWays) {
-  struct pollfd fds[3];
+  struct pollfd fds[3] = {};
   Fx f("poll", {addr(fds), 3, 0});
   EXPECT_EQ(f.reads(), std::vector<Region>{r(fds, sizeof fds)});
   EXPECT_EQ(f.writes(1), std::vector<Region>{r(fds, sizeof fds)});
 }
 
 struct Message {
-  struct sockaddr_storage name;
-  char a[4], b[8];
+  struct sockaddr_storage name {};
+  char a[4] = {}, b[8] = {};
   struct iovec iov[2] = {{a, sizeof a}, {b, sizeof b}};
-  char control[64];
+  char control[64] = {};
   struct msghdr h {};
   Message() {
     h.msg_name = &name;
@@ -191,7 +191,7 @@ TEST(Effects, RecvmmsgByResultThenEachLength) {
 
 TEST(Effects, IoctlByEncodingAndByTable) {
   int value = 0;
-  struct winsize ws;
+  struct winsize ws {};
   Fx encoded("ioctl", {0, 0x80045430, addr(&value)});  // TIOCGPTN = _IOR('T', 0x30, unsigned int)
   ASSERT_TRUE(encoded.fx);
   EXPECT_EQ(encoded.writes(0), std::vector<Region>{r(&value, 4)});
@@ -239,7 +239,7 @@ TEST(Effects, CloneWritesThroughItsFlags) {
 }
 
 TEST(Effects, HostileCountsAreClamped) {
-  char buf[16];
+  char buf[16] = {};
   Fx f("read", {3, addr(buf), ~uint64_t{0}});
   const std::vector<Region> clamped = {{addr(buf), kMaxRegionBytes}};
   EXPECT_EQ(f.writes(0x7fffffffffffffffL), clamped);
