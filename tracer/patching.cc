@@ -410,6 +410,12 @@ void Patching::set_up(Task& task, Injector& inject, uint64_t insn) {
   const long gate = inject.at(
       insn, SYS_mmap, {stub::kGateBase, stub::kGateSize, PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, static_cast<uint64_t>(-1), 0});
+  if (inject.interrupted()) {
+    // A signal came first: nothing was mapped. Try again at a later stop
+    // (giving up here left a busy multi-threaded program unpatched).
+    patch->gate_tried = false;
+    return;
+  }
   if (static_cast<uint64_t>(gate) != stub::kGateBase) {
     patch->problem = gate == -EEXIST ? fmt::format("the gate's address {:#x} is taken", stub::kGateBase)
                                      : fmt::format("cannot map the gate: {}", std::strerror(static_cast<int>(-gate)));
@@ -446,7 +452,14 @@ void Patching::give_buffer(Injector& inject, SpacePatch& patch) {
   patch.last_tid = inject.tid();
   const long buffer = map_shared(inject, fd, kBufferSize);
   close(fd);
-  const long seq = seq_fd_ >= 0 ? map_shared(inject, seq_fd_, 4096) : -EBADF;
+  const long seq = seq_fd_ >= 0 && !inject.interrupted() ? map_shared(inject, seq_fd_, 4096) : -EBADF;
+  if (inject.interrupted()) {
+    // A signal came first: try again at a later stop, with a new buffer.
+    munmap(patch.buffer, kBufferSize);
+    patch.buffer = nullptr;
+    patch.needs_buffer = true;
+    return;
+  }
   if (buffer < 0 || seq < 0) {
     patch.problem = fmt::format("cannot map the event buffer into the program: {}",
                                 std::strerror(static_cast<int>(-(buffer < 0 ? buffer : seq))));
