@@ -120,6 +120,8 @@ std::vector<uint64_t> SiteTable::apply(const std::vector<TaskSnapshot>& tasks,
     if (writer.write(site, error)) {
       site.state = SiteState::kPatched;
       written.push_back(addr);
+    } else if (writer.retry()) {
+      break;  // this run is over; the site stays waiting
     } else {
       site.state = SiteState::kRefused;
       site.refusal = error;

@@ -80,11 +80,14 @@ struct Site {
 };
 
 // Writes the patch of one site. Returns false when the write failed (the
-// site is then refused with `error`).
+// site is then refused with `error`), unless `retry()` says the failure was
+// passing (a signal interrupted the tracer's injected calls): then the site
+// and the ones after it wait for a later run.
 class PatchWriter {
  public:
   virtual ~PatchWriter() = default;
   virtual bool write(const Site& site, std::string& error) = 0;
+  virtual bool retry() const { return false; }
 };
 
 class SiteTable {

@@ -640,6 +640,8 @@ class TracerWriter final : public patcher::PatchWriter {
  public:
   TracerWriter(Injector& inject, SpacePatch& patch) : inject_(inject), tid_(inject.tid()), patch_(patch) {}
 
+  bool retry() const override { return inject_.interrupted().has_value(); }
+
   bool write(const patcher::Site& site, std::string& error) override {
     const disasm::Window& w = patch_.windows.at(site.address);
     SpacePatch::StubPage* page = page_near(w.start, error);

@@ -211,3 +211,30 @@ TEST(SiteTable, HandlerSyscallDuringPendingFutex) {
 
 }  // namespace
 }  // namespace hytrace::patcher
+
+namespace hytrace::patcher {
+namespace {
+
+// A writer whose injected calls a signal interrupted: the site waits.
+struct InterruptedWriter : PatchWriter {
+  bool write(const Site&, std::string& error) override {
+    error = "interrupted";
+    return false;
+  }
+  bool retry() const override { return true; }
+};
+
+TEST(SiteTable, AnInterruptedWriteIsTriedAgain) {
+  SiteTable table;
+  table.request(kSite, kWindow);
+  InterruptedWriter interrupted;
+  EXPECT_TRUE(table.apply({}, interrupted).empty());
+  EXPECT_TRUE(table.has_waiting());
+  EXPECT_NE(table.find(kSite)->state, SiteState::kRefused);
+  FakeWriter writer;
+  EXPECT_EQ(table.apply({}, writer), std::vector<uint64_t>{kSite});
+  EXPECT_EQ(table.find(kSite)->state, SiteState::kPatched);
+}
+
+}  // namespace
+}  // namespace hytrace::patcher
