@@ -199,17 +199,7 @@ Register cases({
     // Two datagrams waiting, a timeout the kernel stores back what is left of.
     {"recvmmsg/timeout", Expect::kSuccess, false,
      [](Arena& a, Env& e) {
-       auto [x, y] = e.socket_pair(SOCK_DGRAM);
-       (void)!::send(y, "one", 3, 0);
-       (void)!::send(y, "two!", 4, 0);
-       auto* v = a.at<struct mmsghdr>(0);
-       for (int i = 0; i < 2; ++i) {
-         std::memset(&v[i], 0, sizeof v[i]);
-         auto* iov = a.at<struct iovec>(512 + 16 * i);
-         *iov = {a.at(2048 + 256 * i), 64};
-         v[i].msg_hdr.msg_iov = iov;
-         v[i].msg_hdr.msg_iovlen = 1;
-       }
+       const int x = two_datagrams(a, e);
        *a.at<struct timespec>(1024) = {5, 0};
        return call("recvmmsg", {u(x), a.addr(0), 2, u(MSG_DONTWAIT), a.addr(1024)});
      }},

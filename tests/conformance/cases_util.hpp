@@ -2,6 +2,8 @@
 #pragma once
 
 #include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -22,6 +24,24 @@ inline constexpr uint64_t kAtFdCwd = static_cast<uint64_t>(AT_FDCWD);
 inline uint64_t put_string(Arena& a, size_t offset, const std::string& s) {
   std::memcpy(a.at<char>(offset), s.c_str(), s.size() + 1);
   return a.addr(offset);
+}
+
+// A datagram socket with two datagrams waiting ("one", "two!"), and at the
+// arena's start two struct mmsghdr for them, each with one 64-byte buffer
+// (iovecs at 512, buffers at 2048): for recvmmsg. Returns the socket.
+inline int two_datagrams(Arena& a, Env& e) {
+  auto [x, y] = e.socket_pair(SOCK_DGRAM);
+  (void)!::send(y, "one", 3, 0);
+  (void)!::send(y, "two!", 4, 0);
+  auto* v = a.at<struct mmsghdr>(0);
+  for (int i = 0; i < 2; ++i) {
+    std::memset(&v[i], 0, sizeof v[i]);
+    auto* iov = a.at<struct iovec>(512 + 16 * i);
+    *iov = {a.at(2048 + 256 * i), 64};
+    v[i].msg_hdr.msg_iov = iov;
+    v[i].msg_hdr.msg_iovlen = 1;
+  }
+  return x;
 }
 
 // Makes a call in a setup (to prepare what the case's call needs).
