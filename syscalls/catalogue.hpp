@@ -136,9 +136,12 @@ struct MemoryArg {
   uint32_t max = 0;
 };
 
-// Every piece of memory the formatter may read for syscall `nr`, with strings
-// and buffers capped for `string_limit` (-s). nullopt when it reads memory
-// these cannot describe (structures, arrays, command-dependent arguments).
+// The memory the formatter shows of syscall `nr`: the regions effects.tbl
+// says the kernel reads or writes, clipped to what is shown (strings and
+// buffers to `string_limit` + 1, for -s). nullopt when the stub cannot
+// capture them: effects unknown, a command rule (ioctl excepted: its
+// argument is captured as at most a struct winsize both ways), or a rule
+// the stub cannot evaluate (iovecs, lengths behind arguments...).
 std::optional<std::vector<MemoryArg>> memory_args(long nr, size_t string_limit);
 
 }  // namespace hytrace::syscalls
