@@ -214,6 +214,60 @@ std::optional<std::vector<MemoryArg>> memory_args(long nr, size_t string_limit) 
   return out;
 }
 
+namespace {
+
+// One output term as an exact capture; false when the stub cannot make it.
+bool add_exact_output(const Term& t, uint32_t most_output, std::vector<MemoryArg>& out) {
+  using Size = MemoryArg::Size;
+  if (t.fixed_addr != 0 || t.shape != Shape::kBytes) return false;
+  const bool only_out = t.dir == Dir::kOut;
+  if (t.size.kind == Count::Kind::kLiteral && t.cap.kind == Count::Kind::kNone) {
+    const uint64_t bytes = uint64_t{t.size.literal} * t.size.elem;
+    if (bytes > most_output) return false;
+    out.push_back(MemoryArg{t.arg, true, Size::kFixed, 0, static_cast<uint32_t>(bytes), true, false});
+    return true;
+  }
+  if (only_out && plain_count(t.size, Count::Kind::kResult) && plain_count(t.cap, Count::Kind::kArg)) {
+    out.push_back(MemoryArg{t.arg, true, Size::kFromResult, t.cap.arg, most_output, true, true});
+    return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::optional<std::vector<MemoryArg>> recorded_args(long nr, size_t string_limit, uint32_t most_output) {
+  const SyscallInfo* info = lookup(nr);
+  if (!info) return std::nullopt;
+  const auto index = static_cast<size_t>(info - detail::generated_table().data());
+  const detail::EffectsRow& row = detail::generated_effects()[index];
+  if (row.coverage == Coverage::kUnknown || row.handler != detail::Handler::kNone) return std::nullopt;
+  std::vector<MemoryArg> out;
+  const detail::ArgDetail& details = detail::details_of(*info);
+  for (uint8_t i = 0; i < row.nterms; ++i) {
+    const Term& t = row.terms[i];
+    if (t.arg >= info->nargs) return std::nullopt;  // the table and the catalogue disagree
+    if (static_cast<uint8_t>(t.dir) & static_cast<uint8_t>(Dir::kOut)) {
+      if (!add_exact_output(t, most_output, out)) return std::nullopt;
+      continue;
+    }
+    // What the kernel reads is for dump only: a term the stub cannot
+    // evaluate is not captured, and the call is served all the same.
+    const uint32_t shown = info->decoded ? shown_bytes(*info, details, t.arg, string_limit) : 0;
+    if (shown != 0) add_captures(t, shown, out);
+  }
+  // The stub lays an exit record's captures out back to back, so only the
+  // last of them can be the one the kernel writes into directly.
+  auto redirect = std::find_if(out.begin(), out.end(), [](const MemoryArg& m) { return m.redirect; });
+  if (redirect != out.end()) {
+    const MemoryArg last = *redirect;
+    out.erase(redirect);
+    for (MemoryArg& m : out) m.redirect = false;
+    out.push_back(last);
+  }
+  return out;
+}
+
 namespace detail {
 
 const ArgDetail& details_of(const SyscallInfo& info) {

@@ -134,6 +134,13 @@ struct MemoryArg {
   Size size = Size::kFixed;
   uint8_t size_arg = 0;  // kFromArg, kFromResult: the argument with the buffer's size
   uint32_t max = 0;
+  // Record's rules: a kFromResult output whose buffer is over `max` makes
+  // the stub leave the call to the tracer, so no byte is missing...
+  bool exact = false;
+  // ...and the kernel writes into the record itself, which the stub copies
+  // to the program's buffer, so the record holds what the kernel wrote
+  // even if another thread changes the buffer at once.
+  bool redirect = false;
 };
 
 // The memory the formatter shows of syscall `nr`: the regions effects.tbl
@@ -143,5 +150,11 @@ struct MemoryArg {
 // argument is captured as at most a struct winsize both ways), or a rule
 // the stub cannot evaluate (iovecs, lengths behind arguments...).
 std::optional<std::vector<MemoryArg>> memory_args(long nr, size_t string_limit);
+
+// For record: every byte the kernel writes (outputs up to `most_output`
+// bytes, larger ones leave the call to the tracer) and, for dump's sake,
+// what it reads clipped as -s `string_limit` would. nullopt when the stub
+// cannot capture the writes exactly.
+std::optional<std::vector<MemoryArg>> recorded_args(long nr, size_t string_limit, uint32_t most_output);
 
 }  // namespace hytrace::syscalls

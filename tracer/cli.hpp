@@ -27,6 +27,16 @@ struct CountCommand {
   std::vector<std::string> argv;  // PROG [ARGS...]
 };
 
+struct RecordCommand {
+  std::string output;             // -o; default PROG-N.hyt
+  bool no_patch = false;          // --no-patch
+  bool keep_on_failure = false;   // --keep-on-failure
+  bool allow_io_uring = false;    // --allow-io-uring
+  bool exit_with_root = false;    // --exit-with-root
+  bool quiet = false;             // -q: no summary line
+  std::vector<std::string> argv;  // PROG [ARGS...]
+};
+
 struct DumpCommand {
   std::string file;           // FILE
   bool json = false;          // --json
@@ -40,6 +50,7 @@ struct StatsCommand {
 // Each runs one command and returns the process exit status.
 int run_trace(const TraceCommand& cmd);
 int run_count(const CountCommand& cmd);
+int run_record(const RecordCommand& cmd);
 int run_dump(const DumpCommand& cmd);
 int run_stats(const StatsCommand& cmd);
 

@@ -126,8 +126,9 @@ Task& Engine::add_task(pid_t tid, std::shared_ptr<ThreadGroup> group,
 }
 
 void Engine::spawn(const std::string& path, const std::vector<std::string>& argv,
-                   const bpf::Program& filter, const std::function<void(pid_t)>& before_exec) {
-  launch_ = std::make_unique<Launch>(path, argv, &filter);
+                   const bpf::Program& filter, const std::function<void(pid_t)>& before_exec,
+                   ChildSetup setup) {
+  launch_ = std::make_unique<Launch>(path, argv, &filter, setup);
   const pid_t pid = launch_->pid();
   if (::ptrace(PTRACE_SEIZE, pid, nullptr, kSeizeOptions | PTRACE_O_EXITKILL) != 0) {
     const int error = errno;
@@ -184,11 +185,10 @@ ExitStatus Engine::run(Handler& handler) {
           if constexpr (std::is_same_v<E, SyscallExit>)
             handler.on_syscall_exit(*e.task, e.frame, e.result);
           if constexpr (std::is_same_v<E, SignalDelivery>) handler.on_signal(*e.task, e);
-          if constexpr (std::is_same_v<E, GroupStop>) handler.on_group_stop(*e.task, e.sig);
-          if constexpr (std::is_same_v<E, TaskStart>)
-            handler.on_task_start(*e.task, *e.parent, e.clone_flags);
-          if constexpr (std::is_same_v<E, Exec>) handler.on_exec(*e.task, e.former_tid);
-          if constexpr (std::is_same_v<E, TaskExit>) handler.on_task_exit(*e.task, e.status);
+          if constexpr (std::is_same_v<E, GroupStop>) handler.on_group_stop(e);
+          if constexpr (std::is_same_v<E, TaskStart>) handler.on_task_start(e);
+          if constexpr (std::is_same_v<E, Exec>) handler.on_exec(e);
+          if constexpr (std::is_same_v<E, TaskExit>) handler.on_task_exit(e);
         },
         *event);
     resume(*event);
@@ -303,7 +303,9 @@ void Engine::queue_buffered(const BufferedEvent& e) {
     SyscallFrame& frame = buffered_entries_[e.frame.seq] = e.frame;
     queued_.push_back(SyscallEnter{task, &frame});
   } else {
-    queued_.push_back(SyscallExit{task, e.frame, e.result});
+    SyscallExit exit{task, e.frame, e.result};
+    exit.frame.exit_seq = e.order;
+    queued_.push_back(exit);
   }
 }
 
@@ -359,7 +361,7 @@ std::optional<Event> Engine::syscall_stop(Task& task) {
       SyscallFrame frame;
       frame.call = state.call;
       frame.ip = state.ip;
-      frame.seq = patching_ ? patching_->next_seq() : ++seq_;
+      frame.seq = next_seq();
       frame.entered = std::chrono::steady_clock::now();
       task.frames.push_back(frame);
       if (transparency_) transparency_->on_entry(task, task.frames.back());
@@ -373,6 +375,7 @@ std::optional<Event> Engine::syscall_stop(Task& task) {
       }
       SyscallFrame frame = task.frames.back();
       task.frames.pop_back();
+      frame.exit_seq = next_seq();
       // The handler's frame is gone once rt_sigreturn has returned, not
       // before: until then the task is in the kernel with the context still
       // to restore, and the restored IP is only in the registers now.
@@ -422,7 +425,7 @@ std::optional<Event> Engine::new_task(Task& parent) {
     child.started = true;
     child.stopped = true;
   }
-  return TaskStart{&child, &parent, flags};
+  return TaskStart{&child, &parent, flags, next_seq()};
 }
 
 std::optional<Event> Engine::exec(Task& task) {
@@ -442,7 +445,7 @@ std::optional<Event> Engine::exec(Task& task) {
   task.vfork_parent = 0;
   task.signal_contexts.clear();
   if (task.tid == root_) launch_.reset();  // exec'd: nothing more to hear from the launcher
-  return Exec{&task, former};
+  return Exec{&task, former, next_seq()};
 }
 
 std::optional<Event> Engine::stop_event(Task& task, int sig) {
@@ -453,13 +456,13 @@ std::optional<Event> Engine::stop_event(Task& task, int sig) {
   }
   // Under PTRACE_SEIZE a group-stop reports its stop signal; a
   // PTRACE_INTERRUPT, or a listening task woken by SIGCONT, reports SIGTRAP.
-  if (is_stop_signal(sig)) return GroupStop{&task, sig};
+  if (is_stop_signal(sig)) return GroupStop{&task, sig, next_seq()};
   resume_task(task, 0);
   return std::nullopt;
 }
 
 std::optional<Event> Engine::signal_stop(Task& task, int sig) {
-  SignalDelivery delivery{&task, {}, sig};
+  SignalDelivery delivery{&task, {}, sig, next_seq()};
   if (::ptrace(PTRACE_GETSIGINFO, task.tid, nullptr, &delivery.info) != 0) {
     resume_task(task, sig);
     return std::nullopt;
@@ -468,7 +471,7 @@ std::optional<Event> Engine::signal_stop(Task& task, int sig) {
 }
 
 std::optional<Event> Engine::task_exit(Task& task, int status) {
-  TaskExit exit{&task, exit_status(status)};
+  TaskExit exit{&task, exit_status(status), status, next_seq()};
   if (task.tid == root_) {
     root_status_ = exit.status;
     if (exit_with_root_ && !stopping_) begin_stop();
@@ -479,6 +482,10 @@ std::optional<Event> Engine::task_exit(Task& task, int status) {
   }
   return exit;
 }
+
+// The one clock: the stubs' shared counter when patching, so stopped and
+// buffered calls have one order.
+uint64_t Engine::next_seq() { return patching_ ? patching_->next_seq() : ++seq_; }
 
 void Engine::resume(Event& event) {
   std::visit(
@@ -642,6 +649,10 @@ void Engine::resume_task(Task& task, int sig) {
   } else {
     ptrace::cont(task.tid, sig);
   }
+}
+
+void Engine::stop() {
+  if (!stopping_) begin_stop();
 }
 
 void Engine::begin_stop() {

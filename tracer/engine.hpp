@@ -41,7 +41,8 @@ class Engine {
   // `before_exec` (optional) runs with the child's pid while it is held,
   // for observers that must be armed first (the eBPF oracle).
   void spawn(const std::string& path, const std::vector<std::string>& argv,
-             const bpf::Program& filter, const std::function<void(pid_t)>& before_exec = {});
+             const bpf::Program& filter, const std::function<void(pid_t)>& before_exec = {},
+             ChildSetup setup = {});
   // Seizes every thread of a running process. There is no filter to add
   // there: every syscall stops (PTRACE_SYSCALL). Throws std::system_error.
   void attach(pid_t pid);
@@ -58,8 +59,12 @@ class Engine {
   void handle_interrupts();
   // The signal that interrupted the engine, 0 if none.
   static int interrupted_by();
+  // Ends the run now as Ctrl-C would, without a signal: for a mode that
+  // cannot go on (the trace file's disk is full).
+  void stop();
 
   size_t task_count() const { return tasks_.size(); }
+  pid_t root() const { return root_; }
   bool attached() const { return attach_mode_; }
   // When the root process ends, kill (spawned) or detach (attached) the
   // rest of the tree instead of waiting for it: for daemons in CI.
@@ -71,6 +76,7 @@ class Engine {
   void enable_patching(Patching* patching);
 
  private:
+  uint64_t next_seq();
   std::optional<Event> decode(pid_t tid, int status);
   std::optional<Event> syscall_stop(Task& task);
   std::optional<Event> new_task(Task& parent);

@@ -29,27 +29,35 @@ struct SyscallExit {
   SyscallFrame frame;  // the popped frame
   long result;
 };
+// Every event but a syscall's has its place in the engine's one clock, `seq`
+// (a syscall's entry and exit places are SyscallFrame::seq and exit_seq).
 struct SignalDelivery {
   Task* task;
   siginfo_t info;
   int deliver;  // the signal to inject on resume; a handler may set 0
+  uint64_t seq = 0;
 };
 struct GroupStop {
   Task* task;
   int sig;
+  uint64_t seq = 0;
 };
 struct TaskStart {
   Task* task;
   Task* parent;
   uint64_t clone_flags;
+  uint64_t seq = 0;
 };
 struct Exec {
   Task* task;
   pid_t former_tid;  // differs from task->tid when a non-leader thread exec'd
+  uint64_t seq = 0;
 };
 struct TaskExit {
   Task* task;
   ExitStatus status;
+  int wait_status = 0;  // as waitpid(2) gave it
+  uint64_t seq = 0;
 };
 
 using Event = std::variant<SyscallEnter, SyscallExit, SignalDelivery, GroupStop, TaskStart, Exec,
@@ -63,10 +71,10 @@ class Handler {
   virtual void on_syscall_enter(Task&, SyscallFrame&) {}
   virtual void on_syscall_exit(Task&, const SyscallFrame&, long /*result*/) {}
   virtual void on_signal(Task&, SignalDelivery&) {}
-  virtual void on_group_stop(Task&, int /*sig*/) {}
-  virtual void on_task_start(Task& /*child*/, Task& /*parent*/, uint64_t /*clone_flags*/) {}
-  virtual void on_exec(Task&, pid_t /*former_tid*/) {}
-  virtual void on_task_exit(Task&, const ExitStatus&) {}
+  virtual void on_group_stop(const GroupStop&) {}
+  virtual void on_task_start(const TaskStart&) {}
+  virtual void on_exec(const Exec&) {}
+  virtual void on_task_exit(const TaskExit&) {}
   // The tracee tree is gone (or detached); flush what is buffered.
   virtual void on_finish() {}
 };

@@ -1,6 +1,7 @@
 #include "tracer/launch.hpp"
 
 #include <fcntl.h>
+#include <sys/personality.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -16,9 +17,13 @@ struct ChildFailure {
 };
 
 [[noreturn]] void run_child(int go_fd, int failure_fd, const char* path, char* const* argv,
-                            const bpf::Program* filter, bool set_no_new_privs) {
+                            const bpf::Program* filter, bool set_no_new_privs, ChildSetup setup) {
   char c;
   while (read(go_fd, &c, 1) < 0 && errno == EINTR) {
+  }
+  if (setup.disable_aslr) {
+    const int persona = personality(0xffffffff);
+    if (persona != -1) personality(static_cast<unsigned long>(persona) | ADDR_NO_RANDOMIZE);
   }
   ChildFailure failure{SpawnError::Stage::kFilter, 0};
   if (filter) failure.error = bpf::install(*filter, set_no_new_privs);
@@ -54,7 +59,7 @@ std::string find_program(const std::string& name) {
 }
 
 Launch::Launch(const std::string& path, const std::vector<std::string>& argv,
-               const bpf::Program* filter) {
+               const bpf::Program* filter, ChildSetup setup) {
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
@@ -70,7 +75,7 @@ Launch::Launch(const std::string& path, const std::vector<std::string>& argv,
   if (pid_ == 0) {
     close(go[1]);
     close(failure[0]);
-    run_child(go[0], failure[1], path.c_str(), args.data(), filter, set_no_new_privs);
+    run_child(go[0], failure[1], path.c_str(), args.data(), filter, set_no_new_privs, setup);
   }
   close(go[0]);
   close(failure[1]);

@@ -24,12 +24,18 @@ struct SpawnError : std::runtime_error {
 // Looks NAME up in $PATH like execvp. Throws SpawnError(kFind).
 std::string find_program(const std::string& name);
 
+// What the child sets on itself before it installs the filter and execs;
+// each setting survives the exec.
+struct ChildSetup {
+  bool disable_aslr = false;  // personality(ADDR_NO_RANDOMIZE)
+};
+
 class Launch {
  public:
   // Forks a child that waits for release(), then installs `filter` (unless
   // null) and execs `path`. Throws std::system_error.
   Launch(const std::string& path, const std::vector<std::string>& argv,
-         const bpf::Program* filter);
+         const bpf::Program* filter, ChildSetup setup = {});
   ~Launch();
   Launch(const Launch&) = delete;
   Launch& operator=(const Launch&) = delete;

@@ -35,6 +35,23 @@ there is no time column to fill, so those columns are zero.
 Example:
   hytrace count -- make -j2)";
 
+constexpr const char* kRecordHelp = R"(Run PROG and record, in one trace file, every syscall of every task with
+its result and every byte the kernel wrote into the program, and the
+signals, clones, execs and exits, in one global order. Hot syscall sites
+are patched so their calls are recorded without a ptrace stop. The
+program runs with ASLR off, without the vDSO (time calls become real
+syscalls) and with rseq refused, so a replay can reproduce it.
+
+hytrace exits with PROG's status. Ctrl-C and SIGTERM end PROG and finish
+the file; a recorder killed with SIGKILL leaves a file readable up to its
+last complete chunk. Not recorded yet: rdtsc and cpuid values (see
+docs/guide/record.md).
+
+Examples:
+  hytrace record -- make -j2
+  hytrace record -o test.hyt --keep-on-failure -- ./flaky_test
+  hytrace dump test.hyt)";
+
 constexpr const char* kDumpHelp = R"(Print the events of trace FILE, one line each: syscalls as `trace` shows
 them (with the bytes the kernel wrote, as recorded), signals, process and
 exec events, rdtsc/cpuid values, hytrace's own calls and pages. Each line
@@ -43,7 +60,7 @@ starts with the event's sequence number and its pid (and tid).
 A damaged or foreign file gets one line naming the problem and its offset,
 after the events before it, and exit status 2. A recording cut short is
 shown up to its last complete chunk, with a note on stderr.
-Trace files are written by `hytrace record` (in progress).
+Trace files are written by `hytrace record`.
 
 Examples:
   hytrace dump run.hyt
@@ -130,6 +147,25 @@ int main(int argc, char** argv) {
   count_sub->add_flag("--json", count.json, "Counts per task and syscall as one JSON object");
   take_command(count_sub);
 
+  hytrace::tracer::RecordCommand record;
+  CLI::App* record_sub =
+      app.add_subcommand("record", "Record a program's syscalls, signals and outputs into a trace file");
+  record_sub->footer(kRecordHelp);
+  record_sub->add_option("-o,--output", record.output,
+                         "Write the trace to FILE (which must not exist); default PROG-N.hyt here")
+      ->type_name("FILE");
+  record_sub->add_flag("--no-patch", record.no_patch,
+                       "Do not patch hot syscall sites: every syscall stops in ptrace");
+  record_sub->add_flag("--keep-on-failure", record.keep_on_failure,
+                       "Keep the trace only when PROG fails (non-zero exit or killed by a signal)");
+  record_sub->add_flag("--allow-io-uring", record.allow_io_uring,
+                       "Let io_uring_setup through (its calls are marked unreplayable); by default it "
+                       "fails with ENOSYS so programs fall back to plain syscalls");
+  record_sub->add_flag("--exit-with-root", record.exit_with_root,
+                       "When PROG exits, kill the processes it left behind instead of waiting for them");
+  record_sub->add_flag("-q,--quiet", record.quiet, "No summary line on stderr at the end");
+  take_command(record_sub);
+
   hytrace::tracer::DumpCommand dump;
   CLI::App* dump_sub = app.add_subcommand("dump", "Print the events of a trace file");
   dump_sub->footer(kDumpHelp);
@@ -179,6 +215,15 @@ int main(int argc, char** argv) {
       return 2;
     }
     return hytrace::tracer::run_count(count);
+  }
+  if (record_sub->parsed()) {
+    if (!check_command(record_sub->remaining())) return 2;
+    record.argv = command_of(record_sub, after);
+    if (record.argv.empty()) {
+      std::fprintf(stderr, "hytrace: record needs a program to run\n%s", record_sub->help().c_str());
+      return 2;
+    }
+    return hytrace::tracer::run_record(record);
   }
   if (dump_sub->parsed()) return hytrace::tracer::run_dump(dump);
   if (stats_sub->parsed()) return hytrace::tracer::run_stats(stats);

@@ -49,6 +49,9 @@ namespace {
 namespace stub = patcher::stub;
 
 constexpr size_t kBufferSize = 4 << 20;
+// Record: an output over this leaves its call to the tracer (a stop), so
+// one call never takes more than a sixteenth of the buffer.
+constexpr uint32_t kMostRecordedOutput = kBufferSize / 16;
 constexpr unsigned kHotStops = 8;  // stops at a site before it is analysed
 constexpr uint64_t kStubPageSize = 64 << 10;
 constexpr uint64_t kReach = (1ull << 31) - kStubPageSize;
@@ -212,6 +215,7 @@ hytrace_capture_rule rule_for(const syscalls::MemoryArg& m) {
   r.arg = m.arg;
   r.len_arg = m.size_arg;
   r.max = m.max;
+  r.flags = static_cast<uint8_t>((m.exact ? HYTRACE_CAPTURE_EXACT : 0) | (m.redirect ? HYTRACE_CAPTURE_REDIRECT : 0));
   switch (m.size) {
     case Size::kCString: r.kind = HYTRACE_CAPTURE_CSTRING; break;
     case Size::kFromArg: r.kind = HYTRACE_CAPTURE_LEN_ARG; break;
@@ -363,14 +367,16 @@ SpacePatch::~SpacePatch() {
   if (buffer) munmap(buffer, buffer_size);
 }
 
-Patching::Patching(const std::vector<bool>& traced, size_t string_limit, bool timed)
+Patching::Patching(const std::vector<bool>& traced, size_t string_limit, bool timed, Captures captures)
     : served_(HYTRACE_STUB_MAX_NR, false), data_(sizeof(hytrace_stub_data), 0) {
   auto* d = reinterpret_cast<hytrace_stub_data*>(data_.data());
   d->magic = HYTRACE_STUB_MAGIC;
   d->timed = timed;
   for (long nr = 0; nr < HYTRACE_STUB_MAX_NR && nr < static_cast<long>(traced.size()); ++nr) {
     if (!traced[nr] || never_served(nr)) continue;
-    const auto memory = syscalls::memory_args(nr, string_limit);
+    const auto memory = captures == Captures::kRecorded
+                            ? syscalls::recorded_args(nr, string_limit, kMostRecordedOutput)
+                            : syscalls::memory_args(nr, string_limit);
     if (!memory || memory->size() > HYTRACE_STUB_MAX_CAPTURES) continue;
     served_[nr] = true;
     d->served[nr] = 1;

@@ -82,10 +82,15 @@ using StopSpace = std::function<std::optional<std::vector<patcher::TaskSnapshot>
 
 class Patching {
  public:
+  // What the stub copies of a call's memory: what trace shows of it
+  // (syscalls::memory_args), or every byte the kernel writes, for record
+  // (syscalls::recorded_args).
+  enum class Captures { kShown, kRecorded };
   // `traced`: the syscalls the filter sends to the tracer; the stub serves
-  // those whose shown memory it can capture (syscalls::memory_args).
+  // those whose memory it can capture as `captures` asks.
   // `timed`: the stub measures each call (for -c's times).
-  Patching(const std::vector<bool>& traced, size_t string_limit, bool timed = false);
+  Patching(const std::vector<bool>& traced, size_t string_limit, bool timed = false,
+           Captures captures = Captures::kShown);
   ~Patching();
   // Only window patches (the tests of their deferral): no two-byte ones.
   void windows_only() { two_byte_ = false; }

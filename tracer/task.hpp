@@ -38,7 +38,8 @@ struct ThreadGroup {
 struct SyscallFrame {
   syscalls::Call call;
   uint64_t ip = 0;  // address after the syscall instruction
-  uint64_t seq = 0;
+  uint64_t seq = 0;       // the entry's place in the engine's clock
+  uint64_t exit_seq = 0;  // the exit's, once it has returned
   std::chrono::steady_clock::time_point entered;
   // A buffered call's duration, as its stub measured it (with -c): the
   // tracer saw neither its start nor its end.

@@ -131,14 +131,16 @@ void TraceMode::on_signal(Task& task, SignalDelivery& delivery) {
                                     siginfo_text(delivery.info)));
 }
 
-void TraceMode::on_group_stop(Task& task, int sig) {
+void TraceMode::on_group_stop(const GroupStop& stop) {
   if (options_.summary || options_.json) return;
-  write_event(task.tid, fmt::format("--- stopped by {} ---", syscalls::signal_name(sig)));
+  write_event(stop.task->tid, fmt::format("--- stopped by {} ---", syscalls::signal_name(stop.sig)));
 }
 
-void TraceMode::on_task_start(Task&, Task&, uint64_t) { ++live_tasks_; }
+void TraceMode::on_task_start(const TaskStart&) { ++live_tasks_; }
 
-void TraceMode::on_exec(Task& task, pid_t former_tid) {
+void TraceMode::on_exec(const Exec& exec) {
+  const Task& task = *exec.task;
+  const pid_t former_tid = exec.former_tid;
   if (former_tid == task.tid) return;
   // The exec'ing thread took the leader's tid: its pending execve moves along.
   for (auto& [seq, p] : pending_) {
@@ -147,7 +149,9 @@ void TraceMode::on_exec(Task& task, pid_t former_tid) {
   --live_tasks_;
 }
 
-void TraceMode::on_task_exit(Task& task, const ExitStatus& status) {
+void TraceMode::on_task_exit(const TaskExit& exit) {
+  Task& task = *exit.task;
+  const ExitStatus& status = exit.status;
   // exit_group, or calls cut short by a fatal signal: they never return.
   for (auto it = pending_.begin(); it != pending_.end();) {
     if (it->second.tid != task.tid) {

@@ -28,10 +28,10 @@ class TraceMode final : public Handler {
   void on_syscall_enter(Task& task, SyscallFrame& frame) override;
   void on_syscall_exit(Task& task, const SyscallFrame& frame, long result) override;
   void on_signal(Task& task, SignalDelivery& delivery) override;
-  void on_group_stop(Task& task, int sig) override;
-  void on_task_start(Task& child, Task& parent, uint64_t clone_flags) override;
-  void on_exec(Task& task, pid_t former_tid) override;
-  void on_task_exit(Task& task, const ExitStatus& status) override;
+  void on_group_stop(const GroupStop& stop) override;
+  void on_task_start(const TaskStart& start) override;
+  void on_exec(const Exec& exec) override;
+  void on_task_exit(const TaskExit& exit) override;
   void on_finish() override;
 
  private:

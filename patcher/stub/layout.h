@@ -43,11 +43,22 @@ enum hytrace_capture_kind {
   HYTRACE_CAPTURE_FIXED_IN = 5,   /* at entry, max bytes */
 };
 
+/* Record's rules (hytrace_capture_rule.flags). */
+enum hytrace_capture_flag {
+  /* LEN_RESULT: a buffer over `max` makes the call fall back to the tracer,
+   * so a capture is never cut short. */
+  HYTRACE_CAPTURE_EXACT = 1,
+  /* LEN_RESULT: the kernel writes into the exit record's capture and the
+   * stub copies it to the program's buffer, so the record holds what the
+   * kernel wrote even when another thread writes the buffer meanwhile. */
+  HYTRACE_CAPTURE_REDIRECT = 2,
+};
+
 struct hytrace_capture_rule {
   uint8_t kind;
   uint8_t arg;     /* the pointer argument */
   uint8_t len_arg; /* for LEN_ARG and LEN_RESULT */
-  uint8_t pad;
+  uint8_t flags;   /* hytrace_capture_flag bits */
   uint32_t max;
 };
 

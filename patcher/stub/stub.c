@@ -132,7 +132,12 @@ static uint32_t capture_length(const struct hytrace_capture_rule* rule, const ui
   return 0;
 }
 
-/* Fills one capture at `at`; returns the bytes used. */
+static int redirected(const struct hytrace_capture_rule* rule) {
+  return rule->kind == HYTRACE_CAPTURE_LEN_RESULT && (rule->flags & HYTRACE_CAPTURE_REDIRECT);
+}
+
+/* Fills one capture at `at`; returns the bytes used. A redirected capture
+ * already holds what the kernel wrote: those bytes go to the program. */
 static uint32_t capture(uint8_t* at, const struct hytrace_capture_rule* rule, const uint64_t* args,
                         long result, uint32_t tid) {
   struct hytrace_capture* c = (struct hytrace_capture*)at;
@@ -141,7 +146,10 @@ static uint32_t capture(uint8_t* at, const struct hytrace_capture_rule* rule, co
   c->pad = 0;
   const uint32_t want = capture_length(rule, args, result);
   uint32_t n = 0;
-  if (c->addr && want && rule->kind == HYTRACE_CAPTURE_LEN_RESULT) {
+  if (c->addr && want && redirected(rule)) {
+    uint8_t* to = (uint8_t*)c->addr;
+    for (n = 0; n < want; ++n) to[n] = bytes[n];
+  } else if (c->addr && want && rule->kind == HYTRACE_CAPTURE_LEN_RESULT) {
     /* The kernel has just written these bytes (result > 0): the memory is
      * there, and a plain copy is far cheaper than a syscall. (A fixed-size
      * output may not have been written at all, as by wait4 with WNOHANG.) */
@@ -157,6 +165,32 @@ static uint32_t capture(uint8_t* at, const struct hytrace_capture_rule* rule, co
   }
   c->length = n;
   return (uint32_t)sizeof(*c) + round8(n);
+}
+
+/* Record's rules: 0 when an output could be cut short (its buffer is over
+ * the rule's max), so the call must go to the tracer. */
+static int exact_fits(const struct hytrace_capture_rule* rules, const uint64_t* args) {
+  for (int i = 0; i < HYTRACE_STUB_MAX_CAPTURES; ++i) {
+    const struct hytrace_capture_rule* rule = &rules[i];
+    if ((rule->flags & HYTRACE_CAPTURE_EXACT) && rule->kind == HYTRACE_CAPTURE_LEN_RESULT &&
+        args[rule->len_arg] > rule->max)
+      return 0;
+  }
+  return 1;
+}
+
+/* The arguments the kernel gets: a redirected output points into the exit
+ * record, laid out as record() will fill it (captures in rule order). */
+static void redirect_outputs(const struct hytrace_capture_rule* rules, const uint64_t* args,
+                             struct hytrace_record* exit, uint64_t* call_args) {
+  uint8_t* at = (uint8_t*)(exit + 1);
+  for (int i = 0; i < HYTRACE_STUB_MAX_CAPTURES; ++i) {
+    const uint32_t room = rule_room(&rules[i], 1, args);
+    if (!room) continue;
+    if (redirected(&rules[i]) && args[rules[i].arg])
+      call_args[rules[i].arg] = (uint64_t)(at + sizeof(struct hytrace_capture));
+    at += room;
+  }
 }
 
 static uint32_t record_room(const struct hytrace_capture_rule* rules, int exit, const uint64_t* args) {
@@ -216,7 +250,8 @@ long hytrace_stub_main(struct saved_registers* regs) {
   const struct hytrace_stub_data* d = (const struct hytrace_stub_data*)HYTRACE_GATE_DATA;
   const long nr = (long)regs->rax;
   const uint64_t args[6] = {regs->rdi, regs->rsi, regs->rdx, regs->r10, regs->r8, regs->r9};
-  if (d->magic != HYTRACE_STUB_MAGIC || nr < 0 || nr >= HYTRACE_STUB_MAX_NR || !d->served[nr]) {
+  if (d->magic != HYTRACE_STUB_MAGIC || nr < 0 || nr >= HYTRACE_STUB_MAX_NR || !d->served[nr] ||
+      !exact_fits(d->rules[nr], args)) {
     return hytrace_traced_syscall(nr, (long)args[0], (long)args[1], (long)args[2], (long)args[3],
                                   (long)args[4], (long)args[5]);
   }
@@ -233,8 +268,12 @@ long hytrace_stub_main(struct saved_registers* regs) {
   exit->length = exit_room;
   const uint32_t tid = (uint32_t)gate(__NR_gettid, 0, 0, 0, 0, 0, 0);
   const uint64_t entry_seq = record(d, entry, HYTRACE_RECORD_ENTRY, nr, args, 0, 0, tid);
+  uint64_t call_args[6];
+  for (int i = 0; i < 6; ++i) call_args[i] = args[i];
+  redirect_outputs(d->rules[nr], args, exit, call_args);
   const uint64_t start = d->timed ? now_ns() : 0;
-  const long result = gate(nr, args[0], args[1], args[2], args[3], args[4], args[5]);
+  const long result = gate(nr, call_args[0], call_args[1], call_args[2], call_args[3], call_args[4],
+                           call_args[5]);
   exit->duration_ns = d->timed ? now_ns() - start : 0;
   record(d, exit, HYTRACE_RECORD_EXIT, nr, args, result, entry_seq, tid);
   return result;

@@ -19,6 +19,9 @@ Compare mode (default):
     * with --check-json, every trace line to be a JSON object, and those with a
       "syscall" key to carry args/result/seq/pid/tid.
   Trace arguments that start with '-' must be written --trace-arg=-e.
+  --mode record runs `BIN record -q -o TRACE.hyt <trace-args> -- PROG ARGS` instead,
+  then `BIN dump TRACE.hyt`, which must succeed and end with the recording's end
+  event; the regexes then apply to dump's text.
   --shell runs PROG as a `sh -c` script (ARGS become $0, $1...).
   --workdir-file copies a file into the fresh empty directory each run uses as its
   working directory (every execution, native or traced, gets its own).
@@ -293,13 +296,24 @@ def compare_run(args, command, run, keep_root):
     trace_path = os.path.join(scratch, "trace.out")
 
     native = execute(command, native_dir, stdin_path, args.timeout)
-    traced_argv = [args.hytrace, "trace"]
+    traced_argv = [args.hytrace, args.mode]
+    if args.mode == "record":
+        trace_path = os.path.join(scratch, "trace.hyt")
+        traced_argv += ["-q"]
     if not args.trace_stderr:
         traced_argv += ["-o", trace_path]
     traced_argv += args.trace_arg + ["--"] + command
     traced = execute(traced_argv, traced_dir, stdin_path, args.timeout)
 
-    if args.trace_stderr:
+    if args.mode == "record":
+        dumped = execute([args.hytrace, "dump", trace_path], scratch, os.devnull, args.timeout)
+        trace = dumped.stdout
+        if dumped.status != 0:
+            failures.append("hytrace dump %s %s:\n%s" % (trace_path, dumped.describe(),
+                                                         head(dumped.stderr, 10)))
+        elif not re.search(rb"\+\+\+ end: .* events \+\+\+\n\Z", trace):
+            failures.append("the recording has no end event")
+    elif args.trace_stderr:
         trace = traced.stderr
     else:
         try:
@@ -438,6 +452,8 @@ def parse(argv):
         epilog="See the module docstring for details.")
     p.add_argument("--hytrace", required=True, help="the hytrace binary")
     p.add_argument("--runs", type=int, default=1, help="repeat the comparison N times")
+    p.add_argument("--mode", choices=("trace", "record"), default="trace",
+                   help="the hytrace command the program runs under")
     p.add_argument("--trace-arg", action="append", default=[],
                    help="an argument for `hytrace trace` (write --trace-arg=-e)")
     p.add_argument("--expect-trace", action="append", default=[], metavar="REGEX")

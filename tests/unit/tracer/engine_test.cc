@@ -4,9 +4,12 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
+#include <set>
 #include <sstream>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -34,10 +37,39 @@ struct Counter : Handler {
   int starts = 0, execs = 0, exits_seen = 0;
   void on_syscall_enter(Task&, SyscallFrame& f) override { ++entries[f.call.nr]; }
   void on_syscall_exit(Task&, const SyscallFrame& f, long) override { ++exits[f.call.nr]; }
-  void on_task_start(Task&, Task&, uint64_t) override { ++starts; }
-  void on_exec(Task&, pid_t) override { ++execs; }
-  void on_task_exit(Task&, const ExitStatus&) override { ++exits_seen; }
+  void on_task_start(const TaskStart&) override { ++starts; }
+  void on_exec(const Exec&) override { ++execs; }
+  void on_task_exit(const TaskExit&) override { ++exits_seen; }
 };
+
+// Every place in the engine's clock, as the handler saw them.
+struct Clock : Handler {
+  std::vector<uint64_t> seqs;
+  int exits_before_entries = 0;
+  void on_syscall_enter(Task&, SyscallFrame& f) override { seqs.push_back(f.seq); }
+  void on_syscall_exit(Task&, const SyscallFrame& f, long) override {
+    seqs.push_back(f.exit_seq);
+    exits_before_entries += f.exit_seq <= f.seq;
+  }
+  void on_signal(Task&, SignalDelivery& d) override { seqs.push_back(d.seq); }
+  void on_task_start(const TaskStart& e) override { seqs.push_back(e.seq); }
+  void on_exec(const Exec& e) override { seqs.push_back(e.seq); }
+  void on_task_exit(const TaskExit& e) override { seqs.push_back(e.seq); }
+};
+
+// One clock for every event: no two events share a place, and each
+// syscall's exit comes after its entry.
+TEST(Engine, EveryEventHasItsOwnPlaceInOneClock) {
+  Engine engine;
+  Clock clock;
+  engine.spawn("/bin/sh", {"sh", "-c", "/bin/true & wait; kill -USR1 $$ 2>/dev/null; exit 0"},
+               filter_tracing({SYS_clone, SYS_wait4, SYS_kill, SYS_execve, SYS_exit_group}));
+  engine.run(clock);
+  ASSERT_GT(clock.seqs.size(), 8u);
+  EXPECT_EQ(std::set<uint64_t>(clock.seqs.begin(), clock.seqs.end()).size(), clock.seqs.size());
+  EXPECT_EQ(std::count(clock.seqs.begin(), clock.seqs.end(), 0u), 0);
+  EXPECT_EQ(clock.exits_before_entries, 0);
+}
 
 TEST(Engine, OnlyTracedSyscallsStop) {
   Engine engine;

@@ -1,0 +1,255 @@
+#include "tracer/record/record_mode.hpp"
+
+#include <elf.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string_view>
+
+#include "syscalls/catalogue.hpp"
+#include "tracer/remote_memory.hpp"
+#include "tracer/tracefile/format.hpp"
+
+namespace hytrace::tracer {
+namespace {
+
+using tracefile::MemoryRange;
+
+// One event stays below the trace's limit with room for its fixed fields.
+constexpr uint64_t kMostEventBytes = tracefile::kMaxEventBody - (64u << 10);
+// What the kernel read is kept for dump's sake only: paths, small structures.
+constexpr uint64_t kMostReadBytes = 4096;
+
+// Why result substitution cannot replay a call, "" when it can: the kernel
+// keeps writing into the program after the call returned, or the call's
+// meaning is outside the program's memory and registers.
+std::string_view unreplayable_reason(syscalls::Abi abi, long nr, bool effects_known) {
+  const std::string_view name = syscalls::name_of(abi, nr);
+  if (name.starts_with("io_uring_")) return "io_uring";
+  if (name == "io_setup" || name == "io_submit" || name == "io_getevents" || name == "io_pgetevents" ||
+      name == "io_cancel" || name == "io_destroy") {
+    return "aio ring";
+  }
+  if (name == "userfaultfd" || name == "perf_event_open" || name == "bpf") return name;
+  if (!effects_known) return "effects unknown";
+  return {};
+}
+
+MemoryRange read_range(pid_t tid, uint64_t addr, uint64_t len) {
+  MemoryRange range;
+  range.addr = addr;
+  range.bytes.resize(len);
+  range.bytes.resize(RemoteMemory(tid).read(addr, range.bytes.data(), len));
+  return range;
+}
+
+std::vector<MemoryRange> ranges_of(const Captured& captured) {
+  std::vector<MemoryRange> out;
+  out.reserve(captured.ranges.size());
+  for (const auto& [addr, bytes] : captured.ranges) out.push_back({addr, bytes});
+  return out;
+}
+
+}  // namespace
+
+RecordMode::RecordMode(tracefile::TraceWriter& writer, RecordOptions options, std::function<void()> stop)
+    : writer_(writer), options_(options), stop_(std::move(stop)) {}
+
+void RecordMode::append(const tracefile::Event& event) {
+  last_seq_ = std::max(last_seq_, tracefile::seq_range(event).second);
+  writer_.append(event);
+  // The writer keeps its first error and appends nothing after it: a run
+  // that goes on from there would have a gap, so it ends. Checked per
+  // chunk's worth of events, not per event (status() takes a lock).
+  if (!stopped_ && writer_.events() % 256 == 0 && !writer_.status().empty()) {
+    stopped_ = true;
+    stop_();
+  }
+}
+
+void RecordMode::on_syscall_enter(Task& task, SyscallFrame& frame) {
+  Pending& p = pending_[frame.seq];
+  p.tid = task.tid;
+  p.frame = frame;
+  if (frame.buffered) {
+    if (frame.captured) p.reads = ranges_of(*frame.captured);
+    return;
+  }
+  const bool x86_64 = frame.call.abi == syscalls::Abi::kX86_64;
+  // glibc falls back when rseq is refused: the kernel's writes into the
+  // rseq area at every preemption could not be replayed.
+  if (x86_64 && frame.call.nr == SYS_rseq) {
+    frame.skip = true;
+    frame.result = -ENOSYS;
+  }
+  if (x86_64 && frame.call.nr == SYS_io_uring_setup && !options_.allow_io_uring) {
+    frame.skip = true;
+    frame.result = -ENOSYS;
+  }
+  // The engine models exec and sigreturn itself (exec and signal events),
+  // and a refused call wrote nothing: their memory effects do not matter.
+  const syscalls::Role role = syscalls::role_of(frame.call.abi, frame.call.nr);
+  p.modelled = frame.skip || role == syscalls::Role::kExec || role == syscalls::Role::kSigreturn;
+  RemoteMemory memory(task.tid);
+  p.effects = syscalls::Effects::at_entry(frame.call, memory);
+  if (!p.modelled) p.unreplayable = unreplayable_reason(frame.call.abi, frame.call.nr, p.effects.has_value());
+  if (!p.effects) return;
+  for (const syscalls::Region& r : p.effects->reads()) {
+    p.reads.push_back(read_range(task.tid, r.addr, std::min(r.len, kMostReadBytes)));
+  }
+}
+
+void RecordMode::read_writes(pid_t tid, const Pending& p, long result, tracefile::SyscallEvent& out) {
+  RemoteMemory memory(tid);
+  uint64_t total = 0;
+  for (const syscalls::Region& r : p.effects->writes(result, memory)) {
+    if (total + r.len > kMostEventBytes) {
+      out.flags |= tracefile::kUnreplayable;
+      out.unreplayable = "outputs over the trace's event limit";
+      return;
+    }
+    total += r.len;
+    out.writes.push_back(read_range(tid, r.addr, r.len));
+  }
+}
+
+void RecordMode::append_syscall(Pending& p, const SyscallFrame& frame, std::optional<long> result) {
+  tracefile::SyscallEvent& e = scratch_;
+  e.writes.clear();
+  e.reads = std::move(p.reads);
+  e.entry_seq = p.frame.seq;
+  e.exit_seq = result ? frame.exit_seq : 0;
+  e.tid = p.tid;
+  e.abi = p.frame.call.abi;
+  e.nr = p.frame.call.nr;
+  std::copy(std::begin(p.frame.call.args), std::end(p.frame.call.args), e.args.begin());
+  e.result = result.value_or(0);
+  e.flags = result ? 0u : uint32_t{tracefile::kUnfinished};
+  e.unreplayable = p.unreplayable;
+  if (p.frame.buffered) {
+    e.flags |= tracefile::kServedByStub;
+    ++counts_.served_by_stub;
+    if (result && frame.captured) e.writes = ranges_of(*frame.captured);
+  } else if (!p.effects) {
+    if (!p.modelled) e.flags |= tracefile::kEffectsUnknown;
+  } else if (result) {
+    read_writes(p.tid, p, *result, e);
+  }
+  if (!e.unreplayable.empty()) e.flags |= tracefile::kUnreplayable;
+  counts_.unreplayable += !e.unreplayable.empty();
+  ++counts_.syscalls;
+  append(e);
+}
+
+void RecordMode::on_syscall_exit(Task& task, const SyscallFrame& frame, long result) {
+  auto it = pending_.find(frame.seq);
+  if (it == pending_.end()) return;  // entered before the recording (cannot happen when spawned)
+  append_syscall(it->second, frame, result);
+  pending_.erase(it);
+  last_exit_[task.tid] = {frame.exit_seq, frame.ip, result};
+}
+
+void RecordMode::on_signal(Task& task, SignalDelivery& delivery) {
+  tracefile::SignalEvent e;
+  e.seq = delivery.seq;
+  e.tid = task.tid;
+  std::memcpy(e.siginfo.data(), &delivery.info, std::min(sizeof delivery.info, e.siginfo.size()));
+  user_regs_struct regs{};
+  static_assert(sizeof regs == tracefile::kUserRegs * sizeof(uint64_t));
+  if (ptrace(PTRACE_GETREGS, task.tid, nullptr, &regs) == 0) std::memcpy(e.regs.data(), &regs, sizeof regs);
+  e.ip = regs.rip;
+  // At a syscall's exit (it was interrupted, or the signal was pending when
+  // it returned) the registers are as the exit left them; anywhere else the
+  // program ran code of its own since its last event.
+  const auto last = last_exit_.find(task.tid);
+  if (last != last_exit_.end() && last->second.ip == regs.rip &&
+      static_cast<long>(regs.rax) == last->second.result && !task.in_syscall()) {
+    e.where = tracefile::SignalEvent::Where::kAtEvent;
+    e.at_seq = last->second.seq;
+  } else {
+    e.where = tracefile::SignalEvent::Where::kInUserCode;
+  }
+  std::string xstate(4096, '\0');
+  iovec io{xstate.data(), xstate.size()};
+  if (ptrace(PTRACE_GETREGSET, task.tid, NT_X86_XSTATE, &io) == 0) {
+    xstate.resize(io.iov_len);
+    e.xstate = std::move(xstate);
+  }
+  const uint64_t page = regs.rsp & ~uint64_t{4095};
+  const MemoryRange stack = read_range(task.tid, page, 4096);
+  e.stack_hash = tracefile::hash64(
+      {reinterpret_cast<const uint8_t*>(stack.bytes.data()), stack.bytes.size()});
+  ++counts_.signals;
+  append(e);
+}
+
+void RecordMode::on_task_start(const TaskStart& start) {
+  tracefile::ProcessEvent e;
+  e.seq = start.seq;
+  e.tid = start.parent->tid;
+  e.child = start.task->tid;
+  e.flags = start.clone_flags;
+  using Kind = tracefile::ProcessEvent::Kind;
+  e.kind = (start.clone_flags & CLONE_VFORK)                   ? Kind::kVfork
+           : (start.clone_flags & (CLONE_VM | CLONE_THREAD)) ? Kind::kClone
+                                                               : Kind::kFork;
+  append(e);
+}
+
+void RecordMode::on_exec(const Exec& exec) {
+  const pid_t tid = exec.task->tid;
+  // A non-leader thread that exec'd took the leader's tid: its execve
+  // returns there.
+  for (auto& [seq, p] : pending_) {
+    if (p.tid == exec.former_tid) p.tid = tid;
+  }
+  if (exec.former_tid != tid) last_exit_.erase(exec.former_tid);
+  tracefile::ExecEvent e;
+  exec_facts_.read(tid, e);
+  e.seq = exec.seq;
+  e.former_tid = exec.former_tid;
+  if (options_.hide_vdso && ExecFacts::hide_vdso(tid)) {
+    for (auto& [type, value] : e.auxv) {
+      if (type == AT_SYSINFO_EHDR) type = AT_IGNORE;
+    }
+  }
+  append(e);
+}
+
+void RecordMode::on_task_exit(const TaskExit& exit) {
+  const pid_t tid = exit.task->tid;
+  // exit, exit_group, or calls a fatal signal cut short: they never return.
+  for (auto it = pending_.begin(); it != pending_.end();) {
+    if (it->second.tid != tid) {
+      ++it;
+      continue;
+    }
+    append_syscall(it->second, it->second.frame, std::nullopt);
+    it = pending_.erase(it);
+  }
+  last_exit_.erase(tid);
+  if (exit.task->is_leader()) wait_statuses_[tid] = exit.wait_status;
+  tracefile::ProcessEvent e;
+  e.seq = exit.seq;
+  e.kind = tracefile::ProcessEvent::Kind::kExit;
+  e.tid = tid;
+  e.status = exit.wait_status;
+  append(e);
+}
+
+void RecordMode::end(pid_t root) {
+  tracefile::EndEvent e;
+  e.seq = last_seq_ + 1;
+  e.tid = root;
+  const auto status = wait_statuses_.find(root);
+  e.status = status != wait_statuses_.end() ? status->second : 0;
+  e.events = writer_.events();
+  writer_.append(e);
+}
+
+}  // namespace hytrace::tracer

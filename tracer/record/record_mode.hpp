@@ -1,0 +1,86 @@
+// `hytrace record`: turns the engine's events into trace-file events. Every
+// syscall gets its entry and exit places in the engine's one clock, its
+// result, and every byte the kernel wrote into the program as effects.tbl
+// describes it (read from the stopped task, or as the stub copied it for a
+// call it served); signals, clones, execs and exits get theirs. The mode
+// only appends to the writer: compression and I/O are on its own thread.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "syscalls/effects.hpp"
+#include "tracer/event.hpp"
+#include "tracer/record/exec_facts.hpp"
+#include "tracer/tracefile/writer.hpp"
+
+namespace hytrace::tracer {
+
+struct RecordOptions {
+  bool hide_vdso = true;        // AT_SYSINFO_EHDR -> AT_IGNORE at each exec
+  bool allow_io_uring = false;  // else io_uring_setup fails with ENOSYS
+};
+
+// What a recording counted, for the end-of-run line and stats.
+struct RecordCounts {
+  uint64_t syscalls = 0;
+  uint64_t served_by_stub = 0;
+  uint64_t unreplayable = 0;
+  uint64_t signals = 0;
+};
+
+class RecordMode final : public Handler {
+ public:
+  // `stop` ends the run (the engine's stop): called once when the trace
+  // cannot be written any more, so the program never runs unrecorded.
+  RecordMode(tracefile::TraceWriter& writer, RecordOptions options, std::function<void()> stop);
+
+  void on_syscall_enter(Task& task, SyscallFrame& frame) override;
+  void on_syscall_exit(Task& task, const SyscallFrame& frame, long result) override;
+  void on_signal(Task& task, SignalDelivery& delivery) override;
+  void on_task_start(const TaskStart& start) override;
+  void on_exec(const Exec& exec) override;
+  void on_task_exit(const TaskExit& exit) override;
+
+  // The last event: how the root ended.
+  void end(pid_t root);
+  const RecordCounts& counts() const { return counts_; }
+
+ private:
+  struct Pending {
+    pid_t tid = 0;
+    SyscallFrame frame;  // as at entry
+    std::optional<syscalls::Effects> effects;  // stopped calls: read at entry
+    bool modelled = false;  // exec, sigreturn, a refused call: no effects needed
+    std::vector<tracefile::MemoryRange> reads;
+    std::string unreplayable;
+  };
+  // The syscall as a trace event; `result` nullopt for one that never returned.
+  void append_syscall(Pending& p, const SyscallFrame& frame, std::optional<long> result);
+  void read_writes(pid_t tid, const Pending& p, long result, tracefile::SyscallEvent& out);
+  void append(const tracefile::Event& event);
+
+  tracefile::TraceWriter& writer_;
+  RecordOptions options_;
+  std::function<void()> stop_;
+  bool stopped_ = false;
+  ExecFacts exec_facts_;
+  std::map<uint64_t, Pending> pending_;  // by the entry's seq
+  struct LastExit {
+    uint64_t seq = 0;
+    uint64_t ip = 0;
+    long result = 0;
+  };
+  std::map<pid_t, LastExit> last_exit_;  // per task: where a signal at that exit is
+  std::map<pid_t, int> wait_statuses_;  // of the processes that ended
+  uint64_t last_seq_ = 0;
+  RecordCounts counts_;
+  tracefile::SyscallEvent scratch_;  // refilled per call: its vectors keep their memory
+};
+
+}  // namespace hytrace::tracer
