@@ -17,7 +17,9 @@
 #include <cstring>
 #include <fstream>
 #include <system_error>
+#include <utility>
 
+#include "tracer/instruction_trap.hpp"
 #include "tracer/ptrace_x86_64.hpp"
 
 namespace hytrace::tracer {
@@ -128,6 +130,7 @@ Task& Engine::add_task(pid_t tid, std::shared_ptr<ThreadGroup> group,
 void Engine::spawn(const std::string& path, const std::vector<std::string>& argv,
                    const bpf::Program& filter, const std::function<void(pid_t)>& before_exec,
                    ChildSetup setup) {
+  setup.trap_tsc = setup.trap_tsc || trap_tsc_;
   launch_ = std::make_unique<Launch>(path, argv, &filter, setup);
   const pid_t pid = launch_->pid();
   if (::ptrace(PTRACE_SEIZE, pid, nullptr, kSeizeOptions | PTRACE_O_EXITKILL) != 0) {
@@ -189,6 +192,7 @@ ExitStatus Engine::run(Handler& handler) {
           if constexpr (std::is_same_v<E, TaskStart>) handler.on_task_start(e);
           if constexpr (std::is_same_v<E, Exec>) handler.on_exec(e);
           if constexpr (std::is_same_v<E, TaskExit>) handler.on_task_exit(e);
+          if constexpr (std::is_same_v<E, InstructionTrap>) handler.on_instruction(e);
         },
         *event);
     resume(*event);
@@ -396,6 +400,10 @@ std::optional<Event> Engine::syscall_stop(Task& task) {
         result = frame.result;
       }
       if (transparency_) transparency_->on_exit(task, frame, result);
+      if (trap_cpuid_ && result == 0 &&
+          syscalls::role_of(frame.call.abi, frame.call.nr) == syscalls::Role::kExec) {
+        if (const auto status = enable_cpuid_faulting(task.tid)) own_interruption_ = {task.tid, *status};
+      }
       return SyscallExit{&task, frame, result};
     }
     case ptrace::StopOp::kNone: break;
@@ -462,11 +470,19 @@ std::optional<Event> Engine::stop_event(Task& task, int sig) {
 }
 
 std::optional<Event> Engine::signal_stop(Task& task, int sig) {
-  SignalDelivery delivery{&task, {}, sig, next_seq()};
+  SignalDelivery delivery{&task, {}, sig, 0};
   if (::ptrace(PTRACE_GETSIGINFO, task.tid, nullptr, &delivery.info) != 0) {
     resume_task(task, sig);
     return std::nullopt;
   }
+  if (sig == SIGSEGV && (trap_tsc_ || trap_cpuid_)) {
+    if (auto trap = trapped_instruction(task, delivery.info)) {
+      trap->seq = next_seq();
+      run_natively(*trap);
+      return *trap;
+    }
+  }
+  delivery.seq = next_seq();
   return delivery;
 }
 
@@ -497,9 +513,12 @@ void Engine::resume(Event& event) {
           if (e.frame->skip) ptrace::skip_syscall(e.task->tid, e.frame->result);
           resume_task(*e.task, 0);
         } else if constexpr (std::is_same_v<E, SyscallExit>) {
-          finish_syscall(*e.task, e.frame, e.result);
+          // A task that stopped again while the engine ran a syscall in it
+          // is not where the patcher could run one.
+          if (!own_interruption_) finish_syscall(*e.task, e.frame, e.result);
           if (auto other = interruption()) {
-            // The task stopped again while the patcher ran syscalls in it.
+            // The task stopped again while the engine or the patcher ran
+            // syscalls in it.
             if (auto next_event = decode(other->first, other->second)) queued_.push_front(*next_event);
           } else {
             resume_task(*e.task, 0);
@@ -507,6 +526,9 @@ void Engine::resume(Event& event) {
         } else if constexpr (std::is_same_v<E, SignalDelivery>) {
           if (patching_ && e.deliver) note_signal_context(*e.task, e.deliver);
           resume_task(*e.task, e.deliver);
+        } else if constexpr (std::is_same_v<E, InstructionTrap>) {
+          complete(e);  // the instruction's work is done: no SIGSEGV
+          resume_task(*e.task, 0);
         } else if constexpr (std::is_same_v<E, GroupStop>) {
           e.task->stopped = false;
           e.task->listening = true;
@@ -543,6 +565,7 @@ void Engine::note_signal_context(Task& task, int sig) {
 // At a syscall-exit stop: let the patcher act on what the finished call
 // asked for, if that is safe now.
 std::optional<std::pair<pid_t, int>> Engine::interruption() {
+  if (own_interruption_) return std::exchange(own_interruption_, std::nullopt);
   return patching_ ? patching_->take_interruption() : std::nullopt;
 }
 
@@ -649,6 +672,11 @@ void Engine::resume_task(Task& task, int sig) {
   } else {
     ptrace::cont(task.tid, sig);
   }
+}
+
+void Engine::trap_instructions(bool tsc, bool cpuid) {
+  trap_tsc_ = tsc;
+  trap_cpuid_ = cpuid;
 }
 
 void Engine::stop() {

@@ -74,6 +74,10 @@ class Engine {
   // While it waits for a stop, the engine also shows the stubs' events every
   // few milliseconds (a SIGALRM timer interrupts its waitpid).
   void enable_patching(Patching* patching);
+  // Trap rdtsc/rdtscp (set up by spawn's ChildSetup::trap_tsc) and cpuid
+  // (turned on after each exec: the kernel clears it there) as
+  // InstructionTrap events. Call before spawn.
+  void trap_instructions(bool tsc, bool cpuid);
 
  private:
   uint64_t next_seq();
@@ -125,6 +129,11 @@ class Engine {
   std::optional<Transparency> transparency_;  // spawned programs: their filter is hidden
   bool attach_mode_ = false;
   bool exit_with_root_ = false;
+  bool trap_tsc_ = false;
+  bool trap_cpuid_ = false;
+  // A stop that came while the engine ran a syscall in a task of its own
+  // accord (cpuid faulting after exec): handled before the task resumes.
+  std::optional<std::pair<pid_t, int>> own_interruption_;
   bool stopping_ = false;
   int events_after_interrupt_ = 0;
   uint64_t next_space_id_ = 1;

@@ -60,8 +60,24 @@ struct TaskExit {
   uint64_t seq = 0;
 };
 
+// An instruction the engine traps for the modes that ask (rdtsc and rdtscp
+// with PR_SET_TSC, cpuid with cpuid faulting): it arrives filled with what
+// the instruction gives on the tracer's CPU now; a handler may change the
+// values, and the engine puts them in the registers and steps over it.
+struct InstructionTrap {
+  enum class Kind : uint8_t { kRdtsc, kRdtscp, kCpuid };
+  Task* task;
+  Kind kind;
+  uint64_t ip = 0;
+  uint32_t leaf = 0, subleaf = 0;  // cpuid's eax and ecx
+  uint64_t tsc = 0;                // rdtsc, rdtscp
+  uint32_t aux = 0;                // rdtscp's ecx (TSC_AUX)
+  uint32_t eax = 0, ebx = 0, ecx = 0, edx = 0;  // cpuid's answer
+  uint64_t seq = 0;
+};
+
 using Event = std::variant<SyscallEnter, SyscallExit, SignalDelivery, GroupStop, TaskStart, Exec,
-                           TaskExit>;
+                           TaskExit, InstructionTrap>;
 
 class Handler {
  public:
@@ -75,6 +91,7 @@ class Handler {
   virtual void on_task_start(const TaskStart&) {}
   virtual void on_exec(const Exec&) {}
   virtual void on_task_exit(const TaskExit&) {}
+  virtual void on_instruction(InstructionTrap&) {}
   // The tracee tree is gone (or detached); flush what is buffered.
   virtual void on_finish() {}
 };

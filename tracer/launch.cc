@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/personality.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -25,6 +26,7 @@ struct ChildFailure {
     const int persona = personality(0xffffffff);
     if (persona != -1) personality(static_cast<unsigned long>(persona) | ADDR_NO_RANDOMIZE);
   }
+  if (setup.trap_tsc) prctl(PR_SET_TSC, PR_TSC_SIGSEGV, 0, 0, 0);
   ChildFailure failure{SpawnError::Stage::kFilter, 0};
   if (filter) failure.error = bpf::install(*filter, set_no_new_privs);
   if (failure.error == 0) {

@@ -28,6 +28,7 @@ std::string find_program(const std::string& name);
 // each setting survives the exec.
 struct ChildSetup {
   bool disable_aslr = false;  // personality(ADDR_NO_RANDOMIZE)
+  bool trap_tsc = false;      // prctl(PR_SET_TSC, PR_TSC_SIGSEGV): rdtsc faults
 };
 
 class Launch {

@@ -16,6 +16,7 @@
 #include "bpf/filter.hpp"
 #include "tracer/cli.hpp"
 #include "tracer/engine.hpp"
+#include "tracer/instruction_trap.hpp"
 #include "tracer/patching.hpp"
 #include "tracer/record/record_mode.hpp"
 #include "tracer/syscall_set.hpp"
@@ -41,7 +42,7 @@ std::string default_trace_path(const std::string& program) {
   }
 }
 
-tracefile::TraceInfo trace_info(const RecordCommand& cmd, bool patch) {
+tracefile::TraceInfo trace_info(const RecordCommand& cmd, bool patch, bool cpuid) {
   tracefile::TraceInfo info = tracefile::describe_machine();
   info.command = cmd.argv;
   for (char** env = environ; *env; ++env) info.environment.emplace_back(*env);
@@ -50,6 +51,8 @@ tracefile::TraceInfo trace_info(const RecordCommand& cmd, bool patch) {
   info.settings = nlohmann::json{{"patch", patch},
                                  {"allow_io_uring", cmd.allow_io_uring},
                                  {"rseq", "ENOSYS"},
+                                 {"rdtsc", "trapped"},
+                                 {"cpuid", cpuid ? "trapped" : "not trapped: no cpuid faulting here"},
                                  {"io_uring_setup", cmd.allow_io_uring ? "allowed" : "ENOSYS"}}
                       .dump();
   return info;
@@ -77,7 +80,8 @@ int run_record(const RecordCommand& cmd) {
     const bpf::Program filter = bpf::build_filter(spec);
     const std::string path = find_program(cmd.argv[0]);
     const std::string wanted = cmd.output.empty() ? default_trace_path(cmd.argv[0]) : cmd.output;
-    tracefile::TraceWriter writer(wanted, trace_info(cmd, patch));
+    const bool cpuid = cpuid_faulting_available();
+    tracefile::TraceWriter writer(wanted, trace_info(cmd, patch, cpuid));
     trace_path = wanted;
 
     Engine engine;
@@ -87,6 +91,7 @@ int run_record(const RecordCommand& cmd) {
     RecordOptions options;
     options.allow_io_uring = cmd.allow_io_uring;
     RecordMode mode(writer, options, [&] { engine.stop(); });
+    engine.trap_instructions(true, cpuid);
     engine.spawn(path, cmd.argv, filter, {}, ChildSetup{.disable_aslr = true});
     const ExitStatus status = engine.run(mode);
     mode.end(engine.root());
@@ -100,8 +105,10 @@ int run_record(const RecordCommand& cmd) {
       unlink(trace_path.c_str());
     } else if (!cmd.quiet) {
       const RecordCounts& c = mode.counts();
-      fmt::print(stderr, "hytrace: recorded {} syscalls ({} served by stubs), {} signals to {} ({} bytes)\n",
-                 c.syscalls, c.served_by_stub, c.signals, trace_path, writer.bytes_written());
+      fmt::print(stderr,
+                 "hytrace: recorded {} syscalls ({} served by stubs), {} signals, {} rdtsc/cpuid to {} "
+                 "({} bytes)\n",
+                 c.syscalls, c.served_by_stub, c.signals, c.instructions, trace_path, writer.bytes_written());
     }
     if (const int sig = Engine::interrupted_by()) return 128 + sig;
     return exit_code(status);

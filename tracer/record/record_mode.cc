@@ -242,6 +242,33 @@ void RecordMode::on_task_exit(const TaskExit& exit) {
   append(e);
 }
 
+// The value the tracer's CPU gave is what the program sees and the trace keeps.
+void RecordMode::on_instruction(InstructionTrap& trap) {
+  ++counts_.instructions;
+  if (trap.kind == InstructionTrap::Kind::kCpuid) {
+    tracefile::CpuidEvent e;
+    e.seq = trap.seq;
+    e.tid = trap.task->tid;
+    e.ip = trap.ip;
+    e.leaf = trap.leaf;
+    e.subleaf = trap.subleaf;
+    e.eax = trap.eax;
+    e.ebx = trap.ebx;
+    e.ecx = trap.ecx;
+    e.edx = trap.edx;
+    append(e);
+    return;
+  }
+  tracefile::RdtscEvent e;
+  e.seq = trap.seq;
+  e.tid = trap.task->tid;
+  e.rdtscp = trap.kind == InstructionTrap::Kind::kRdtscp;
+  e.ip = trap.ip;
+  e.value = trap.tsc;
+  e.aux = trap.aux;
+  append(e);
+}
+
 void RecordMode::end(pid_t root) {
   tracefile::EndEvent e;
   e.seq = last_seq_ + 1;

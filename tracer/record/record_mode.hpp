@@ -32,6 +32,7 @@ struct RecordCounts {
   uint64_t served_by_stub = 0;
   uint64_t unreplayable = 0;
   uint64_t signals = 0;
+  uint64_t instructions = 0;  // rdtsc, rdtscp and cpuid values
 };
 
 class RecordMode final : public Handler {
@@ -46,6 +47,7 @@ class RecordMode final : public Handler {
   void on_task_start(const TaskStart& start) override;
   void on_exec(const Exec& exec) override;
   void on_task_exit(const TaskExit& exit) override;
+  void on_instruction(InstructionTrap& trap) override;
 
   // The last event: how the root ended.
   void end(pid_t root);

@@ -1,0 +1,38 @@
+// Trapping rdtsc, rdtscp and cpuid, whose values differ between runs and
+// machines: PR_SET_TSC(PR_TSC_SIGSEGV) makes the first two fault (set once
+// before exec: it survives execve), cpuid faulting (ARCH_SET_CPUID) the
+// third (the kernel clears it at every execve: set again at each exec).
+// Each fault is a SIGSEGV that the engine turns into an InstructionTrap.
+#pragma once
+
+#include <signal.h>
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+
+#include "tracer/event.hpp"
+
+namespace hytrace::tracer {
+
+// True when this CPU and kernel can fault on cpuid (ARCH_GET_CPUID works).
+bool cpuid_faulting_available();
+
+// The trapped instruction at the task's IP, if `info` is the SIGSEGV such a
+// fault raises; fills kind, ip and (cpuid) leaf and subleaf.
+std::optional<InstructionTrap> trapped_instruction(Task& task, const siginfo_t& info);
+// What the instruction gives on the tracer's CPU now.
+void run_natively(InstructionTrap& trap);
+// Puts the trap's values in the task's registers, as the instruction would
+// have set them, and steps over it. False when the task is gone.
+bool complete(const InstructionTrap& trap);
+
+// At the syscall-exit stop of a successful execve (the new program's first
+// instruction at its IP, not run yet): turns cpuid faulting on for the task
+// by running arch_prctl(ARCH_SET_CPUID, 0) in it, through a syscall
+// instruction written over that first instruction for the time of the call.
+// nullopt when done (or the task is gone); else the wait status of a stop
+// that came first, for the engine to handle as an event.
+std::optional<int> enable_cpuid_faulting(pid_t tid);
+
+}  // namespace hytrace::tracer
