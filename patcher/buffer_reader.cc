@@ -197,11 +197,21 @@ class Reader {
 BufferRead read_buffer(std::span<const uint8_t> buffer, HeaderValues header, const ReadPosition& from,
                        const BufferFacts& facts) {
   BufferRead out;
+  read_buffer(buffer, header, from, facts, out);
+  return out;
+}
+
+void read_buffer(std::span<const uint8_t> buffer, HeaderValues header, const ReadPosition& from,
+                 const BufferFacts& facts, BufferRead& out) {
+  out.records.clear();  // keeps its capacity: a drain of thousands of records allocates nothing here
+  out.position.pending.clear();
+  out.fault = BufferFault::kNone;
+  out.malformed.clear();
   out.position.tail = from.tail;
   Reader reader(buffer, facts, out);
   if (!reader.header_fits(header, from.tail)) {
     out.position.pending = from.pending;
-    return out;
+    return;
   }
   // Exits of calls whose entries an earlier read took.
   for (size_t i = 0; i < from.pending.size(); ++i) {
@@ -212,7 +222,7 @@ BufferRead read_buffer(std::span<const uint8_t> buffer, HeaderValues header, con
     if (c != 0) {
       out.position.pending.insert(out.position.pending.end(), from.pending.begin() + static_cast<ptrdiff_t>(i),
                                   from.pending.end());
-      return out;
+      return;
     }
   }
   // header_fits: from.tail <= head and from.tail <= size, so tail <= end.
@@ -234,7 +244,7 @@ BufferRead read_buffer(std::span<const uint8_t> buffer, HeaderValues header, con
     tail = exit.at + exit.length;
     out.position.tail = tail;
   }
-  return out;
+  return;
 }
 
 void limit_sequence(BufferRead& read, uint64_t ceiling) {

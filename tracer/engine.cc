@@ -203,6 +203,11 @@ ExitStatus Engine::run(Handler& handler) {
 
 std::optional<Event> Engine::next() {
   for (;;) {
+    // The stubs' events go first: each was drained before the event that
+    // queued_ holds next (queue_with_buffered).
+    while (drained_next_ < drained_.size()) {
+      if (auto event = buffered_event(drained_[drained_next_++])) return event;
+    }
     if (!queued_.empty()) {
       Event event = queued_.front();
       queued_.pop_front();
@@ -268,15 +273,23 @@ void Engine::queue_with_buffered(Event event) {
 // are shown now, while the program runs, instead of when the buffer fills.
 // The timer backs off while there is nothing to show.
 void Engine::drain_while_running() {
-  const size_t before = queued_.size();
+  const size_t before = drained_.size() - drained_next_;
   queue_drained();
-  drain_interval_us_ = queued_.size() > before ? kMinDrainIntervalUs
-                                               : std::min(drain_interval_us_ * 2, kMaxDrainIntervalUs);
+  drain_interval_us_ = drained_.size() - drained_next_ > before
+                           ? kMinDrainIntervalUs
+                           : std::min(drain_interval_us_ * 2, kMaxDrainIntervalUs);
 }
 
+// Appends the stubs' new events to drained_, which next() hands out in
+// place: a drain of thousands of records copies and allocates nothing per
+// record here.
 void Engine::queue_drained() {
   std::vector<BufferedEvent>& drained = drained_;
-  drained.clear();
+  if (drained_next_ == drained.size()) {
+    drained.clear();
+    drained_next_ = 0;
+  }
+  const auto first_new = static_cast<ptrdiff_t>(drained.size());
   std::set<AddressSpace*> seen;
   for (const auto* tasks : {&tasks_, &departed_}) {
     for (const auto& [tid, task] : *tasks) {
@@ -288,29 +301,26 @@ void Engine::queue_drained() {
   // Nearly in order already (a drain is in record order, with exits that
   // were pending in front): check before sorting.
   auto by_order = [](const BufferedEvent& a, const BufferedEvent& b) { return a.order < b.order; };
-  if (!std::is_sorted(drained.begin(), drained.end(), by_order)) {
-    std::stable_sort(drained.begin(), drained.end(), by_order);
+  if (!std::is_sorted(drained.begin() + first_new, drained.end(), by_order)) {
+    std::stable_sort(drained.begin() + first_new, drained.end(), by_order);
   }
-  for (const BufferedEvent& e : drained) queue_buffered(e);
 }
 
-void Engine::queue_buffered(const BufferedEvent& e) {
+// The event of a drained record; its entry frame stays in drained_ until
+// next() has handed out every drained event (and each was resumed).
+std::optional<Event> Engine::buffered_event(BufferedEvent& e) {
   auto it = tasks_.find(e.tid);
   if (it == tasks_.end()) {
     // A thread's last records can be drained after its exit: a record that
     // another thread was still writing held the drain back.
     it = departed_.find(e.tid);
-    if (it == departed_.end()) return;
+    if (it == departed_.end()) return std::nullopt;
   }
   Task* task = it->second.get();
-  if (!e.exit) {
-    SyscallFrame& frame = buffered_entries_[e.frame.seq] = e.frame;
-    queued_.push_back(SyscallEnter{task, &frame});
-  } else {
-    SyscallExit exit{task, e.frame, e.result};
-    exit.frame.exit_seq = e.order;
-    queued_.push_back(exit);
-  }
+  if (!e.exit) return SyscallEnter{task, &e.frame};
+  SyscallExit exit{task, e.frame, e.result};
+  exit.frame.exit_seq = e.order;
+  return exit;
 }
 
 bool Engine::is_buffered(const Event& event) const {
@@ -508,7 +518,6 @@ void Engine::resume(Event& event) {
       [&](auto& e) {
         using E = std::decay_t<decltype(e)>;
         if (is_buffered(event)) {  // ran in the stub already: nothing to resume
-          if constexpr (std::is_same_v<E, SyscallExit>) buffered_entries_.erase(e.frame.seq);
         } else if constexpr (std::is_same_v<E, SyscallEnter>) {
           if (e.frame->skip) ptrace::skip_syscall(e.task->tid, e.frame->result);
           resume_task(*e.task, 0);

@@ -97,7 +97,7 @@ class Engine {
   size_t tasks_in(const AddressSpace& space) const;
   // Queues the stub's events recorded before this stop, then `event`.
   void queue_with_buffered(Event event);
-  void queue_buffered(const BufferedEvent& e);
+  std::optional<Event> buffered_event(BufferedEvent& e);
   bool is_buffered(const Event& event) const;
   void finish_syscall(Task& task, const SyscallFrame& frame, long result);
   void note_signal_context(Task& task, int sig);
@@ -146,8 +146,10 @@ class Engine {
     bool relisten;  // it was in a group-stop: listen again
   };
   std::vector<Held> held_;  // interrupted by stop_space
-  std::unordered_map<uint64_t, SyscallFrame> buffered_entries_;  // by seq, until their exit is handled
-  std::vector<BufferedEvent> drained_;  // reused: the stubs' events of one stop
+  // The stubs' events drained and not handed out yet, from drained_next_ on;
+  // reused, so its memory stays.
+  std::vector<BufferedEvent> drained_;
+  size_t drained_next_ = 0;
 };
 
 }  // namespace hytrace::tracer

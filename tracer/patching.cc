@@ -805,7 +805,8 @@ void Patching::drain(AddressSpace& space, std::vector<BufferedEvent>& out) {
   const std::span<const uint8_t> bytes(patch->buffer, patch->buffer_size);
   const auto* d = reinterpret_cast<const hytrace_stub_data*>(data_.data());
   const patcher::BufferFacts facts{patch->min_seq, std::span<const uint8_t>(d->served)};
-  patcher::BufferRead read = patcher::read_buffer(bytes, patcher::header_of(bytes), patch->read, facts);
+  patcher::BufferRead& read = read_scratch_;
+  patcher::read_buffer(bytes, patcher::header_of(bytes), patch->read, facts, read);
   // Every record read was committed, so its seq was taken before now.
   patcher::limit_sequence(read, seq_now());
   const auto now = std::chrono::steady_clock::now();
@@ -814,7 +815,7 @@ void Patching::drain(AddressSpace& space, std::vector<BufferedEvent>& out) {
     last_seq_ = std::max(last_seq_, r.seq);
     out.push_back(event_of(std::move(r), now));
   }
-  patch->read = std::move(read.position);
+  std::swap(patch->read, read.position);
   if (!read.malformed.empty()) distrust(*patch, read.malformed);
 }
 

@@ -164,6 +164,7 @@ class Patching {
   std::map<std::pair<std::string, uint64_t>, unsigned> stops_in_run_;  // by file and offset
   std::map<std::string, uint64_t> stops_by_name_;  // what still stops, for the report
   std::optional<std::pair<pid_t, int>> interruption_;
+  patcher::BufferRead read_scratch_;  // reused by every drain
 };
 
 }  // namespace hytrace::tracer

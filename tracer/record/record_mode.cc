@@ -48,11 +48,14 @@ MemoryRange read_range(pid_t tid, uint64_t addr, uint64_t len) {
   return range;
 }
 
-std::vector<MemoryRange> ranges_of(const Captured& captured) {
-  std::vector<MemoryRange> out;
-  out.reserve(captured.ranges.size());
-  for (const auto& [addr, bytes] : captured.ranges) out.push_back({addr, bytes});
-  return out;
+// Into `out`, reusing its strings' memory: this runs for every call a stub
+// served, thousands a millisecond.
+void assign_ranges(const Captured& captured, std::vector<MemoryRange>& out) {
+  out.resize(captured.ranges.size());
+  for (size_t i = 0; i < out.size(); ++i) {
+    out[i].addr = captured.ranges[i].first;
+    out[i].bytes.assign(captured.ranges[i].second);
+  }
 }
 
 }  // namespace
@@ -72,12 +75,34 @@ void RecordMode::append(const tracefile::Event& event) {
   }
 }
 
+RecordMode::Pending* RecordMode::find_pending(uint64_t seq) {
+  for (size_t i = live_; i-- > 0;) {
+    if (pending_[i].frame.seq == seq) return &pending_[i];
+  }
+  return nullptr;
+}
+
+// Slots are reused with the memory of their vectors.
+RecordMode::Pending& RecordMode::add_pending() {
+  if (live_ == pending_.size()) pending_.emplace_back();
+  Pending& p = pending_[live_++];
+  p.effects.reset();
+  p.modelled = false;
+  p.reads.clear();
+  p.unreplayable.clear();
+  return p;
+}
+
+void RecordMode::remove_pending(Pending& p) {
+  std::swap(p, pending_[--live_]);
+}
+
 void RecordMode::on_syscall_enter(Task& task, SyscallFrame& frame) {
-  Pending& p = pending_[frame.seq];
+  Pending& p = add_pending();
   p.tid = task.tid;
   p.frame = frame;
   if (frame.buffered) {
-    if (frame.captured) p.reads = ranges_of(*frame.captured);
+    if (frame.captured) assign_ranges(*frame.captured, p.reads);
     return;
   }
   const bool x86_64 = frame.call.abi == syscalls::Abi::kX86_64;
@@ -121,7 +146,7 @@ void RecordMode::read_writes(pid_t tid, const Pending& p, long result, tracefile
 void RecordMode::append_syscall(Pending& p, const SyscallFrame& frame, std::optional<long> result) {
   tracefile::SyscallEvent& e = scratch_;
   e.writes.clear();
-  e.reads = std::move(p.reads);
+  std::swap(e.reads, p.reads);
   e.entry_seq = p.frame.seq;
   e.exit_seq = result ? frame.exit_seq : 0;
   e.tid = p.tid;
@@ -134,7 +159,7 @@ void RecordMode::append_syscall(Pending& p, const SyscallFrame& frame, std::opti
   if (p.frame.buffered) {
     e.flags |= tracefile::kServedByStub;
     ++counts_.served_by_stub;
-    if (result && frame.captured) e.writes = ranges_of(*frame.captured);
+    if (result && frame.captured) assign_ranges(*frame.captured, e.writes);
   } else if (!p.effects) {
     if (!p.modelled) e.flags |= tracefile::kEffectsUnknown;
   } else if (result) {
@@ -147,10 +172,10 @@ void RecordMode::append_syscall(Pending& p, const SyscallFrame& frame, std::opti
 }
 
 void RecordMode::on_syscall_exit(Task& task, const SyscallFrame& frame, long result) {
-  auto it = pending_.find(frame.seq);
-  if (it == pending_.end()) return;  // entered before the recording (cannot happen when spawned)
-  append_syscall(it->second, frame, result);
-  pending_.erase(it);
+  Pending* p = find_pending(frame.seq);
+  if (!p) return;  // entered before the recording (cannot happen when spawned)
+  append_syscall(*p, frame, result);
+  remove_pending(*p);
   last_exit_[task.tid] = {frame.exit_seq, frame.ip, result};
 }
 
@@ -205,8 +230,8 @@ void RecordMode::on_exec(const Exec& exec) {
   const pid_t tid = exec.task->tid;
   // A non-leader thread that exec'd took the leader's tid: its execve
   // returns there.
-  for (auto& [seq, p] : pending_) {
-    if (p.tid == exec.former_tid) p.tid = tid;
+  for (size_t i = 0; i < live_; ++i) {
+    if (pending_[i].tid == exec.former_tid) pending_[i].tid = tid;
   }
   if (exec.former_tid != tid) last_exit_.erase(exec.former_tid);
   tracefile::ExecEvent e;
@@ -224,13 +249,10 @@ void RecordMode::on_exec(const Exec& exec) {
 void RecordMode::on_task_exit(const TaskExit& exit) {
   const pid_t tid = exit.task->tid;
   // exit, exit_group, or calls a fatal signal cut short: they never return.
-  for (auto it = pending_.begin(); it != pending_.end();) {
-    if (it->second.tid != tid) {
-      ++it;
-      continue;
-    }
-    append_syscall(it->second, it->second.frame, std::nullopt);
-    it = pending_.erase(it);
+  for (size_t i = live_; i-- > 0;) {
+    if (pending_[i].tid != tid) continue;
+    append_syscall(pending_[i], pending_[i].frame, std::nullopt);
+    remove_pending(pending_[i]);
   }
   last_exit_.erase(tid);
   if (exit.task->is_leader()) wait_statuses_[tid] = exit.wait_status;

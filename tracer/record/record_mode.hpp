@@ -13,6 +13,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "syscalls/effects.hpp"
 #include "tracer/event.hpp"
@@ -72,7 +73,11 @@ class RecordMode final : public Handler {
   std::function<void()> stop_;
   bool stopped_ = false;
   ExecFacts exec_facts_;
-  std::map<uint64_t, Pending> pending_;  // by the entry's seq
+  Pending* find_pending(uint64_t seq);
+  Pending& add_pending();
+  void remove_pending(Pending& p);
+  std::vector<Pending> pending_;  // calls in progress in [0, live_); spare slots after
+  size_t live_ = 0;
   struct LastExit {
     uint64_t seq = 0;
     uint64_t ip = 0;
