@@ -106,6 +106,14 @@ int Engine::interrupted_by() { return g_interrupted; }
 
 void Engine::enable_patching(Patching* patching) {
   patching_ = patching;
+  if (!patching) return;
+  // Reported after the event during whose handling the patcher ran them.
+  patching->on_injected([this](const InjectedCall& c) {
+    auto it = tasks_.find(c.tid);
+    if (it == tasks_.end()) return;
+    const uint64_t entry = next_seq();
+    queued_.push_back(Injected{it->second.get(), c.call, c.result, c.purpose, entry, next_seq()});
+  });
   struct sigaction sa {};
   sa.sa_handler = on_drain_timer;  // without SA_RESTART: it ends the wait
   sigemptyset(&sa.sa_mask);
@@ -193,6 +201,7 @@ ExitStatus Engine::run(Handler& handler) {
           if constexpr (std::is_same_v<E, Exec>) handler.on_exec(e);
           if constexpr (std::is_same_v<E, TaskExit>) handler.on_task_exit(e);
           if constexpr (std::is_same_v<E, InstructionTrap>) handler.on_instruction(e);
+          if constexpr (std::is_same_v<E, Injected>) handler.on_injected(e);
         },
         *event);
     resume(*event);
@@ -517,7 +526,7 @@ void Engine::resume(Event& event) {
   std::visit(
       [&](auto& e) {
         using E = std::decay_t<decltype(e)>;
-        if (is_buffered(event)) {  // ran in the stub already: nothing to resume
+        if (is_buffered(event) || std::is_same_v<E, Injected>) {  // ran already: nothing to resume
         } else if constexpr (std::is_same_v<E, SyscallEnter>) {
           if (e.frame->skip) ptrace::skip_syscall(e.task->tid, e.frame->result);
           resume_task(*e.task, 0);

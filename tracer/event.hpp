@@ -76,8 +76,20 @@ struct InstructionTrap {
   uint64_t seq = 0;
 };
 
+// A syscall hytrace ran in the program itself (mapping its gate, buffer and
+// stub pages): it has run already; `purpose` says what for ("gate", "event
+// buffer", "sequence counter", "stub page", or "").
+struct Injected {
+  Task* task;
+  syscalls::Call call;
+  long result = 0;
+  const char* purpose = "";
+  uint64_t seq = 0;       // a syscall has two places: entry
+  uint64_t exit_seq = 0;  // and exit
+};
+
 using Event = std::variant<SyscallEnter, SyscallExit, SignalDelivery, GroupStop, TaskStart, Exec,
-                           TaskExit, InstructionTrap>;
+                           TaskExit, InstructionTrap, Injected>;
 
 class Handler {
  public:
@@ -92,6 +104,7 @@ class Handler {
   virtual void on_exec(const Exec&) {}
   virtual void on_task_exit(const TaskExit&) {}
   virtual void on_instruction(InstructionTrap&) {}
+  virtual void on_injected(const Injected&) {}
   // The tracee tree is gone (or detached); flush what is buffered.
   virtual void on_finish() {}
 };

@@ -160,12 +160,22 @@ std::vector<uint8_t> read_file(const std::string& path) {
 // signal is lost.
 class Injector {
  public:
-  explicit Injector(pid_t tid) : tid_(tid) {}
+  using Hook = std::function<void(const InjectedCall&)>;
+  Injector(pid_t tid, const Hook& hook) : tid_(tid), hook_(hook) {}
   pid_t tid() const { return tid_; }
+  // What the next calls are for, for the hook ("" for nothing in particular).
+  void purpose(const char* what) { purpose_ = what; }
   long gate(long nr, std::array<uint64_t, 6> args) { return at(stub::kGateSyscallEnd - 2, nr, args); }
   // Through the syscall instruction at `insn` (before the gate exists).
   long at(uint64_t insn, long nr, std::array<uint64_t, 6> args) {
-    return result_of(interrupted_ ? Injection{} : inject_syscall(tid_, insn, nr, args));
+    const Injection done = interrupted_ ? Injection{} : inject_syscall(tid_, insn, nr, args);
+    if (done.result && hook_) {
+      InjectedCall call{tid_, {}, *done.result, purpose_};
+      call.call.nr = nr;
+      std::copy(args.begin(), args.end(), call.call.args);
+      hook_(call);
+    }
+    return result_of(done);
   }
   const std::optional<int>& interrupted() const { return interrupted_; }
 
@@ -176,6 +186,8 @@ class Injector {
     return -EINTR;
   }
   pid_t tid_;
+  const Hook& hook_;
+  const char* purpose_ = "";
   std::optional<int> interrupted_;
 };
 
@@ -413,6 +425,7 @@ void Patching::set_up(Task& task, Injector& inject, uint64_t insn) {
   SpacePatch* patch = task.space->patch.get();
   patch->gate_tried = true;
   patch->pid = task.tgid();
+  inject.purpose("gate");
   const long gate = inject.at(
       insn, SYS_mmap, {stub::kGateBase, stub::kGateSize, PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, static_cast<uint64_t>(-1), 0});
@@ -456,9 +469,12 @@ void Patching::give_buffer(Injector& inject, SpacePatch& patch) {
   header->head = patch.read.tail;
   patch.min_seq = seq_now();
   patch.last_tid = inject.tid();
+  inject.purpose("event buffer");
   const long buffer = map_shared(inject, fd, kBufferSize);
   close(fd);
+  inject.purpose("sequence counter");
   const long seq = seq_fd_ >= 0 && !inject.interrupted() ? map_shared(inject, seq_fd_, 4096) : -EBADF;
+  inject.purpose("");
   if (inject.interrupted()) {
     // A signal came first: try again at a later stop, with a new buffer.
     munmap(patch.buffer, kBufferSize);
@@ -713,9 +729,11 @@ class TracerWriter final : public patcher::PatchWriter {
       error = "no_stub_space_in_reach";
       return nullptr;
     }
+    inject_.purpose("stub page");
     const long addr = inject_.gate(SYS_mmap, {*hole, kStubPageSize, PROT_READ | PROT_EXEC,
                                               MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
                                               static_cast<uint64_t>(-1), 0});
+    inject_.purpose("");
     if (inject_.interrupted()) {
       error = "interrupted";
       return nullptr;
@@ -767,7 +785,7 @@ void Patching::on_exit(Task& task, const SyscallFrame& frame, long result, const
   if (!patch || syscalls::is_restart_result(result)) return;
   patch->last_tid = task.tid;
   if (patch->stub_still_serving) stop_serving(*patch, task.tid);
-  Injector inject(task.tid);
+  Injector inject(task.tid, injected_);
   // The gate and the buffer are set up through this task alone: mapping
   // fresh memory at a free address cannot disturb the other tasks.
   if (frame.patch_site && !patch->gate_tried) set_up(task, inject, frame.ip - 2);

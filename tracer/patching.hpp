@@ -35,6 +35,16 @@ struct BufferedEvent {
   long result = 0;
 };
 
+// A syscall the patcher ran in a program of its own accord, for the modes
+// that keep them (record: a replay makes them too, so descriptors and the
+// memory layout come out the same).
+struct InjectedCall {
+  pid_t tid = 0;
+  syscalls::Call call;
+  long result = 0;
+  const char* purpose = "";  // "gate", "event buffer", "sequence counter", "stub page", or ""
+};
+
 // What the patcher keeps per address space.
 struct SpacePatch {
   ~SpacePatch();
@@ -138,6 +148,10 @@ class Patching {
   // Per site: address, object+offset, state; then the counts.
   std::string report() const;
 
+  // Called after each syscall the patcher ran in a program (not for those a
+  // signal pre-empted: they did not run).
+  void on_injected(std::function<void(const InjectedCall&)> hook) { injected_ = std::move(hook); }
+
  private:
   void set_up(Task& task, Injector& inject, uint64_t insn);
   void give_buffer(Injector& inject, SpacePatch& patch);
@@ -165,6 +179,7 @@ class Patching {
   std::map<std::string, uint64_t> stops_by_name_;  // what still stops, for the report
   std::optional<std::pair<pid_t, int>> interruption_;
   patcher::BufferRead read_scratch_;  // reused by every drain
+  std::function<void(const InjectedCall&)> injected_;
 };
 
 }  // namespace hytrace::tracer
