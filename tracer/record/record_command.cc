@@ -98,6 +98,8 @@ int run_record(const RecordCommand& cmd) {
     const std::string problem = writer.finish();
     if (!problem.empty()) {
       error_line(problem);
+      // Not even the header went in: the file holds nothing to read.
+      if (writer.bytes_written() == 0) unlink(trace_path.c_str());
       return 1;
     }
     const bool keep = !cmd.keep_on_failure || failed(status) || Engine::interrupted_by();

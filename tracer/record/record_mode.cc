@@ -61,17 +61,29 @@ void assign_ranges(const Captured& captured, std::vector<MemoryRange>& out) {
 }  // namespace
 
 RecordMode::RecordMode(tracefile::TraceWriter& writer, RecordOptions options, std::function<void()> stop)
-    : writer_(writer), options_(options), stop_(std::move(stop)) {}
+    : writer_(writer), options_(options), stop_(std::move(stop)), last_flush_(std::chrono::steady_clock::now()) {}
 
 void RecordMode::append(const tracefile::Event& event) {
   last_seq_ = std::max(last_seq_, tracefile::seq_range(event).second);
   writer_.append(event);
-  // The writer keeps its first error and appends nothing after it: a run
-  // that goes on from there would have a gap, so it ends. Checked per
-  // chunk's worth of events, not per event (status() takes a lock).
-  if (!stopped_ && writer_.events() % 256 == 0 && !writer_.status().empty()) {
+  if (++appended_ % kCheckEvery == 0) check_writer();
+}
+
+// Every kCheckEvery events (status() takes a lock; the clock is a vDSO call):
+// - the writer keeps its first error and appends nothing after it, so a run
+//   that went on would have a gap: it ends;
+// - a chunk waiting longer than kFlushAfter goes to the file, so a recorder
+//   killed with SIGKILL loses at most that much of a slow program's run.
+void RecordMode::check_writer() {
+  if (!stopped_ && !writer_.status().empty()) {
     stopped_ = true;
     stop_();
+    return;
+  }
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_flush_ >= kFlushAfter) {
+    writer_.flush();
+    last_flush_ = now;
   }
 }
 
@@ -289,6 +301,35 @@ void RecordMode::on_instruction(InstructionTrap& trap) {
   e.value = trap.tsc;
   e.aux = trap.aux;
   append(e);
+}
+
+// hytrace's own calls, at their place in the order; the mappings among
+// them also as pages of hytrace's, so a replay can tell them from the
+// program's.
+void RecordMode::on_injected(const Injected& injected) {
+  tracefile::InjectedEvent e;
+  e.entry_seq = injected.seq;
+  e.exit_seq = injected.exit_seq;
+  e.tid = injected.task->tid;
+  e.abi = injected.call.abi;
+  e.nr = injected.call.nr;
+  std::copy(std::begin(injected.call.args), std::end(injected.call.args), e.args.begin());
+  e.result = injected.result;
+  append(e);
+  const std::string_view purpose = injected.purpose;
+  if (injected.call.nr != SYS_mmap || injected.result < 0 || purpose.empty()) return;
+  using Kind = tracefile::MappingEvent::Kind;
+  tracefile::MappingEvent m;
+  m.seq = injected.seq;
+  m.tid = injected.task->tid;
+  m.kind = purpose == "gate"           ? Kind::kGate
+           : purpose == "event buffer" ? Kind::kBuffer
+           : purpose == "stub page"    ? Kind::kStub
+                                       : Kind::kOther;
+  m.addr = static_cast<uint64_t>(injected.result);
+  m.length = injected.call.args[1];
+  m.prot = static_cast<uint32_t>(injected.call.args[2]);
+  append(m);
 }
 
 void RecordMode::end(pid_t root) {

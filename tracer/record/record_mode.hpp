@@ -8,6 +8,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -49,6 +50,7 @@ class RecordMode final : public Handler {
   void on_exec(const Exec& exec) override;
   void on_task_exit(const TaskExit& exit) override;
   void on_instruction(InstructionTrap& trap) override;
+  void on_injected(const Injected& injected) override;
 
   // The last event: how the root ended.
   void end(pid_t root);
@@ -67,11 +69,16 @@ class RecordMode final : public Handler {
   void append_syscall(Pending& p, const SyscallFrame& frame, std::optional<long> result);
   void read_writes(pid_t tid, const Pending& p, long result, tracefile::SyscallEvent& out);
   void append(const tracefile::Event& event);
+  void check_writer();
+  static constexpr uint64_t kCheckEvery = 64;
+  static constexpr std::chrono::milliseconds kFlushAfter{1000};
 
   tracefile::TraceWriter& writer_;
   RecordOptions options_;
   std::function<void()> stop_;
   bool stopped_ = false;
+  uint64_t appended_ = 0;
+  std::chrono::steady_clock::time_point last_flush_;
   ExecFacts exec_facts_;
   Pending* find_pending(uint64_t seq);
   Pending& add_pending();
