@@ -65,8 +65,12 @@ COLUMNS = [
     Column("hytrace all", "{hytrace} trace -o /dev/null --"),  # patched: hot sites do not stop
     # Patching off: every traced syscall stops.
     Column("hytrace all --no-patch", "{hytrace} trace --no-patch -o /dev/null --", stops=True),
-    # Come with their commands; their exact flags are for those issues to fix:
-    # Column("hytrace record", "{hytrace} record -o {scratch}/recording --", stops=True),
+    # A recording of each run, written and fsynced, then deleted (the runs
+    # succeed): the cost of recording every CI run and keeping the failures.
+    Column("hytrace record", "{hytrace} record -q --keep-on-failure -o {scratch}/run.hyt --"),
+    Column("record --no-patch", "{hytrace} record -q --no-patch --keep-on-failure -o {scratch}/run.hyt --",
+           stops=True),
+    # Comes with its command; its exact flags are for that issue to fix:
     # Column("hytrace replay", "{hytrace} replay {scratch}/recording", stops=True, runs_program=False),
     # Column("hytrace audit", "{hytrace} audit -o /dev/null --", stops=True),
     Column("strace all", "strace -f -o /dev/null", stops=True, needs="strace"),
@@ -324,6 +328,8 @@ def measure(workload, columns, ctx):
 # The rows whose share of syscalls served by stubs is measured (issue goal:
 # at least 95%), with every syscall traced and patching on.
 SERVED_ROWS = ("ls", "python_files", "make", "tar", "git")
+# The rows measured once under record, kept, for trace size and throughput.
+RECORDED_ROWS = ("ls", "python_files", "tar", "make", "threads", "git")
 SERVED_RE = re.compile(r"syscalls served by stubs: (\d+), by ptrace stops: (\d+)")
 
 
@@ -339,6 +345,35 @@ def served_share(workload, ctx):
         raise RuntimeError("no patch report in the trace")
     served, stops = (int(v) for v in found[-1])
     return {"served": served, "stops": stops, "share": served / max(1, served + stops)}
+
+
+STATS_RE = {
+    "syscalls": re.compile(r"^events +\d+: (\d+) syscall", re.M),
+    "served": re.compile(r"^served by stubs +(\d+) of (\d+) syscalls", re.M),
+    "bytes": re.compile(r"^trace +\S+: (\d+) bytes", re.M),
+    "events": re.compile(r"^events +(\d+):", re.M),
+}
+
+
+def recorded(workload, ctx):
+    """One run under `hytrace record`, kept, and its `hytrace stats`: trace
+    bytes per syscall, the share served by stubs, events per second."""
+    env = dict(os.environ, LC_ALL="C", **workload.env)
+    path = os.path.join(ctx["tmp"], f"recorded-{workload.key}.hyt")
+    col = Column("recorded", f"{{hytrace}} record -q -o {path} --")
+    seconds = run_once(command_of(col, workload, ctx["hytrace"], ctx["tmp"]), workload, env, ctx["timeout"])
+    out = subprocess.run([ctx["hytrace"], "stats", path], capture_output=True, text=True, timeout=ctx["timeout"])
+    os.unlink(path)
+    found = {k: rx.search(out.stdout) for k, rx in STATS_RE.items()}
+    if out.returncode != 0 or not all(found.values()):
+        raise RuntimeError(f"hytrace stats: {out.stderr.strip()[:200]}")
+    syscalls = int(found["syscalls"].group(1))
+    served = int(found["served"].group(1))
+    trace_bytes = int(found["bytes"].group(1))
+    events = int(found["events"].group(1))
+    return {"syscalls": syscalls, "share": served / max(1, syscalls), "bytes": trace_bytes,
+            "bytes_per_syscall": trace_bytes / max(1, syscalls),
+            "events_per_s": events / seconds if workload.unit == "s" else None}
 
 
 def run_format_bench(build, min_time):
@@ -439,6 +474,20 @@ def print_report(result, columns):
                   str(v.get("served", "")), str(v.get("stops", ""))] for k, v in result["served"].items()]
         print(markdown_table(["workload", "served by stubs", "served", "stopped"], table))
 
+    if result.get("recorded"):
+        print("\nhytrace record, one run kept (hytrace stats): trace bytes per syscall, the share served by"
+              "\nstubs, and recorded events per second of the run's wall time:\n")
+        table = []
+        for k, v in result["recorded"].items():
+            label = by_key[k]["label"] if k in by_key else k
+            if "error" in v:
+                table.append([label, "failed: " + v["error"], "", "", ""])
+                continue
+            rate = f"{v['events_per_s']:.0f}" if v.get("events_per_s") else ""
+            table.append([label, str(v["syscalls"]), f"{v['bytes_per_syscall']:.1f}",
+                          f"{v['share'] * 100:.1f}%", rate])
+        print(markdown_table(["workload", "syscalls", "bytes/syscall", "served by stubs", "events/s"], table))
+
     if result.get("format_bench"):
         print("\nbench_format (Google Benchmark): render_entry + render_exit + line_text per call\n")
         table = [[b["name"], f"{b['ns']:.0f}", f"{b['mem_reads']:.0f}" if b["mem_reads"] is not None else "",
@@ -538,6 +587,16 @@ def main():
             except (RuntimeError, subprocess.SubprocessError, OSError, ValueError) as e:
                 result["served"][w.key] = {"error": str(e)}
                 failed = True
+        result["recorded"] = {}
+        if "hytrace record" in [c.name for c in columns]:
+            for w in workloads:
+                if w.key not in RECORDED_ROWS:
+                    continue
+                try:
+                    result["recorded"][w.key] = recorded(w, ctx)
+                except (RuntimeError, subprocess.SubprocessError, OSError, ValueError) as e:
+                    result["recorded"][w.key] = {"error": str(e)}
+                    failed = True
         if not args.no_format_bench:
             result["format_bench"], why = run_format_bench(build, size["format_min_time"])
             if why:
