@@ -48,6 +48,14 @@ MemoryRange read_range(pid_t tid, uint64_t addr, uint64_t len) {
   return range;
 }
 
+// A NUL-terminated string, NUL included, at most kMostReadBytes.
+MemoryRange read_string(pid_t tid, uint64_t addr) {
+  MemoryRange range = read_range(tid, addr, kMostReadBytes);
+  const size_t nul = range.bytes.find('\0');
+  if (nul != std::string::npos) range.bytes.resize(nul + 1);
+  return range;
+}
+
 // Into `out`, reusing its strings' memory: this runs for every call a stub
 // served, thousands a millisecond.
 void assign_ranges(const Captured& captured, std::vector<MemoryRange>& out) {
@@ -133,6 +141,11 @@ void RecordMode::on_syscall_enter(Task& task, SyscallFrame& frame) {
   const syscalls::Role role = syscalls::role_of(frame.call.abi, frame.call.nr);
   p.modelled = frame.skip || role == syscalls::Role::kExec || role == syscalls::Role::kSigreturn;
   RemoteMemory memory(task.tid);
+  if (role == syscalls::Role::kExec) {
+    // The exec event holds argv and envp; the path is kept for dump's line.
+    const bool at = syscalls::name_of(frame.call.abi, frame.call.nr) == "execveat";
+    p.reads.push_back(read_string(task.tid, frame.call.args[at ? 1 : 0]));
+  }
   p.effects = syscalls::Effects::at_entry(frame.call, memory);
   if (!p.modelled) p.unreplayable = unreplayable_reason(frame.call.abi, frame.call.nr, p.effects.has_value());
   if (!p.effects) return;
