@@ -18,6 +18,7 @@
 #include "tracer/cli.hpp"
 #include "tracer/signal_text.hpp"
 #include "tracer/tracefile/memory.hpp"
+#include "tracer/tracefile/render.hpp"
 #include "tracer/tracefile/reader.hpp"
 
 namespace hytrace::tracer {
@@ -44,14 +45,6 @@ class Tasks {
  private:
   std::unordered_map<int32_t, int32_t> tgid_;
 };
-
-const char* abi_name(syscalls::Abi abi) {
-  switch (abi) {
-    case syscalls::Abi::kI386: return "i386";
-    case syscalls::Abi::kX32: return "x32";
-    default: return "x86_64";
-  }
-}
 
 std::string hex_bytes(std::span<const uint8_t> bytes) {
   std::string out;
@@ -102,33 +95,6 @@ void add_status(json& j, int status) {
   } else {
     j["exited"] = WEXITSTATUS(status);
   }
-}
-
-// A syscall event rendered as `trace` would: entry from what the kernel
-// read, exit from what it wrote.
-struct Rendered {
-  syscalls::Call call;
-  syscalls::RenderedCall rc;
-  syscalls::Decoded fields;
-};
-
-Rendered render(const SyscallEvent& e, const syscalls::FormatOptions& opts, bool with_fields) {
-  Rendered r;
-  r.call.nr = e.nr;
-  r.call.abi = e.abi;
-  std::copy(e.args.begin(), e.args.end(), r.call.args);
-  RecordedMemory entry_mem(e.reads);
-  r.rc = syscalls::render_entry(r.call, entry_mem, opts);
-  if (with_fields) r.fields = syscalls::decode_entry(r.call, entry_mem);
-  if (e.flags & kUnfinished) {
-    r.rc.result.assign(1, '?');
-  } else {
-    RecordedMemory exit_mem(e.writes, &e.reads);
-    syscalls::render_exit(r.rc, r.call, e.result, exit_mem, opts);
-    if (with_fields) syscalls::decode_exit(r.fields, r.call, e.result, exit_mem);
-  }
-  if (e.abi != syscalls::Abi::kX86_64) r.rc.name = fmt::format("[{}] {}", abi_name(e.abi), r.rc.name);
-  return r;
 }
 
 class Dumper {
