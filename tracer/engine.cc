@@ -19,8 +19,10 @@
 #include <system_error>
 #include <utility>
 
+#include "tracer/inject_x86_64.hpp"
 #include "tracer/instruction_trap.hpp"
 #include "tracer/ptrace_x86_64.hpp"
+#include "tracer/remote_memory.hpp"
 
 namespace hytrace::tracer {
 namespace {
@@ -202,6 +204,7 @@ ExitStatus Engine::run(Handler& handler) {
           if constexpr (std::is_same_v<E, TaskExit>) handler.on_task_exit(e);
           if constexpr (std::is_same_v<E, InstructionTrap>) handler.on_instruction(e);
           if constexpr (std::is_same_v<E, Injected>) handler.on_injected(e);
+          if constexpr (std::is_same_v<E, TaskExiting>) handler.on_task_exiting(e);
         },
         *event);
     resume(*event);
@@ -236,10 +239,12 @@ std::optional<Event> Engine::next() {
     }
     int status = 0;
     const bool timed = patching_ && !draining;
+    const bool idle_timed = !timed && !draining && idle_hook_;
     if (timed) arm_drain_timer(drain_interval_us_);
+    if (idle_timed) arm_drain_timer(idle_after_us_);
     const pid_t tid = waitpid(-1, &status, __WALL | (draining ? WNOHANG : 0));
     const int wait_error = errno;
-    if (timed) arm_drain_timer(0);
+    if (timed || idle_timed) arm_drain_timer(0);
     if (draining && tid == 0) {
       events_after_interrupt_ = 65;
       continue;
@@ -247,6 +252,10 @@ std::optional<Event> Engine::next() {
     if (tid < 0) {
       if (wait_error == EINTR && timed) {
         drain_while_running();
+        continue;
+      }
+      if (wait_error == EINTR && idle_timed && !g_interrupted) {
+        idle_hook_();
         continue;
       }
       if (wait_error == EINTR) continue;
@@ -367,8 +376,8 @@ std::optional<Event> Engine::decode(pid_t tid, int status) {
     case PTRACE_EVENT_STOP: return stop_event(task, sig);
     case PTRACE_EVENT_EXIT:
       task.exiting = true;
-      resume_task(task, 0);
-      return std::nullopt;
+      task.exit_seq = next_seq();
+      return TaskExiting{&task, task.exit_seq};
     default:  // PTRACE_EVENT_VFORK_DONE
       resume_task(task, 0);
       return std::nullopt;
@@ -399,6 +408,7 @@ std::optional<Event> Engine::syscall_stop(Task& task) {
       SyscallFrame frame = task.frames.back();
       task.frames.pop_back();
       frame.exit_seq = next_seq();
+      frame.exit_ip = state.ip;
       // The handler's frame is gone once rt_sigreturn has returned, not
       // before: until then the task is in the kernel with the context still
       // to restore, and the restored IP is only in the registers now.
@@ -415,7 +425,9 @@ std::optional<Event> Engine::syscall_stop(Task& task) {
       }
       long result = state.result;
       if (frame.skip) {
-        ptrace::set_result(task.tid, frame.result);
+        // A restart code is the kernel's to act on when a signal comes: it
+        // needs the call's number back (skipping set it to -1).
+        ptrace::set_result(task.tid, frame.result, is_restart_code(frame.result) ? frame.call.nr : -1);
         result = frame.result;
       }
       if (transparency_) transparency_->on_exit(task, frame, result);
@@ -459,7 +471,10 @@ std::optional<Event> Engine::exec(Task& task) {
   const auto former = static_cast<pid_t>(ptrace::event_message(task.tid));
   if (former != task.tid) {
     // A non-leader thread exec'd: it takes over the leader's tid, and the old
-    // leader is gone without an exit report.
+    // leader is gone without an exit report (with whatever a handler held).
+    held_events_.erase(task.tid);
+    held_events_.erase(former);
+    task.hold = false;
     auto it = tasks_.find(former);
     if (it != tasks_.end()) {
       task.frames = std::move(it->second->frames);
@@ -506,7 +521,7 @@ std::optional<Event> Engine::signal_stop(Task& task, int sig) {
 }
 
 std::optional<Event> Engine::task_exit(Task& task, int status) {
-  TaskExit exit{&task, exit_status(status), status, next_seq()};
+  TaskExit exit{&task, exit_status(status), status, task.exit_seq ? task.exit_seq : next_seq()};
   if (task.tid == root_) {
     root_status_ = exit.status;
     if (exit_with_root_ && !stopping_) begin_stop();
@@ -518,11 +533,72 @@ std::optional<Event> Engine::task_exit(Task& task, int status) {
   return exit;
 }
 
+bool Engine::is_restart_code(long result) {
+  // ERESTARTSYS, ERESTARTNOINTR, ERESTARTNOHAND, ERESTART_RESTARTBLOCK
+  return result <= -512 && result >= -516 && result != -515;
+}
+
 // The one clock: the stubs' shared counter when patching, so stopped and
 // buffered calls have one order.
 uint64_t Engine::next_seq() { return patching_ ? patching_->next_seq() : ++seq_; }
 
 void Engine::resume(Event& event) {
+  Task* task = std::visit([](auto& e) { return static_cast<Task*>(e.task); }, event);
+  const bool holdable = std::holds_alternative<SyscallEnter>(event) || std::holds_alternative<SyscallExit>(event) ||
+                        std::holds_alternative<SignalDelivery>(event) || std::holds_alternative<InstructionTrap>(event) ||
+                        std::holds_alternative<TaskExiting>(event);
+  if (holdable && task->hold && !is_buffered(event)) {
+    held_events_.insert_or_assign(task->tid, event);
+    return;
+  }
+  task->hold = false;
+  resume_now(event);
+}
+
+void Engine::release(Task& task) {
+  task.hold = false;
+  auto it = held_events_.find(task.tid);
+  if (it == held_events_.end()) return;
+  Event event = std::move(it->second);
+  held_events_.erase(it);
+  resume_now(event);
+}
+
+size_t Engine::runnable_tasks() const {
+  size_t n = 0;
+  for (const auto& [tid, task] : tasks_) n += !task->exiting && !held_events_.count(tid) && !task->hold;
+  return n;
+}
+
+bool Engine::write_memory(Task& task, uint64_t addr, const void* bytes, size_t len) {
+  return RemoteMemory(task.tid).write(addr, bytes, len);
+}
+
+bool Engine::set_syscall_arg(Task& task, int index, uint64_t value) {
+  if (task.frames.empty()) return false;
+  return ptrace::set_syscall_arg(task.tid, task.frames.back().call.abi, index, value);
+}
+
+bool Engine::set_syscall_result(Task& task, long result) { return ptrace::set_result(task.tid, result); }
+
+bool Engine::restart_syscall(Task& task, long nr) {
+  user_regs_struct regs{};
+  if (::ptrace(PTRACE_GETREGS, task.tid, nullptr, &regs) != 0) return false;
+  regs.rax = static_cast<unsigned long long>(nr);
+  regs.rip -= 2;
+  return ::ptrace(PTRACE_SETREGS, task.tid, nullptr, &regs) == 0;
+}
+
+std::optional<long> Engine::inject_syscall(Task& task, long nr, std::array<uint64_t, 6> args) {
+  if (own_interruption_) return std::nullopt;
+  user_regs_struct regs{};
+  if (::ptrace(PTRACE_GETREGS, task.tid, nullptr, &regs) != 0) return std::nullopt;
+  const Injection done = tracer::inject_syscall(task.tid, regs.rip - 2, nr, args);
+  if (!done.result && done.status != 0) own_interruption_ = {task.tid, done.status};
+  return done.result;
+}
+
+void Engine::resume_now(Event& event) {
   std::visit(
       [&](auto& e) {
         using E = std::decay_t<decltype(e)>;
@@ -542,6 +618,7 @@ void Engine::resume(Event& event) {
             resume_task(*e.task, 0);
           }
         } else if constexpr (std::is_same_v<E, SignalDelivery>) {
+          if (e.set_info && e.deliver) ::ptrace(PTRACE_SETSIGINFO, e.task->tid, nullptr, &e.info);
           if (patching_ && e.deliver) note_signal_context(*e.task, e.deliver);
           resume_task(*e.task, e.deliver);
         } else if constexpr (std::is_same_v<E, InstructionTrap>) {
@@ -555,6 +632,7 @@ void Engine::resume(Event& event) {
           resume_task(*e.parent, 0);
           if (e.task->started && e.task->stopped) resume_task(*e.task, 0);
         } else if constexpr (std::is_same_v<E, TaskExit>) {
+          held_events_.erase(e.task->tid);
           if (patching_) patching_->task_gone(*e.task);
           auto it = tasks_.find(e.task->tid);
           if (patching_ && e.task->space->patch) departed_[it->first] = std::move(it->second);
@@ -684,12 +762,22 @@ void Engine::reset_buffer(Task& stopped) {
 
 void Engine::resume_task(Task& task, int sig) {
   task.stopped = false;
+  if (sig == 0) sig = std::exchange(task.inject_signal, 0);
   if (stopping_ && attach_mode_) return detach(task, sig);
   if (attach_mode_ || task.in_syscall()) {
     ptrace::syscall(task.tid, sig);
   } else {
     ptrace::cont(task.tid, sig);
   }
+}
+
+void Engine::on_idle(std::chrono::milliseconds after, std::function<void()> hook) {
+  idle_after_us_ = static_cast<long>(after.count()) * 1000;
+  idle_hook_ = std::move(hook);
+  struct sigaction sa {};
+  sa.sa_handler = on_drain_timer;  // without SA_RESTART: it ends the wait
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGALRM, &sa, nullptr);
 }
 
 void Engine::trap_instructions(bool tsc, bool cpuid) {
@@ -707,6 +795,9 @@ void Engine::begin_stop() {
     std::set<pid_t> groups;
     for (auto& [tid, task] : tasks_) groups.insert(task->tgid());
     for (pid_t tgid : groups) kill(tgid, SIGKILL);
+    // A task held in its exit stop dies only once it goes on from there.
+    for (auto& [tid, task] : tasks_) task->hold = false;
+    for (auto& [tid, event] : std::exchange(held_events_, {})) resume_now(event);
     return;
   }
   std::vector<Task*> stopped;

@@ -11,6 +11,8 @@
 
 #include <sys/types.h>
 
+#include <array>
+#include <chrono>
 #include <deque>
 #include <functional>
 #include <map>
@@ -61,8 +63,35 @@ class Engine {
   // Ends the run now as Ctrl-C would, without a signal: for a mode that
   // cannot go on (the trace file's disk is full).
   void stop();
+  // ERESTARTSYS and kin: a result the kernel acts on when it returns to the
+  // program (restart the call, or fail it with EINTR when a handler runs).
+  static bool is_restart_code(long result);
+  // Lets a task that a handler held (Task::hold) go on from the event it
+  // was held at, as resume() would have. Nothing when it is not held.
+  void release(Task& task);
+
+  // What a mode may do to a stopped task, so that modes never call ptrace.
+  // Each is false when the task is gone (its exit event follows).
+  // The program's memory, read-only pages included.
+  bool write_memory(Task& task, uint64_t addr, const void* bytes, size_t len);
+  // At a syscall-entry stop: argument `index` of the call becomes `value`.
+  bool set_syscall_arg(Task& task, int index, uint64_t value);
+  // At a syscall-exit stop: the call returns `result`.
+  bool set_syscall_result(Task& task, long result);
+  // At a syscall-exit stop: the task makes syscall `nr` again, from the
+  // same instruction, as the kernel restarts an interrupted call when no
+  // handler runs.
+  bool restart_syscall(Task& task, long nr);
+  // At a syscall stop: runs syscall `nr` in the task through the syscall
+  // instruction that stopped, its registers kept. nullopt when it did not
+  // run (a signal came first: that stop is handled as an event before the
+  // task goes on).
+  std::optional<long> inject_syscall(Task& task, long nr, std::array<uint64_t, 6> args);
 
   size_t task_count() const { return tasks_.size(); }
+  // Tasks that will report another event without a handler's say: neither
+  // held (Task::hold) nor past their exit stop.
+  size_t runnable_tasks() const;
   pid_t root() const { return root_; }
   bool attached() const { return attach_mode_; }
   // When the root process ends, kill (spawned) or detach (attached) the
@@ -77,6 +106,10 @@ class Engine {
   // (turned on after each exec: the kernel clears it there) as
   // InstructionTrap events. Call before spawn.
   void trap_instructions(bool tsc, bool cpuid);
+  // Calls `hook` when no task has reported anything for `after` (without
+  // patching, whose drain timer keeps the wait short): for a mode that holds
+  // tasks and must notice that it waits for what will not come.
+  void on_idle(std::chrono::milliseconds after, std::function<void()> hook);
 
  private:
   uint64_t next_seq();
@@ -128,6 +161,8 @@ class Engine {
   std::optional<Transparency> transparency_;  // spawned programs: their filter is hidden
   bool attach_mode_ = false;
   bool exit_with_root_ = false;
+  long idle_after_us_ = 0;
+  std::function<void()> idle_hook_;
   bool trap_tsc_ = false;
   bool trap_cpuid_ = false;
   // A stop that came while the engine ran a syscall in a task of its own
@@ -149,6 +184,8 @@ class Engine {
   // reused, so its memory stays.
   std::vector<BufferedEvent> drained_;
   size_t drained_next_ = 0;
+  std::map<pid_t, Event> held_events_;  // by tid: the event a held task waits at
+  void resume_now(Event& event);
 };
 
 }  // namespace hytrace::tracer

@@ -36,6 +36,7 @@ struct SignalDelivery {
   siginfo_t info;
   int deliver;  // the signal to inject on resume; a handler may set 0
   uint64_t seq = 0;
+  bool set_info = false;  // a handler changed `info`: the task gets that siginfo
 };
 struct GroupStop {
   Task* task;
@@ -88,8 +89,17 @@ struct Injected {
   uint64_t exit_seq = 0;  // and exit
 };
 
+// The task has begun to exit (PTRACE_EVENT_EXIT): it runs no code of its
+// own again, and the kernel has not yet released its memory (nor cleared
+// its CLONE_CHILD_CLEARTID word, which wakes a joiner). Its TaskExit has
+// this place in the order.
+struct TaskExiting {
+  Task* task;
+  uint64_t seq = 0;
+};
+
 using Event = std::variant<SyscallEnter, SyscallExit, SignalDelivery, GroupStop, TaskStart, Exec,
-                           TaskExit, InstructionTrap, Injected>;
+                           TaskExit, InstructionTrap, Injected, TaskExiting>;
 
 class Handler {
  public:
@@ -105,6 +115,7 @@ class Handler {
   virtual void on_task_exit(const TaskExit&) {}
   virtual void on_instruction(InstructionTrap&) {}
   virtual void on_injected(const Injected&) {}
+  virtual void on_task_exiting(const TaskExiting&) {}
   // The tracee tree is gone (or detached); flush what is buffered.
   virtual void on_finish() {}
 };

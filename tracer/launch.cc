@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <system_error>
 
+extern char** environ;
+
 namespace hytrace::tracer {
 namespace {
 
@@ -18,7 +20,8 @@ struct ChildFailure {
 };
 
 [[noreturn]] void run_child(int go_fd, int failure_fd, const char* path, char* const* argv,
-                            const bpf::Program* filter, bool set_no_new_privs, ChildSetup setup) {
+                            char* const* envp, const bpf::Program* filter, bool set_no_new_privs,
+                            const ChildSetup& setup) {
   char c;
   while (read(go_fd, &c, 1) < 0 && errno == EINTR) {
   }
@@ -28,9 +31,10 @@ struct ChildFailure {
   }
   if (setup.trap_tsc) prctl(PR_SET_TSC, PR_TSC_SIGSEGV, 0, 0, 0);
   ChildFailure failure{SpawnError::Stage::kFilter, 0};
-  if (filter) failure.error = bpf::install(*filter, set_no_new_privs);
+  if (!setup.cwd.empty() && chdir(setup.cwd.c_str()) != 0) failure = {SpawnError::Stage::kExec, errno};
+  if (filter && failure.error == 0) failure.error = bpf::install(*filter, set_no_new_privs);
   if (failure.error == 0) {
-    execv(path, argv);
+    execve(path, argv, envp);
     failure = {SpawnError::Stage::kExec, errno};
   }
   if (write(failure_fd, &failure, sizeof(failure)) < 0) _exit(126);
@@ -65,6 +69,12 @@ Launch::Launch(const std::string& path, const std::vector<std::string>& argv,
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
+  std::vector<char*> env;
+  if (setup.env) {
+    for (const auto& e : *setup.env) env.push_back(const_cast<char*>(e.c_str()));
+    env.push_back(nullptr);
+  }
+  char* const* envp = setup.env ? env.data() : environ;
   const bool set_no_new_privs = filter && !bpf::has_sys_admin();
   int go[2], failure[2];
   if (pipe2(go, O_CLOEXEC) != 0) throw std::system_error(errno, std::generic_category(), "pipe2");
@@ -77,7 +87,7 @@ Launch::Launch(const std::string& path, const std::vector<std::string>& argv,
   if (pid_ == 0) {
     close(go[1]);
     close(failure[0]);
-    run_child(go[0], failure[1], path.c_str(), args.data(), filter, set_no_new_privs, setup);
+    run_child(go[0], failure[1], path.c_str(), args.data(), envp, filter, set_no_new_privs, setup);
   }
   close(go[0]);
   close(failure[1]);

@@ -29,6 +29,9 @@ std::string find_program(const std::string& name);
 struct ChildSetup {
   bool disable_aslr = false;  // personality(ADDR_NO_RANDOMIZE)
   bool trap_tsc = false;      // prctl(PR_SET_TSC, PR_TSC_SIGSEGV): rdtsc faults
+  // The program's environment ("NAME=value"); nullopt: hytrace's own.
+  std::optional<std::vector<std::string>> env;
+  std::string cwd;  // "" : hytrace's own
 };
 
 class Launch {

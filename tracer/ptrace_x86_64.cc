@@ -105,10 +105,11 @@ bool skip_syscall(pid_t tid, long result) {
   return ::ptrace(PTRACE_SETREGS, tid, nullptr, &regs) == 0;
 }
 
-bool set_result(pid_t tid, long result) {
+bool set_result(pid_t tid, long result, long nr) {
   user_regs_struct regs{};
   if (::ptrace(PTRACE_GETREGS, tid, nullptr, &regs) != 0) return false;
   regs.rax = static_cast<unsigned long long>(result);
+  if (nr >= 0) regs.orig_rax = static_cast<unsigned long long>(nr);
   return ::ptrace(PTRACE_SETREGS, tid, nullptr, &regs) == 0;
 }
 

@@ -33,8 +33,9 @@ bool set_syscall_arg(pid_t tid, syscalls::Abi abi, int index, uint64_t value);
 
 // At a syscall-entry stop: do not run the syscall; it returns `result`.
 bool skip_syscall(pid_t tid, long result);
-// At a syscall-exit stop: replace the return value.
-bool set_result(pid_t tid, long result);
+// At a syscall-exit stop: replace the return value; with `nr` >= 0, also
+// the call's number (orig_rax), which the kernel's restart logic reads.
+bool set_result(pid_t tid, long result, long nr = -1);
 
 // Resume requests; ESRCH (the task died meanwhile) is not an error: its exit
 // is reported by waitpid.

@@ -40,6 +40,7 @@ struct SyscallFrame {
   uint64_t ip = 0;  // address after the syscall instruction
   uint64_t seq = 0;       // the entry's place in the engine's clock
   uint64_t exit_seq = 0;  // the exit's, once it has returned
+  uint64_t exit_ip = 0;   // where the task goes on after it (rt_sigreturn: the restored context)
   std::chrono::steady_clock::time_point entered;
   // A buffered call's duration, as its stub measured it (with -c): the
   // tracer saw neither its start nor its end.
@@ -64,6 +65,7 @@ struct Task {
   bool stopped = false;  // in a ptrace stop right now
   bool listening = false;  // in a group-stop, resumed with PTRACE_LISTEN
   bool exiting = false;    // past PTRACE_EVENT_EXIT: it runs no code of its own again
+  uint64_t exit_seq = 0;   // the place of PTRACE_EVENT_EXIT in the order, 0 before
   // A vfork child, while it shares its parent's memory: the parent waits in
   // the kernel until the child execs or exits, and cannot be stopped.
   pid_t vfork_parent = 0;
@@ -74,6 +76,12 @@ struct Task {
   // hytrace answers the queries of its own filter and no_new_privs unless so.
   bool own_seccomp = false;
   bool own_no_new_privs = false;
+  // Set by a handler: do not let the task go on after this event; it waits
+  // in its stop until Engine::release (replay keeps the recorded order so).
+  bool hold = false;
+  // Set by a handler: deliver this signal as the task goes on from a
+  // syscall stop (the kernel queues it, and a signal-delivery stop follows).
+  int inject_signal = 0;
 
   pid_t tgid() const { return group->tgid; }
   bool is_leader() const { return tid == group->tgid; }
