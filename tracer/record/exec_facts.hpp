@@ -26,8 +26,10 @@ class ExecFacts {
   // real time syscalls, which a trace can hold. False when it is not found.
   static bool hide_vdso(pid_t tid);
 
- private:
+  // The file as it is now: size, mtime and content hash (cached).
   tracefile::MappedFile describe(const std::string& path);
+
+ private:
   // Hashing libc at every exec would dominate a short program's recording.
   using FileKey = std::tuple<uint64_t, uint64_t, int64_t, uint64_t>;  // dev, inode, mtime, size
   std::map<FileKey, uint64_t> hashes_;

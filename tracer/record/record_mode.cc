@@ -201,7 +201,7 @@ void RecordMode::on_syscall_exit(Task& task, const SyscallFrame& frame, long res
   if (!p) return;  // entered before the recording (cannot happen when spawned)
   append_syscall(*p, frame, result);
   remove_pending(*p);
-  last_exit_[task.tid] = {frame.exit_seq, frame.ip, result};
+  last_exit_[task.tid] = {frame.exit_seq, frame.buffered ? frame.ip : frame.exit_ip, result};
 }
 
 void RecordMode::on_signal(Task& task, SignalDelivery& delivery) {
@@ -253,11 +253,8 @@ void RecordMode::on_task_start(const TaskStart& start) {
 
 void RecordMode::on_exec(const Exec& exec) {
   const pid_t tid = exec.task->tid;
-  // A non-leader thread that exec'd took the leader's tid: its execve
-  // returns there.
-  for (size_t i = 0; i < live_; ++i) {
-    if (pending_[i].tid == exec.former_tid) pending_[i].tid = tid;
-  }
+  // A non-leader thread that exec'd takes the leader's tid: its execve
+  // stays the thread's event (it entered there; it returns as the leader).
   if (exec.former_tid != tid) last_exit_.erase(exec.former_tid);
   tracefile::ExecEvent e;
   exec_facts_.read(tid, e);
