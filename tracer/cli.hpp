@@ -37,6 +37,12 @@ struct RecordCommand {
   std::vector<std::string> argv;  // PROG [ARGS...]
 };
 
+struct ReplayCommand {
+  std::string file;    // FILE
+  bool check = false;  // --check: exit 0 on a full match, 3 on divergence
+  bool quiet = false;  // -q: do not write the recorded program's output
+};
+
 struct DumpCommand {
   std::string file;           // FILE
   bool json = false;          // --json
@@ -51,6 +57,7 @@ struct StatsCommand {
 int run_trace(const TraceCommand& cmd);
 int run_count(const CountCommand& cmd);
 int run_record(const RecordCommand& cmd);
+int run_replay(const ReplayCommand& cmd);
 int run_dump(const DumpCommand& cmd);
 int run_stats(const StatsCommand& cmd);
 

@@ -52,6 +52,21 @@ Examples:
   hytrace record -o test.hyt --keep-on-failure -- ./flaky_test
   hytrace dump test.hyt)";
 
+constexpr const char* kReplayHelp = R"(Re-run the program recorded in FILE: the calls that shape the process
+(memory mappings, signal handlers, clones, exec, exit) run for real, every
+other call is emulated from the recording (its result and the bytes the
+kernel wrote), in the recording's global order, with its signals, rdtsc and
+cpuid values. What the program wrote to stdout and stderr appears again.
+The first difference from the recording is reported, and the replay ends.
+
+In progress: every call stops in ptrace (no stubs yet), and a signal that
+interrupted user code is delivered at the task's next stop, not at the
+recorded instruction (docs/guide/replay.md).
+
+Examples:
+  hytrace record -o run.hyt -- ./flaky_test
+  hytrace replay --check run.hyt)";
+
 constexpr const char* kDumpHelp = R"(Print the events of trace FILE, one line each: syscalls as `trace` shows
 them (with the bytes the kernel wrote, as recorded), signals, process and
 exec events, rdtsc/cpuid values, hytrace's own calls and pages. Each line
@@ -166,6 +181,14 @@ int main(int argc, char** argv) {
   record_sub->add_flag("-q,--quiet", record.quiet, "No summary line on stderr at the end");
   take_command(record_sub);
 
+  hytrace::tracer::ReplayCommand replay;
+  CLI::App* replay_sub = app.add_subcommand("replay", "Re-run a recording, feeding back its results");
+  replay_sub->footer(kReplayHelp);
+  replay_sub->add_option("FILE", replay.file, "The trace file")->required();
+  replay_sub->add_flag("--check", replay.check,
+                       "Exit 0 when the whole replay matched the recording, 3 on a divergence");
+  replay_sub->add_flag("-q,--quiet", replay.quiet, "Do not write the recorded program's output");
+
   hytrace::tracer::DumpCommand dump;
   CLI::App* dump_sub = app.add_subcommand("dump", "Print the events of a trace file");
   dump_sub->footer(kDumpHelp);
@@ -225,6 +248,7 @@ int main(int argc, char** argv) {
     }
     return hytrace::tracer::run_record(record);
   }
+  if (replay_sub->parsed()) return hytrace::tracer::run_replay(replay);
   if (dump_sub->parsed()) return hytrace::tracer::run_dump(dump);
   if (stats_sub->parsed()) return hytrace::tracer::run_stats(stats);
   return 2;

@@ -22,6 +22,9 @@ Compare mode (default):
   --mode record runs `BIN record -q -o TRACE.hyt <trace-args> -- PROG ARGS` instead,
   then `BIN dump TRACE.hyt`, which must succeed and end with the recording's end
   event; the regexes then apply to dump's text.
+  --mode replay records the same way, then runs `BIN replay TRACE.hyt`: the
+  replay's stdout, stderr and status are what is compared with the native run (the
+  recording's must match too), and the regexes apply to the dump.
   --shell runs PROG as a `sh -c` script (ARGS become $0, $1...).
   --workdir-file copies a file into the fresh empty directory each run uses as its
   working directory (every execution, native or traced, gets its own).
@@ -296,8 +299,8 @@ def compare_run(args, command, run, keep_root):
     trace_path = os.path.join(scratch, "trace.out")
 
     native = execute(command, native_dir, stdin_path, args.timeout)
-    traced_argv = [args.hytrace, args.mode]
-    if args.mode == "record":
+    traced_argv = [args.hytrace, "record" if args.mode == "replay" else args.mode]
+    if args.mode in ("record", "replay"):
         trace_path = os.path.join(scratch, "trace.hyt")
         traced_argv += ["-q"]
     if not args.trace_stderr:
@@ -305,7 +308,19 @@ def compare_run(args, command, run, keep_root):
     traced_argv += args.trace_arg + ["--"] + command
     traced = execute(traced_argv, traced_dir, stdin_path, args.timeout)
 
-    if args.mode == "record":
+    if args.mode == "replay":
+        recorded_run = traced
+        if not args.nondeterministic:
+            for what, a, b in (("stdout", normalize(native.stdout, args.normalize),
+                                normalize(recorded_run.stdout, args.normalize)),
+                               ("status", native.status, recorded_run.status)):
+                if a != b:
+                    failures.append("the recording's %s differs from the native run's" % what)
+        # Without --check, a replay exits with the recorded program's status; a
+        # divergence shows as its report on stderr, compared with native's.
+        traced_argv = [args.hytrace, "replay", trace_path]
+        traced = execute(traced_argv, traced_dir, stdin_path, args.timeout)
+    if args.mode in ("record", "replay"):
         dumped = execute([args.hytrace, "dump", trace_path], scratch, os.devnull, args.timeout)
         trace = dumped.stdout
         if dumped.status != 0:
@@ -344,6 +359,8 @@ def compare_run(args, command, run, keep_root):
     if not traced.timed_out and traced.status != expected_status:
         failures.append("exit status differs: native %s, traced %s, expected %s" % (
             native.describe(), traced.describe(), expected_status))
+    if args.mode == "replay" and args.nondeterministic:
+        native = recorded_run  # a replay gives what the recording printed, not what a new run would
     native_out = normalize(native.stdout, args.normalize)
     traced_out = normalize(traced.stdout, args.normalize)
     if native_out != traced_out:
@@ -452,8 +469,11 @@ def parse(argv):
         epilog="See the module docstring for details.")
     p.add_argument("--hytrace", required=True, help="the hytrace binary")
     p.add_argument("--runs", type=int, default=1, help="repeat the comparison N times")
-    p.add_argument("--mode", choices=("trace", "record"), default="trace",
+    p.add_argument("--mode", choices=("trace", "record", "replay"), default="trace",
                    help="the hytrace command the program runs under")
+    p.add_argument("--nondeterministic", action="store_true",
+                   help="replay: the program prints what differs between runs (time, random): "
+                        "the replay is compared with the recording, not with the native run")
     p.add_argument("--trace-arg", action="append", default=[],
                    help="an argument for `hytrace trace` (write --trace-arg=-e)")
     p.add_argument("--expect-trace", action="append", default=[], metavar="REGEX")

@@ -1,0 +1,663 @@
+#include "tracer/replay/replay_mode.hpp"
+
+#include <elf.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <string_view>
+
+#include <fmt/format.h>
+
+#include "syscalls/catalogue.hpp"
+#include "syscalls/format.hpp"
+#include "tracer/engine.hpp"
+#include "tracer/record/exec_facts.hpp"
+#include "tracer/remote_memory.hpp"
+#include "tracer/signal_text.hpp"
+#include "tracer/tracefile/render.hpp"
+
+namespace hytrace::tracer {
+namespace {
+
+using tracefile::SyscallEvent;
+
+// What a replay runs for real: the calls that shape the process itself.
+// Everything else is emulated from the recording.
+bool shapes_the_process(std::string_view name) {
+  static const std::set<std::string_view> kRun = {
+      "mmap",          "munmap",     "mprotect",     "mremap",         "brk",
+      "madvise",       "arch_prctl", "set_tid_address", "set_robust_list", "rt_sigaction",
+      "rt_sigprocmask", "sigaltstack", "rt_sigreturn", "clone",         "clone3",
+      "fork",          "vfork",      "execve",       "execveat",       "exit",
+      "exit_group",
+  };
+  return kRun.count(name) != 0;
+}
+
+bool writes_output(std::string_view name) {
+  return name == "write" || name == "writev" || name == "pwrite64" || name == "pwritev" || name == "pwritev2";
+}
+
+bool clone_like(std::string_view name) {
+  return name == "clone" || name == "clone3" || name == "fork" || name == "vfork";
+}
+
+// A signal the kernel raises for the instruction the task just ran: the
+// program cannot go on without it.
+bool synchronous(const siginfo_t& info) {
+  const int sig = info.si_signo;
+  return info.si_code > 0 && (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE || sig == SIGTRAP);
+}
+
+std::string name_of(const syscalls::Call& call) {
+  const std::string_view name = syscalls::name_of(call.abi, call.nr);
+  return name.empty() ? fmt::format("syscall_{}", call.nr) : std::string(name);
+}
+
+std::string join_path(const std::string& dir, const std::string& path) {
+  if (path.empty() || path[0] == '/' || dir.empty()) return path;
+  return dir + "/" + path;
+}
+
+// The NUL-terminated string the kernel read at `addr`, from the recording.
+std::string recorded_string(const SyscallEvent& e, uint64_t addr) {
+  for (const auto& r : e.reads) {
+    if (r.addr != addr) continue;
+    const size_t nul = r.bytes.find('\0');
+    return nul == std::string::npos ? r.bytes : r.bytes.substr(0, nul);
+  }
+  return {};
+}
+
+constexpr size_t kHistory = 10;
+
+}  // namespace
+
+ReplayMode::ReplayMode(Engine& engine, std::vector<tracefile::Event> events, ReplayOptions options)
+    : engine_(engine), events_(std::move(events)), options_(options) {
+  index();
+}
+
+void ReplayMode::index() {
+  std::stable_sort(events_.begin(), events_.end(), [](const auto& a, const auto& b) {
+    return tracefile::seq_range(a).first < tracefile::seq_range(b).first;
+  });
+  for (size_t i = 0; i < events_.size(); ++i) {
+    const tracefile::Event& ev = events_[i];
+    if (const auto* s = std::get_if<SyscallEvent>(&ev)) {
+      places_.push_back({s->entry_seq, s->tid, Kind::kEntry, i});
+      if (!(s->flags & tracefile::kUnfinished)) places_.push_back({s->exit_seq, s->tid, Kind::kExit, i});
+    } else if (const auto* sig = std::get_if<tracefile::SignalEvent>(&ev)) {
+      places_.push_back({sig->seq, sig->tid, Kind::kSignal, i});
+    } else if (const auto* r = std::get_if<tracefile::RdtscEvent>(&ev)) {
+      places_.push_back({r->seq, r->tid, Kind::kInstruction, i});
+    } else if (const auto* c = std::get_if<tracefile::CpuidEvent>(&ev)) {
+      places_.push_back({c->seq, c->tid, Kind::kInstruction, i});
+    } else if (const auto* inj = std::get_if<tracefile::InjectedEvent>(&ev)) {
+      injected_[inj->tid].push_back(i);
+    } else if (const auto* p = std::get_if<tracefile::ProcessEvent>(&ev)) {
+      if (p->kind != tracefile::ProcessEvent::Kind::kExit) process_[p->tid].push_back(i);
+      else places_.push_back({p->seq, p->tid, Kind::kTaskExit, i});
+    } else if (const auto* x = std::get_if<tracefile::ExecEvent>(&ev)) {
+      if (!first_exec_) first_exec_ = x;
+    } else if (const auto* end = std::get_if<tracefile::EndEvent>(&ev)) {
+      recorded_status_ = end->status;
+    }
+  }
+  std::stable_sort(places_.begin(), places_.end(), [](const Place& a, const Place& b) { return a.seq < b.seq; });
+  for (size_t i = 0; i < places_.size(); ++i) queues_[places_[i].rtid].push_back(i);
+}
+
+std::string ReplayMode::exec_path() const {
+  for (const auto& ev : events_) {
+    const auto* s = std::get_if<SyscallEvent>(&ev);
+    if (!s || s->tid != first_exec_->former_tid) continue;
+    if (syscalls::role_of(s->abi, s->nr) != syscalls::Role::kExec || s->result != 0) continue;
+    const bool at = syscalls::name_of(s->abi, s->nr) == "execveat";
+    const std::string path = recorded_string(*s, s->args[at ? 1 : 0]);
+    if (!path.empty()) return path;
+  }
+  return first_exec_->path;
+}
+
+bool ReplayMode::complete() const { return divergence_.empty() && cursor_ == places_.size(); }
+
+int32_t ReplayMode::recorded_tid(const Task& task) const {
+  auto it = recorded_of_.find(task.tid);
+  return it == recorded_of_.end() ? 0 : it->second;
+}
+
+ReplayMode::Files& ReplayMode::files_of(const Task& task) { return files_[task.tgid()]; }
+
+const SyscallEvent& ReplayMode::syscall_at(const Place& p) const { return std::get<SyscallEvent>(events_[p.event]); }
+
+std::string ReplayMode::recorded_text(const SyscallEvent& e) const {
+  return syscalls::line_text(tracefile::render(e, {}, false).rc);
+}
+
+std::string ReplayMode::live_text(Task& task, const syscalls::Call& call) const {
+  RemoteMemory memory(task.tid);
+  syscalls::RenderedCall rc = syscalls::render_entry(call, memory, {});
+  std::string text = rc.name + "(";
+  for (size_t i = 0; i < rc.args.size(); ++i) text += (i ? ", " : "") + rc.args[i];
+  return text + ")";
+}
+
+void ReplayMode::diverge(int32_t rtid, const std::string& what) {
+  if (!divergence_.empty()) return;
+  const uint64_t at = cursor_ < places_.size() ? places_[cursor_].seq : 0;
+  divergence_ = fmt::format("replay diverged at event {} (recorded tid {}): {}", at, rtid, what);
+  const std::string last = recent(rtid);
+  if (!last.empty()) divergence_ += "\nthe task's last events before it:\n" + last;
+  engine_.stop();
+}
+
+std::string ReplayMode::recent(int32_t rtid) const {
+  auto it = history_.find(rtid);
+  if (it == history_.end()) return {};
+  std::string out;
+  for (const std::string& line : it->second) out += "  " + line + "\n";
+  if (!out.empty()) out.pop_back();
+  return out;
+}
+
+// The task's next place must be of `kind`; else the replay has diverged.
+const ReplayMode::Place* ReplayMode::expect(Task& task, Kind kind, const std::string& live) {
+  if (!divergence_.empty()) return nullptr;
+  if (recorded_of_.empty()) {  // the root's first event: it is the recording's first task
+    const int32_t root = places_.empty() ? task.tid : places_.front().rtid;
+    recorded_of_[task.tid] = root;
+    live_of_[root] = task.tid;
+    threads_[task.tgid()] = 1;
+  }
+  const int32_t rtid = recorded_tid(task);
+  auto queue = queues_.find(rtid);
+  if (rtid == 0 || queue == queues_.end() || queue->second.empty()) {
+    diverge(rtid, fmt::format("the recording has nothing more for this task, which did: {}", live));
+    return nullptr;
+  }
+  const Place& p = places_[queue->second.front()];
+  if (p.kind == kind) return &p;
+  std::string expected;
+  if (p.kind == Kind::kEntry || p.kind == Kind::kExit) {
+    expected = recorded_text(syscall_at(p));
+  } else if (p.kind == Kind::kSignal) {
+    expected = "a signal";
+  } else {
+    expected = "an rdtsc or cpuid";
+  }
+  diverge(rtid, fmt::format("expected {}\n  got      {}", expected, live));
+  return nullptr;
+}
+
+// A task at the place of the order goes on; one that is early waits.
+void ReplayMode::hold_or_go(Task& task, const Place& place) {
+  const auto index = static_cast<size_t>(&place - places_.data());
+  if (index == cursor_) {
+    done(task, place);
+    return;
+  }
+  task.hold = true;
+  waiting_[index] = &task;
+  check_stuck();
+}
+
+void ReplayMode::idle() {
+  if (!divergence_.empty() || cursor_ >= places_.size()) return;
+  const Place& next = places_[cursor_];
+  diverge(next.rtid, fmt::format("no task went on for {} s: recorded task {} never reached its event {}",
+                                 kIdleSeconds, next.rtid, next.seq));
+}
+
+// Every task waits for its turn or is ending, and the one whose turn it is
+// will never come: the replay cannot go on.
+void ReplayMode::check_stuck() {
+  if (!divergence_.empty() || cursor_ >= places_.size() || waiting_.empty()) return;
+  // An ending task's reaping moves the order on by itself.
+  for (const auto& [tid, at] : reaped_at_) {
+    if (!waiting_.count(at)) return;
+  }
+  if (engine_.runnable_tasks() > 0) return;
+  {
+    const Place& next = places_[cursor_];
+    std::string who;
+    for (const auto& [at, held] : waiting_) who += fmt::format(", {} at {}", recorded_tid(*held), places_[at].seq);
+    diverge(next.rtid, fmt::format("every task waits (recorded tasks{}; {} in calls that never returned), and "
+                                   "recorded task {} never reached its event {}",
+                                   who, parked_.size(), next.rtid, next.seq));
+  }
+}
+
+void ReplayMode::done(Task&, const Place& place) {
+  auto& queue = queues_[place.rtid];
+  if (!queue.empty()) queue.pop_front();
+  auto& history = history_[place.rtid];
+  if (place.kind == Kind::kExit) history.push_back(recorded_text(syscall_at(place)));
+  if (place.kind == Kind::kSignal) history.push_back("--- signal ---");
+  if (history.size() > kHistory) history.pop_front();
+  ++cursor_;
+  release_next();
+}
+
+// The order moved on: a task waiting at the new place goes; an in-user-code
+// signal at it is sent to its task now (delivered at that task's next stop:
+// hytrace does not yet stop the task at the recorded instruction).
+void ReplayMode::release_next() {
+  while (cursor_ < places_.size() && divergence_.empty()) {
+    if (happened_.erase(cursor_)) {
+      ++cursor_;
+      continue;
+    }
+    const Place& p = places_[cursor_];
+    if (p.kind == Kind::kSignal) {
+      const auto& sig = std::get<tracefile::SignalEvent>(events_[p.event]);
+      auto live = live_of_.find(p.rtid);
+      if (sig.where == tracefile::SignalEvent::Where::kInUserCode && live != live_of_.end()) {
+        siginfo_t info{};
+        std::memcpy(&info, sig.siginfo.data(), sizeof info);
+        async_[live->second] = &sig;
+        queues_[p.rtid].pop_front();
+        ++cursor_;
+        for (auto& [index, task] : waiting_) {
+          if (task->tid == live->second) task->inject_signal = info.si_signo;
+        }
+        pending_async_.insert(live->second);
+        continue;
+      }
+    }
+    auto waiting = waiting_.find(cursor_);
+    if (waiting == waiting_.end()) return;
+    Task* task = waiting->second;
+    waiting_.erase(waiting);
+    if (p.kind == Kind::kTaskExit && reaped_at_.count(task->tid)) {
+      queues_[p.rtid].pop_front();
+      engine_.release(*task);
+      return;  // the order moves on when it is reaped
+    }
+    done(*task, p);
+    if (!parked_.count(task->tid)) engine_.release(*task);
+    return;  // done() released the ones after it
+  }
+}
+
+bool ReplayMode::runs_for_real(const SyscallEvent& e) const {
+  return shapes_the_process(syscalls::name_of(e.abi, e.nr));
+}
+
+bool ReplayMode::result_matches(const SyscallEvent& e, long live) const {
+  const std::string_view name = syscalls::name_of(e.abi, e.nr);
+  if (clone_like(name)) return (live > 0) == (e.result > 0) || (live == 0 && e.result == 0);
+  if (name == "rt_sigreturn") return true;     // the interrupted context's rax
+  if (name == "set_tid_address") return true;  // the caller's tid: the recorded one is given
+  return live == e.result;
+}
+
+void ReplayMode::on_syscall_enter(Task& task, SyscallFrame& frame) {
+  const std::string live = live_text(task, frame.call);
+  const Place* p = expect(task, Kind::kEntry, live);
+  if (!p) return;
+  const SyscallEvent& e = syscall_at(*p);
+  if (e.nr != frame.call.nr || e.abi != frame.call.abi) {
+    diverge(p->rtid, fmt::format("expected {}\n  got      {}", recorded_text(e), live));
+    return;
+  }
+  entered_[task.tid] = static_cast<size_t>(p - places_.data());
+  const std::string name = name_of(frame.call);
+  const bool output =
+      writes_output(name) && files_of(task).output.count(static_cast<int64_t>(e.args[0])) && !options_.quiet;
+  // A call the recording saw interrupted (a fork cut short by SIGCHLD) did
+  // nothing: it is emulated, and restarted as it was.
+  const bool interrupted = Engine::is_restart_code(e.result);
+  if ((runs_for_real(e) || output) && !interrupted) {
+    if (name == "mmap" && !(e.args[3] & MAP_ANONYMOUS) && e.result >= 0) emulate_file_mapping(task, frame, e);
+  } else if (e.flags & tracefile::kUnfinished) {
+    // The recorded call never returned (its task was killed in it, or exec
+    // by another thread ended it): the task waits there until the same
+    // happens.
+    parked_.insert(task.tid);
+    hold_or_go(task, *p);  // in its turn, like any other
+    task.hold = true;
+    return;
+  } else {
+    frame.skip = true;
+    frame.result = e.result;
+  }
+  hold_or_go(task, *p);
+}
+
+// The recorded descriptor does not exist here: the mapping is made
+// anonymous at the recorded address and filled from the file at exit.
+void ReplayMode::emulate_file_mapping(Task& task, SyscallFrame&, const SyscallEvent& e) {
+  const uint64_t flags = (e.args[3] & ~uint64_t{MAP_SHARED | MAP_SHARED_VALIDATE | MAP_FIXED_NOREPLACE}) |
+                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED;
+  engine_.set_syscall_arg(task, 0, static_cast<uint64_t>(e.result));
+  engine_.set_syscall_arg(task, 3, flags);
+  engine_.set_syscall_arg(task, 4, static_cast<uint64_t>(-1));
+  engine_.set_syscall_arg(task, 5, 0);
+}
+
+void ReplayMode::fill_file_mapping(Task& task, const SyscallEvent& e) {
+  const Files& files = files_of(task);
+  auto path = files.paths.find(static_cast<int64_t>(e.args[4]));
+  if (path == files.paths.end()) {
+    diverge(recorded_tid(task), fmt::format("mmap of descriptor {}, whose file the recording does not name",
+                                            e.args[4]));
+    return;
+  }
+  std::ifstream in(path->second, std::ios::binary);
+  in.seekg(static_cast<std::streamoff>(e.args[5]));
+  std::string bytes(e.args[1], '\0');
+  in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  const auto got = static_cast<size_t>(std::max<std::streamsize>(0, in.gcount()));
+  if (got > 0) engine_.write_memory(task, static_cast<uint64_t>(e.result), bytes.data(), got);
+}
+
+void ReplayMode::track_files(Task& task, const SyscallEvent& e) {
+  const std::string_view name = syscalls::name_of(e.abi, e.nr);
+  Files& files = files_of(task);
+  if (e.result < 0) return;
+  track_output(files, name, e);
+  const std::string cwd = first_exec_ ? first_exec_->cwd : "";
+  if (name == "openat" || name == "openat2") {
+    files.paths[e.result] = join_path(cwd, recorded_string(e, e.args[1]));
+  } else if (name == "open" || name == "creat") {
+    files.paths[e.result] = join_path(cwd, recorded_string(e, e.args[0]));
+  } else if (name == "close") {
+    files.paths.erase(static_cast<int64_t>(e.args[0]));
+  } else if (name == "dup" || name == "dup2" || name == "dup3" || name == "fcntl") {
+    if (name == "fcntl" && e.args[1] != F_DUPFD && e.args[1] != F_DUPFD_CLOEXEC) return;
+    auto from = files.paths.find(static_cast<int64_t>(e.args[0]));
+    if (from != files.paths.end()) files.paths[e.result] = from->second;
+  }
+}
+
+// Which descriptors are still stdout and stderr: closing one, or a dup2 over
+// it, ends that; a dup of one is one too. Any other new descriptor is not.
+void ReplayMode::track_output(Files& files, std::string_view name, const SyscallEvent& e) {
+  const auto fd = static_cast<int64_t>(e.args[0]);
+  if (name == "close") {
+    files.output.erase(fd);
+  } else if (name == "dup2" || name == "dup3") {
+    const bool was_output = files.output.count(fd) != 0;
+    files.output.erase(static_cast<int64_t>(e.args[1]));
+    if (was_output) files.output.insert(static_cast<int64_t>(e.args[1]));
+  } else if (name == "dup" || (name == "fcntl" && (e.args[1] == F_DUPFD || e.args[1] == F_DUPFD_CLOEXEC))) {
+    if (files.output.count(fd)) files.output.insert(e.result);
+  }
+}
+
+void ReplayMode::write_outputs(Task& task, const SyscallEvent& e) {
+  for (const auto& range : e.writes) {
+    if (!range.bytes.empty()) engine_.write_memory(task, range.addr, range.bytes.data(), range.bytes.size());
+  }
+}
+
+// A signal recorded at this event is sent as the task goes on from it.
+void ReplayMode::arm_signal_after(Task& task, uint64_t seq) {
+  const auto& queue = queues_[recorded_tid(task)];
+  if (queue.size() < 2) return;
+  const Place& next = places_[queue[1]];
+  if (next.kind != Kind::kSignal) return;
+  const auto& sig = std::get<tracefile::SignalEvent>(events_[next.event]);
+  if (sig.where != tracefile::SignalEvent::Where::kAtEvent || sig.at_seq != seq) return;
+  siginfo_t info{};
+  std::memcpy(&info, sig.siginfo.data(), sizeof info);
+  task.inject_signal = info.si_signo;
+}
+
+void ReplayMode::on_syscall_exit(Task& task, const SyscallFrame& frame, long result) {
+  const Place* p = expect(task, Kind::kExit, live_text(task, frame.call) + fmt::format(" = {}", result));
+  if (!p) return;
+  auto entered = entered_.find(task.tid);
+  if (entered == entered_.end() || places_[entered->second].event != p->event) {
+    diverge(p->rtid, "a syscall returned that the recording has not entered");
+    return;
+  }
+  entered_.erase(entered);
+  const SyscallEvent& e = syscall_at(*p);
+  const std::string name = name_of(frame.call);
+  const bool real = runs_for_real(e) && !frame.skip;
+  if (real && !result_matches(e, result)) {
+    diverge(p->rtid, fmt::format("{} returned {} here; the recording says\n  {}", name, result, recorded_text(e)));
+    return;
+  }
+  if (!frame.skip && result != e.result) engine_.set_syscall_result(task, e.result);  // clone's tid, output writes
+  if (real && name == "mmap" && !(e.args[3] & MAP_ANONYMOUS) && e.result >= 0) fill_file_mapping(task, e);
+  write_outputs(task, e);
+  track_files(task, e);
+  arm_signal_after(task, e.exit_seq);
+  if (frame.skip && Engine::is_restart_code(e.result) && task.inject_signal == 0) {
+    // Interrupted without a handler to run (the recorder's own stop, a
+    // stop signal): the kernel made the call again; so does the replay.
+    engine_.restart_syscall(task, e.result == -516 ? SYS_restart_syscall : frame.call.nr);
+  }
+  make_injected_mappings(task);
+  hold_or_go(task, *p);
+  if (auto remap = remap_after_exit_.find(task.tid); remap != remap_after_exit_.end()) {
+    recorded_of_[task.tid] = remap->second;
+    live_of_[remap->second] = task.tid;
+    remap_after_exit_.erase(remap);
+  }
+}
+
+// The pages hytrace mapped while recording (gate, buffer, stub pages) moved
+// the program's later mappings: the replay maps placeholders at the same
+// addresses, after the same event, so every later address is the recorded
+// one.
+void ReplayMode::make_injected_mappings(Task& task) {
+  const int32_t rtid = recorded_tid(task);
+  auto& mine = injected_[rtid];
+  const auto& queue = queues_[rtid];
+  const uint64_t before = queue.size() >= 2 ? places_[queue[1]].seq : UINT64_MAX;
+  while (!mine.empty()) {
+    const auto& inj = std::get<tracefile::InjectedEvent>(events_[mine.front()]);
+    if (inj.entry_seq > before) return;
+    mine.pop_front();
+    if (inj.nr != SYS_mmap || inj.result < 0) continue;
+    const long got = engine_.inject_syscall(
+        task, SYS_mmap,
+        {static_cast<uint64_t>(inj.result), inj.args[1], PROT_NONE,
+         MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE | MAP_NORESERVE, static_cast<uint64_t>(-1), 0})
+                         .value_or(-EINTR);
+    if (got != inj.result) {
+      diverge(rtid, fmt::format("cannot map hytrace's recorded pages at {:#x} again ({})",
+                                static_cast<uint64_t>(inj.result), got));
+      return;
+    }
+  }
+}
+
+void ReplayMode::on_signal(Task& task, SignalDelivery& delivery) {
+  if (!divergence_.empty()) return;
+  // An in-user-code signal this replay sent: delivered at this stop.
+  if (auto async = async_.find(task.tid); async != async_.end() && async->second) {
+    siginfo_t info{};
+    std::memcpy(&info, async->second->siginfo.data(), sizeof info);
+    if (info.si_signo == delivery.info.si_signo) {
+      delivery.info = info;
+      delivery.set_info = true;
+      delivery.deliver = info.si_signo;
+      async_.erase(async);
+      pending_async_.erase(task.tid);
+      return;
+    }
+  }
+  const int32_t rtid = recorded_tid(task);
+  auto queue = queues_.find(rtid);
+  if (queue != queues_.end() && !queue->second.empty()) {
+    const Place& p = places_[queue->second.front()];
+    if (p.kind == Kind::kSignal) {
+      const auto& sig = std::get<tracefile::SignalEvent>(events_[p.event]);
+      siginfo_t info{};
+      std::memcpy(&info, sig.siginfo.data(), sizeof info);
+      if (info.si_signo == delivery.info.si_signo) {
+        delivery.info = info;
+        delivery.set_info = true;
+        delivery.deliver = info.si_signo;
+        hold_or_go(task, p);
+        return;
+      }
+    }
+  }
+  if (synchronous(delivery.info)) {
+    diverge(rtid, fmt::format("the program got {}, which the recording does not have here",
+                              siginfo_text(delivery.info)));
+    return;
+  }
+  delivery.deliver = 0;  // the kernel's own (a real child's SIGCHLD...): the recording decides
+}
+
+void ReplayMode::on_instruction(InstructionTrap& trap) {
+  Task& task = *trap.task;
+  const bool cpuid = trap.kind == InstructionTrap::Kind::kCpuid;
+  const Place* p = expect(task, Kind::kInstruction, cpuid ? "cpuid" : "rdtsc");
+  if (!p) return;
+  if (const auto* c = std::get_if<tracefile::CpuidEvent>(&events_[p->event]); c && cpuid) {
+    trap.eax = c->eax;
+    trap.ebx = c->ebx;
+    trap.ecx = c->ecx;
+    trap.edx = c->edx;
+  } else if (const auto* r = std::get_if<tracefile::RdtscEvent>(&events_[p->event]); r && !cpuid) {
+    trap.tsc = r->value;
+    trap.aux = r->aux;
+  } else {
+    diverge(p->rtid, cpuid ? "the program ran cpuid where the recording has rdtsc"
+                           : "the program ran rdtsc where the recording has cpuid");
+    return;
+  }
+  hold_or_go(task, *p);
+}
+
+void ReplayMode::on_task_start(const TaskStart& start) {
+  const int32_t parent = recorded_tid(*start.parent);
+  auto& clones = process_[parent];
+  if (clones.empty()) {
+    diverge(parent, fmt::format("a new task {} that the recording does not have", start.task->tid));
+    return;
+  }
+  const auto& p = std::get<tracefile::ProcessEvent>(events_[clones.front()]);
+  clones.pop_front();
+  recorded_of_[start.task->tid] = p.child;
+  live_of_[p.child] = start.task->tid;
+  ++threads_[start.task->tgid()];
+  if (!(start.clone_flags & CLONE_THREAD)) files_[start.task->tid] = files_of(*start.parent);
+}
+
+// The new program's memory: the vDSO hidden as when recording, and the 16
+// AT_RANDOM bytes (stack protector, pointer guard) the recorded run had.
+void ReplayMode::on_exec(const Exec& exec) {
+  Task& task = *exec.task;
+  if (exec.former_tid != task.tid) {  // a thread exec'd and took the leader's tid: its events go on there
+    if (auto it = recorded_of_.find(exec.former_tid); it != recorded_of_.end()) recorded_of_[task.tid] = it->second;
+    if (auto it = entered_.find(exec.former_tid); it != entered_.end()) {
+      entered_[task.tid] = it->second;
+      entered_.erase(it);
+    }
+    parked_.erase(task.tid);
+  }
+  ExecFacts::hide_vdso(task.tid);
+  const int32_t rtid = recorded_tid(task);
+  for (const auto& ev : events_) {
+    const auto* x = std::get_if<tracefile::ExecEvent>(&ev);
+    if (!x || (x->tid != rtid && x->former_tid != rtid) || done_execs_.count(&ev)) continue;
+    done_execs_.insert(&ev);
+    // The recorded thread that exec'd became the recorded leader once its
+    // execve returned.
+    if (x->tid != rtid) remap_after_exit_[task.tid] = x->tid;
+    std::ifstream auxv("/proc/" + std::to_string(task.tid) + "/auxv", std::ios::binary);
+    uint64_t pair[2];
+    while (auxv.read(reinterpret_cast<char*>(pair), sizeof pair) && pair[0] != AT_NULL) {
+      if (pair[0] == AT_RANDOM) engine_.write_memory(task, pair[1], x->at_random.data(), x->at_random.size());
+    }
+    return;
+  }
+}
+
+// The task's end, in its turn: a thread that exits early waits here. Its
+// place is done only once the kernel has reaped it (TaskExit), after it
+// cleared its CLONE_CHILD_CLEARTID word and woke its joiner: a joiner's
+// later events wait for that. (A leader whose threads live on is reaped
+// after them: its place is done as it goes on.)
+void ReplayMode::on_task_exiting(const TaskExiting& exiting) {
+  Task& task = *exiting.task;
+  // Killed in a call that never returned: it ends now, from this stop.
+  if (parked_.erase(task.tid)) task.hold = false;
+  // A leader that another thread's exec ends has no end in the recording
+  // (the exec'ing thread goes on with its tid); any other early end is
+  // caught when the task is reaped.
+  const auto queue = queues_.find(recorded_tid(task));
+  if (queue == queues_.end() || queue->second.empty() || places_[queue->second.front()].kind != Kind::kTaskExit) {
+    return;
+  }
+  const Place* p = expect(task, Kind::kTaskExit, "its exit");
+  if (!p) return;
+  const auto index = static_cast<size_t>(p - places_.data());
+  if (task.is_leader() && threads_[task.tgid()] > 1) {
+    hold_or_go(task, *p);
+    return;
+  }
+  reaped_at_[task.tid] = index;
+  if (index == cursor_) {
+    queues_[p->rtid].pop_front();
+    return;  // it goes on; on_task_exit moves the order
+  }
+  task.hold = true;
+  waiting_[index] = &task;
+  check_stuck();
+}
+
+void ReplayMode::on_task_exit(const TaskExit& exit) {
+  const int32_t rtid = recorded_tid(*exit.task);
+  --threads_[exit.task->tgid()];
+  if (auto reaped = reaped_at_.find(exit.task->tid); reaped != reaped_at_.end()) {
+    const size_t index = reaped->second;
+    reaped_at_.erase(reaped);
+    waiting_.erase(index);
+    if (index == cursor_) {
+      ++cursor_;
+      release_next();
+    } else {
+      happened_.insert(index);
+    }
+    entered_.erase(exit.task->tid);
+    check_stuck();
+    return;
+  }
+  auto& queue = queues_[rtid];
+  // Its end: now if it is the order's turn, else as soon as the order gets
+  // there (a dead task cannot wait). What it had still to do is a divergence,
+  // unless the replay is ending anyway.
+  while (!queue.empty() && divergence_.empty()) {
+    const size_t index = queue.front();
+    const Place& p = places_[index];
+    if (p.kind != Kind::kTaskExit) {
+      if (!Engine::interrupted_by()) diverge(rtid, "the task ended before the recording says it did");
+      break;
+    }
+    queue.pop_front();
+    if (index == cursor_) {
+      ++cursor_;
+      release_next();
+    } else {
+      happened_.insert(index);
+    }
+    break;
+  }
+  entered_.erase(exit.task->tid);
+  parked_.erase(exit.task->tid);
+  async_.erase(exit.task->tid);
+  pending_async_.erase(exit.task->tid);
+  for (auto it = waiting_.begin(); it != waiting_.end();) {
+    it = it->second == exit.task ? waiting_.erase(it) : std::next(it);
+  }
+  check_stuck();
+}
+
+}  // namespace hytrace::tracer

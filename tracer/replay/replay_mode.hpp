@@ -1,0 +1,155 @@
+// `hytrace replay`: re-runs a recording. The engine reports the replayed
+// program's events; this mode matches each against the recording, in the
+// recording's one global order:
+//
+// - run: the calls that shape the process itself (memory mappings, signal
+//   dispositions, clones, exec, exit) run for real, and their results must
+//   be the recorded ones (a clone's is mapped from the live tid);
+// - emulate: every other call is skipped, with the recorded result and the
+//   recorded bytes written into the program's memory;
+// - hold: a task that reached its next event before its turn waits in its
+//   stop until the events before it have happened.
+//
+// Signals are delivered where they were recorded: the kernel's own are held
+// back unless the recording has them next, and the recorded ones are sent
+// at their event with their recorded siginfo. rdtsc and cpuid give the
+// recorded values. The first mismatch is a divergence: one report, and the
+// replay ends.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tracer/event.hpp"
+#include "tracer/tracefile/events.hpp"
+
+namespace hytrace::tracer {
+
+class Engine;
+
+struct ReplayOptions {
+  bool quiet = false;  // do not write the recorded program's stdout and stderr
+};
+
+class ReplayMode final : public Handler {
+ public:
+  // How long the replay waits for a task that should go on before it says
+  // that it cannot go on (a replay never waits for real time otherwise:
+  // every sleep and blocking call is emulated).
+  static constexpr int kIdleSeconds = 5;
+  // `events`: the whole recording, in any order.
+  ReplayMode(Engine& engine, std::vector<tracefile::Event> events, ReplayOptions options);
+
+  // The recorded root: the tid, argv, envp and cwd of its first exec.
+  const tracefile::ExecEvent& first_exec() const { return *first_exec_; }
+  bool has_exec() const { return first_exec_ != nullptr; }
+  // The path the recorded root gave execve, as it gave it (relative, maybe):
+  // the kernel copies it onto the new stack, so another spelling would move
+  // every stack address.
+  std::string exec_path() const;
+  // How the recorded root ended (its wait status), if the recording says.
+  std::optional<int> recorded_status() const { return recorded_status_; }
+
+  void on_syscall_enter(Task& task, SyscallFrame& frame) override;
+  void on_syscall_exit(Task& task, const SyscallFrame& frame, long result) override;
+  void on_signal(Task& task, SignalDelivery& delivery) override;
+  void on_task_start(const TaskStart& start) override;
+  void on_exec(const Exec& exec) override;
+  void on_task_exit(const TaskExit& exit) override;
+  void on_task_exiting(const TaskExiting& exiting) override;
+  void on_instruction(InstructionTrap& trap) override;
+
+  // No task reported anything for a while: if some wait for their turn, the
+  // one whose turn it is will not come (it is blocked for real, or stopped).
+  void idle();
+
+  // The first divergence, as its report; "" while the replay matches.
+  const std::string& divergence() const { return divergence_; }
+  // Every recorded event that should have happened did.
+  bool complete() const;
+  uint64_t replayed() const { return cursor_; }
+
+ private:
+  // kTaskExit: a task's end is in the order too: it is when the kernel
+  // clears CLONE_CHILD_CLEARTID and wakes the joiner, and a parent's wait4
+  // comes after it.
+  enum class Kind : uint8_t { kEntry, kExit, kSignal, kInstruction, kTaskExit };
+  struct Place {
+    uint64_t seq = 0;
+    int32_t rtid = 0;  // the recorded task
+    Kind kind = Kind::kEntry;
+    size_t event = 0;  // in events_
+  };
+  // What the mode keeps of a replayed process: its recorded descriptors'
+  // paths, for the file mappings it must make itself.
+  struct Files {
+    std::map<int64_t, std::string> paths;
+    // The descriptors that are still the replay's own stdout and stderr:
+    // what the program writes there is written for real.
+    std::set<int64_t> output = {1, 2};
+  };
+
+  void index();
+  // The task's next recorded place, or null (divergence set) when it is not
+  // `kind`.
+  const Place* expect(Task& task, Kind kind, const std::string& live);
+  // The place is done: the order moves on, and a task held at the next
+  // place goes on.
+  void done(Task& task, const Place& place);
+  void hold_or_go(Task& task, const Place& place);
+  void release_next();
+  void check_stuck();
+  void diverge(int32_t rtid, const std::string& what);
+  std::string recent(int32_t rtid) const;
+  std::string recorded_text(const tracefile::SyscallEvent& e) const;
+  std::string live_text(Task& task, const syscalls::Call& call) const;
+  bool runs_for_real(const tracefile::SyscallEvent& e) const;
+  void emulate_file_mapping(Task& task, SyscallFrame& frame, const tracefile::SyscallEvent& e);
+  void fill_file_mapping(Task& task, const tracefile::SyscallEvent& e);
+  void track_files(Task& task, const tracefile::SyscallEvent& e);
+  static void track_output(Files& files, std::string_view name, const tracefile::SyscallEvent& e);
+  bool result_matches(const tracefile::SyscallEvent& e, long live) const;
+  void write_outputs(Task& task, const tracefile::SyscallEvent& e);
+  void arm_signal_after(Task& task, uint64_t seq);
+  void make_injected_mappings(Task& task);
+  const tracefile::SyscallEvent& syscall_at(const Place& p) const;
+  int32_t recorded_tid(const Task& task) const;
+  Files& files_of(const Task& task);
+
+  Engine& engine_;
+  std::vector<tracefile::Event> events_;
+  ReplayOptions options_;
+  const tracefile::ExecEvent* first_exec_ = nullptr;
+  std::optional<int> recorded_status_;
+  std::vector<Place> places_;                      // in the recorded order
+  std::map<int32_t, std::deque<size_t>> queues_;   // per recorded tid: its places not done
+  std::map<int32_t, std::deque<size_t>> process_;  // per recorded parent: its clone/fork events
+  std::map<int32_t, std::deque<size_t>> injected_; // per recorded tid: hytrace's own calls
+  size_t cursor_ = 0;                              // the next place in places_
+  std::set<size_t> happened_;                      // places after the cursor that happened (a task's end)
+  std::map<size_t, Task*> waiting_;                // held tasks, by the place they wait at
+  std::map<pid_t, int32_t> recorded_of_;           // live tid -> recorded tid
+  std::map<int32_t, pid_t> live_of_;               // recorded tid -> live tid
+  std::map<pid_t, Files> files_;                   // by live tgid
+  std::map<pid_t, size_t> entered_;                // live tid -> the place of its call in progress
+  std::map<int32_t, std::deque<std::string>> history_;  // per recorded tid: the last events, as text
+  // In-user-code signals sent and not yet delivered, by live tid.
+  std::map<pid_t, const tracefile::SignalEvent*> async_;
+  std::set<pid_t> pending_async_;
+  std::map<pid_t, int32_t> remap_after_exit_;  // live tid -> its recorded tid once its execve returned
+  std::set<pid_t> parked_;
+  std::map<pid_t, size_t> reaped_at_;  // live tid -> its end's place, done when it is reaped
+  std::map<pid_t, int> threads_;       // live tgid -> its live threads  // in a call the recording never saw return: held for good
+  std::set<const tracefile::Event*> done_execs_;   // exec events already met
+  std::string divergence_;
+};
+
+}  // namespace hytrace::tracer
