@@ -376,6 +376,21 @@ def recorded(workload, ctx):
             "events_per_s": events / seconds if workload.unit == "s" else None}
 
 
+def per_row(workloads, keys, measure_one, ctx):
+    """measure_one(workload, ctx) for the rows in `keys`: the results by key
+    (an {"error": ...} where it failed), and whether any failed."""
+    out, failed = {}, False
+    for w in workloads:
+        if w.key not in keys:
+            continue
+        try:
+            out[w.key] = measure_one(w, ctx)
+        except (RuntimeError, subprocess.SubprocessError, OSError, ValueError) as e:
+            out[w.key] = {"error": str(e)}
+            failed = True
+    return out, failed
+
+
 def run_format_bench(build, min_time):
     """Google Benchmark's results for bench_format, or None when it is not built."""
     exe = os.path.join(build, "bench", "bench_format")
@@ -578,25 +593,11 @@ def main():
                 if "error" in cell:
                     print(f"  {w.key} / {name} FAILED: {cell['error']}", file=sys.stderr)
             result["rows"].append({"key": w.key, "num": w.num, "label": w.label, "unit": w.unit, "cells": cells})
-        result["served"] = {}
-        for w in workloads:
-            if w.key not in SERVED_ROWS:
-                continue
-            try:
-                result["served"][w.key] = served_share(w, ctx)
-            except (RuntimeError, subprocess.SubprocessError, OSError, ValueError) as e:
-                result["served"][w.key] = {"error": str(e)}
-                failed = True
-        result["recorded"] = {}
+        result["served"], served_failed = per_row(workloads, SERVED_ROWS, served_share, ctx)
+        result["recorded"], recorded_failed = ({}, False)
         if "hytrace record" in [c.name for c in columns]:
-            for w in workloads:
-                if w.key not in RECORDED_ROWS:
-                    continue
-                try:
-                    result["recorded"][w.key] = recorded(w, ctx)
-                except (RuntimeError, subprocess.SubprocessError, OSError, ValueError) as e:
-                    result["recorded"][w.key] = {"error": str(e)}
-                    failed = True
+            result["recorded"], recorded_failed = per_row(workloads, RECORDED_ROWS, recorded, ctx)
+        failed |= served_failed or recorded_failed
         if not args.no_format_bench:
             result["format_bench"], why = run_format_bench(build, size["format_min_time"])
             if why:

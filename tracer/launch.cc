@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <system_error>
 
 extern char** environ;
@@ -42,6 +43,13 @@ struct ChildFailure {
 }
 
 }  // namespace
+
+std::string spawn_error_text(const SpawnError& e, const std::string& program) {
+  if (e.stage == SpawnError::Stage::kFilter) {
+    return std::string("cannot install the seccomp filter: ") + std::strerror(e.error);
+  }
+  return "cannot execute '" + program + "': " + std::strerror(e.error);
+}
 
 std::string find_program(const std::string& name) {
   if (name.find('/') != std::string::npos) {

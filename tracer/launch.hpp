@@ -21,6 +21,9 @@ struct SpawnError : std::runtime_error {
   int error;
 };
 
+// The one line a command prints for it: "cannot execute 'PROG': ...".
+std::string spawn_error_text(const SpawnError& e, const std::string& program);
+
 // Looks NAME up in $PATH like execvp. Throws SpawnError(kFind).
 std::string find_program(const std::string& name);
 

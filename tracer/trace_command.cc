@@ -21,15 +21,6 @@ namespace {
 
 void error_line(const std::string& text) { fmt::print(stderr, "hytrace: {}\n", text); }
 
-std::string spawn_error_text(const SpawnError& e, const std::string& program) {
-  switch (e.stage) {
-    case SpawnError::Stage::kFilter:
-      return fmt::format("cannot install the seccomp filter: {}", std::strerror(e.error));
-    default:
-      return fmt::format("cannot execute '{}': {}", program, std::strerror(e.error));
-  }
-}
-
 // The tracee's fate as hytrace's own exit status: its code, or 128+signal.
 int exit_code(const ExitStatus& status) {
   return status.signaled ? 128 + status.code : status.code;

@@ -116,9 +116,7 @@ int run_record(const RecordCommand& cmd) {
     return exit_code(status);
   } catch (const SpawnError& e) {
     if (!trace_path.empty()) unlink(trace_path.c_str());  // nothing ran: nothing to keep
-    error_line(e.stage == SpawnError::Stage::kFilter
-                   ? fmt::format("cannot install the seccomp filter: {}", std::strerror(e.error))
-                   : fmt::format("cannot execute '{}': {}", cmd.argv[0], std::strerror(e.error)));
+    error_line(spawn_error_text(e, cmd.argv[0]));
     return 127;
   } catch (const std::system_error& e) {
     error_line(e.what());

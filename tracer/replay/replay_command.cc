@@ -113,7 +113,7 @@ int run_replay(const ReplayCommand& cmd) {
     if (const int sig = Engine::interrupted_by()) return 128 + sig;
     return cmd.check ? 0 : live;  // stderr is the recorded program's alone
   } catch (const SpawnError& e) {
-    error_line(fmt::format("cannot start the recorded program: {}", std::strerror(e.error)));
+    error_line(spawn_error_text(e, "the recorded program"));
     return 127;
   } catch (const std::exception& e) {
     error_line(e.what());
