@@ -248,7 +248,31 @@ void RecordMode::on_task_start(const TaskStart& start) {
   e.kind = (start.clone_flags & CLONE_VFORK)                   ? Kind::kVfork
            : (start.clone_flags & (CLONE_VM | CLONE_THREAD)) ? Kind::kClone
                                                                : Kind::kFork;
+  if (start.clone_flags & CLONE_CHILD_SETTID) {
+    // The kernel wrote the child's tid into the child's memory.
+    if (const auto at = child_tid_address(*start.parent)) e.writes.push_back(read_range(start.task->tid, *at, 4));
+  }
   append(e);
+}
+
+// Where CLONE_CHILD_SETTID has the kernel write: clone's child_tid
+// argument, or clone3's clone_args.child_tid (read from the parent).
+std::optional<uint64_t> RecordMode::child_tid_address(const Task& parent) {
+  if (parent.frames.empty()) return std::nullopt;
+  const syscalls::Call& call = parent.frames.back().call;
+  switch (syscalls::role_of(call.abi, call.nr)) {
+    case syscalls::Role::kClone:
+      return call.abi == syscalls::Abi::kI386 ? call.args[4] : call.args[3];
+    case syscalls::Role::kClone3: {
+      uint64_t child_tid = 0;
+      constexpr uint64_t kChildTidOffset = 16;  // struct clone_args: flags, pidfd, child_tid
+      if (RemoteMemory(parent.tid).read(call.args[0] + kChildTidOffset, &child_tid, sizeof child_tid) != 8) {
+        return std::nullopt;
+      }
+      return child_tid;
+    }
+    default: return std::nullopt;
+  }
 }
 
 void RecordMode::on_exec(const Exec& exec) {

@@ -69,6 +69,7 @@ class RecordMode final : public Handler {
   void append_syscall(Pending& p, const SyscallFrame& frame, std::optional<long> result);
   void read_writes(pid_t tid, const Pending& p, long result, tracefile::SyscallEvent& out);
   void append(const tracefile::Event& event);
+  static std::optional<uint64_t> child_tid_address(const Task& parent);
   void check_writer();
   static constexpr uint64_t kCheckEvery = 64;
   static constexpr std::chrono::milliseconds kFlushAfter{1000};

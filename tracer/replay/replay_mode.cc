@@ -300,6 +300,9 @@ bool ReplayMode::result_matches(const SyscallEvent& e, long live) const {
 }
 
 void ReplayMode::on_syscall_enter(Task& task, SyscallFrame& frame) {
+  // The kernel makes again a call that ran for real and was interrupted
+  // here but not in the recording: it is still the same recorded call.
+  if (restarting_.erase(task.tid) && entered_.count(task.tid)) return;
   const std::string live = live_text(task, frame.call);
   const Place* p = expect(task, Kind::kEntry, live);
   if (!p) return;
@@ -420,10 +423,16 @@ void ReplayMode::on_syscall_exit(Task& task, const SyscallFrame& frame, long res
     diverge(p->rtid, "a syscall returned that the recording has not entered");
     return;
   }
-  entered_.erase(entered);
   const SyscallEvent& e = syscall_at(*p);
   const std::string name = name_of(frame.call);
   const bool real = runs_for_real(e) && !frame.skip;
+  if (real && Engine::is_restart_code(result) && !Engine::is_restart_code(e.result)) {
+    // A signal of the replay's own kernel (a real child's SIGCHLD)
+    // interrupted it; the kernel restarts it, and its real end comes later.
+    restarting_.insert(task.tid);
+    return;
+  }
+  entered_.erase(entered);
   if (real && !result_matches(e, result)) {
     diverge(p->rtid, fmt::format("{} returned {} here; the recording says\n  {}", name, result, recorded_text(e)));
     return;
@@ -547,6 +556,8 @@ void ReplayMode::on_task_start(const TaskStart& start) {
   recorded_of_[start.task->tid] = p.child;
   live_of_[p.child] = start.task->tid;
   ++threads_[start.task->tgid()];
+  // CLONE_CHILD_SETTID: the child sees its recorded tid, as it did.
+  for (const auto& range : p.writes) engine_.write_memory(*start.task, range.addr, range.bytes.data(), range.bytes.size());
   if (!(start.clone_flags & CLONE_THREAD)) files_[start.task->tid] = files_of(*start.parent);
 }
 

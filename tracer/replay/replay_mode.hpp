@@ -145,6 +145,7 @@ class ReplayMode final : public Handler {
   std::map<pid_t, const tracefile::SignalEvent*> async_;
   std::set<pid_t> pending_async_;
   std::map<pid_t, int32_t> remap_after_exit_;  // live tid -> its recorded tid once its execve returned
+  std::set<pid_t> restarting_;  // live tids whose real call the kernel restarts
   std::set<pid_t> parked_;
   std::map<pid_t, size_t> reaped_at_;  // live tid -> its end's place, done when it is reaped
   std::map<pid_t, int> threads_;       // live tgid -> its live threads  // in a call the recording never saw return: held for good
