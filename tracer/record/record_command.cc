@@ -118,10 +118,7 @@ int run_record(const RecordCommand& cmd) {
     if (!trace_path.empty()) unlink(trace_path.c_str());  // nothing ran: nothing to keep
     error_line(spawn_error_text(e, cmd.argv[0]));
     return 127;
-  } catch (const std::system_error& e) {
-    error_line(e.what());
-    return 1;
-  } catch (const std::runtime_error& e) {
+  } catch (const std::exception& e) {  // the tracer's own failure: one line, exit 1
     error_line(e.what());
     return 1;
   }
