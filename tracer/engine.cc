@@ -282,7 +282,6 @@ void Engine::queue_with_buffered(Event event) {
   if (patching_) {
     queue_drained();
     reset_buffer(*std::visit([](auto& e) { return e.task; }, event));
-    std::erase_if(departed_, [&](const auto& entry) { return patching_->drained(*entry.second->space); });
   }
   queued_.push_back(event);
 }
@@ -306,6 +305,9 @@ void Engine::queue_drained() {
   if (drained_next_ == drained.size()) {
     drained.clear();
     drained_next_ = 0;
+    // An exited task is kept while its space's buffer may hold its records,
+    // and until every drained event of it has been handed out.
+    std::erase_if(departed_, [&](const auto& entry) { return patching_->drained(*entry.second->space); });
   }
   const auto first_new = static_cast<ptrdiff_t>(drained.size());
   std::set<AddressSpace*> seen;
