@@ -26,11 +26,14 @@ std::optional<int> run_to_exit(pid_t tid) {
   bool entered = false;
   for (;;) {
     if (::ptrace(PTRACE_SYSCALL, tid, nullptr, 0) != 0) return 0;
+    // Interrupted (Ctrl-C), the wait is taken up again: the task runs, and
+    // resuming it a second time would fail and leave it running the
+    // injected call unwatched.
     int status = 0;
-    if (waitpid(tid, &status, __WALL) < 0) {
-      if (errno == EINTR) continue;
-      return 0;
-    }
+    pid_t got;
+    do got = waitpid(tid, &status, __WALL);
+    while (got < 0 && errno == EINTR);
+    if (got < 0) return 0;
     if (!WIFSTOPPED(status)) return status;
     const bool syscall_stop = WSTOPSIG(status) == (SIGTRAP | 0x80);
     const bool seccomp_stop = (status >> 16) == PTRACE_EVENT_SECCOMP;

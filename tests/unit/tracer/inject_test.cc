@@ -2,7 +2,11 @@
 // the tracee, and the tracee goes on as if nothing happened.
 #include "tracer/inject_x86_64.hpp"
 
+#include <signal.h>
+#include <sys/ptrace.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/user.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -24,6 +28,36 @@ struct InjectAtGetpidExit : Handler {
     tracee = t.tid;
     const Injection r = inject_syscall(t.tid, frame.ip - 2, SYS_getppid, {});
     injected = r.result;
+  }
+};
+
+// The injected call blocks on a pipe that only a signal handler of the
+// tracer's fills: the tracer's wait for the call is interrupted (EINTR), as
+// by Ctrl-C, and the injection must still see the call through.
+int g_pipe_write = -1;
+void fill_pipe(int) {
+  const char c = 'x';
+  (void)!write(g_pipe_write, &c, 1);
+}
+
+struct InjectBlockingRead : InjectAtGetpidExit {
+  int read_fd = -1;
+  void on_syscall_exit(Task& t, const SyscallFrame& frame, long) override {
+    if (frame.call.nr != SYS_getpid || injected) return;
+    tracee = t.tid;
+    user_regs_struct regs{};
+    ASSERT_EQ(ptrace(PTRACE_GETREGS, t.tid, nullptr, &regs), 0);
+    struct sigaction sa {};
+    sa.sa_handler = fill_pipe;  // no SA_RESTART: the tracer's waitpid fails with EINTR
+    sigaction(SIGALRM, &sa, nullptr);
+    itimerval timer{{0, 0}, {0, 1000}};
+    setitimer(ITIMER_REAL, &timer, nullptr);
+    // Below the red zone of the tracee's stack: writable, unused.
+    const uint64_t buffer = regs.rsp - 4096;
+    const Injection r = inject_syscall(t.tid, frame.ip - 2, SYS_read,
+                                       {static_cast<uint64_t>(read_fd), buffer, 1, 0, 0, 0});
+    injected = r.result;
+    signal(SIGALRM, SIG_DFL);
   }
 };
 
@@ -51,6 +85,20 @@ TEST(Inject, AtTheTaskOwnSyscallInstruction) {
   ASSERT_TRUE(handler.injected.has_value());
   EXPECT_EQ(*handler.injected, getpid());  // the tracee's parent is us
   EXPECT_EQ(out, std::to_string(handler.tracee) + "\n");  // its own getpid was not disturbed
+}
+
+TEST(Inject, ATracerSignalDuringTheCallDoesNotLoseIt) {
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);  // inherited by the tracee, at the same numbers
+  g_pipe_write = fds[1];
+  InjectBlockingRead handler;
+  handler.read_fd = fds[0];
+  const std::string out = run_sh_printing_pid(handler);
+  close(fds[0]);
+  close(fds[1]);
+  ASSERT_TRUE(handler.injected.has_value());
+  EXPECT_EQ(*handler.injected, 1);  // the byte the handler wrote
+  EXPECT_EQ(out, std::to_string(handler.tracee) + "\n");
 }
 
 }  // namespace
