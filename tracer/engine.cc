@@ -695,31 +695,43 @@ std::optional<std::vector<patcher::TaskSnapshot>> Engine::stop_space(Task& curre
 
 // Each interrupted task reports its stop, unless something else stopped (or
 // ended) it first: that status is a real event, kept for next(), and its
-// handling will resume the task. False on Ctrl-C.
+// handling will resume the task. False on Ctrl-C. The wait is for any child,
+// as next()'s is, so the sentinel's death ends it even when the interrupt
+// came just before the wait began.
 bool Engine::wait_for_held() {
-  for (auto it = held_.begin(); it != held_.end();) {
-    Task& task = *it->task;
+  size_t unseen = held_.size();  // held_[0, unseen) have not reported yet
+  while (unseen > 0) {
     int status = 0;
-    pid_t got;
-    do got = waitpid(task.tid, &status, __WALL);
-    while (got < 0 && errno == EINTR && !g_interrupted);
-    if (got < 0 && g_interrupted) {
-      // A task would not stop: give up the write. The tasks not seen
+    const pid_t got = waitpid(-1, &status, __WALL);
+    if (got < 0 && errno == EINTR && !g_interrupted) continue;
+    const bool sentinel = got > 0 && got == g_sentinel;
+    if (sentinel) g_sentinel = 0;  // it dies on Ctrl-C
+    if (got < 0 || sentinel) {
+      // Ctrl-C (or no child left): give up the write. The tasks not seen
       // stopping report their interrupt stop later, as any stray one.
-      held_.erase(it, held_.end());
-      return false;
+      held_.erase(held_.begin(), held_.begin() + static_cast<long>(unseen));
+      return !g_interrupted;
     }
-    if (got == task.tid) task.stopped = WIFSTOPPED(status);
-    const bool interrupt_stop = got == task.tid && WIFSTOPPED(status) && (status >> 16) == PTRACE_EVENT_STOP &&
+    auto task_it = tasks_.find(got);
+    if (task_it != tasks_.end()) task_it->second->stopped = WIFSTOPPED(status);
+    const auto it = std::find_if(held_.begin(), held_.begin() + static_cast<long>(unseen),
+                                 [&](const Held& h) { return h.task->tid == got; });
+    if (it == held_.begin() + static_cast<long>(unseen)) {
+      statuses_.emplace_back(got, status);  // not waited for: next() decodes it
+      continue;
+    }
+    Task& task = *it->task;
+    const bool interrupt_stop = WIFSTOPPED(status) && (status >> 16) == PTRACE_EVENT_STOP &&
                                 (it->relisten || !task.started || !is_stop_signal(WSTOPSIG(status)));
+    --unseen;
     if (interrupt_stop) {
       task.started = true;
       it->relisten = it->relisten && is_stop_signal(WSTOPSIG(status));  // no SIGCONT meanwhile
-      ++it;
-      continue;
+      std::iter_swap(it, held_.begin() + static_cast<long>(unseen));   // seen: held until released
+    } else {
+      statuses_.emplace_back(got, status);
+      held_.erase(it);
     }
-    if (got == task.tid) statuses_.emplace_back(task.tid, status);
-    it = held_.erase(it);
   }
   return true;
 }

@@ -26,6 +26,7 @@ import json
 import os
 import re
 import select
+import shutil
 import signal
 import struct
 import subprocess
@@ -33,7 +34,7 @@ import sys
 import tempfile
 import time
 
-TIMEOUT = 60.0  # any one subprocess
+TIMEOUT = float(os.environ.get("RT_TIMEOUT", "60"))  # any one subprocess
 SKIP = 77
 
 # A program that makes syscalls, forks and execs until it is stopped.
@@ -175,6 +176,37 @@ def wait_eof(stream, what):
             fail(f"{what} still open after {TIMEOUT} s: a process of the recorded tree outlived the recorder")
         if not os.read(fd, 65536):
             return
+
+
+def read_proc(path):
+    try:
+        with open(path, errors="replace") as f:
+            return f.read().strip()
+    except OSError as e:
+        return f"({e.strerror})"
+
+
+def where_waiting(pid):
+    """For a hang: each thread of the recorder and of every task it traces,
+    with its state, wait channel and (as root) kernel stack."""
+    pids = [pid] + [int(p) for p in os.listdir("/proc") if p.isdigit()
+                    and re.search(rf"^TracerPid:\s+{pid}$", read_proc(f"/proc/{p}/status"), re.M)]
+    out = []
+    for p in pids:
+        for tid in sorted(os.listdir(f"/proc/{p}/task") if os.path.isdir(f"/proc/{p}/task") else []):
+            base = f"/proc/{p}/task/{tid}"
+            state = re.search(r"^State:\s+(.*)$", read_proc(f"{base}/status"), re.M)
+            out.append(f"  {p}/{tid} {read_proc(f'{base}/comm')}: {state.group(1) if state else '?'}, "
+                       f"wchan {read_proc(f'{base}/wchan')}")
+            out.extend("      " + line for line in read_proc(f"{base}/stack").splitlines()[:8])
+    if shutil.which("gdb"):
+        try:
+            bt = subprocess.run(["gdb", "-p", str(pid), "-batch", "-ex", "thread apply all bt"],
+                                capture_output=True, text=True, timeout=TIMEOUT).stdout
+            out.extend("  " + line for line in bt.splitlines() if line.startswith(("#", "Thread")))
+        except subprocess.TimeoutExpired:
+            out.append("  (gdb did not answer)")
+    return "\n".join(out)
 
 
 def kill_tree(proc):
@@ -446,7 +478,8 @@ def interrupted(hytrace, sig):
             try:
                 code = proc.wait(TIMEOUT)
             except subprocess.TimeoutExpired:
-                fail(f"the recorder did not exit within {TIMEOUT} s of {name}")
+                fail(f"the recorder did not exit within {TIMEOUT} s of {name}; where it waits:\n"
+                     + where_waiting(proc.pid))
             wait_eof(proc.stdout, "the program's stdout")
             stderr = proc.stderr.read().decode(errors="replace")
         finally:

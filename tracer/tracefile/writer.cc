@@ -1,6 +1,7 @@
 #include "tracer/tracefile/writer.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 #include <zstd.h>
 
@@ -164,7 +165,14 @@ void TraceWriter::start(const std::vector<uint8_t>& header) {
   shared_->max_queued = std::max<size_t>(options_.max_queued, 1);
   current_.reserve(options_.chunk_bytes + options_.chunk_bytes / 8);
   shared_->write_bytes(header.data(), header.size());
+  // The thread takes no signal: SIGINT, SIGTERM and the engine's SIGALRM
+  // must interrupt the engine's waits, which a signal that the kernel gave
+  // to this thread would not.
+  sigset_t all, before;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &before);
   shared_->thread = std::thread([s = shared_.get()] { s->run(); });  // nothing may throw after it
+  pthread_sigmask(SIG_SETMASK, &before, nullptr);
 }
 
 TraceWriter::~TraceWriter() { finish(); }
