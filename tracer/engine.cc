@@ -397,8 +397,9 @@ std::optional<Event> Engine::syscall_stop(Task& task) {
       frame.ip = state.ip;
       frame.seq = next_seq();
       frame.entered = std::chrono::steady_clock::now();
+      if (state.op == ptrace::StopOp::kSeccomp) frame.seccomp_data = static_cast<uint16_t>(state.seccomp_data);
       task.frames.push_back(frame);
-      if (transparency_) transparency_->on_entry(task, task.frames.back());
+      if (transparency_ && !is_launcher(task)) transparency_->on_entry(task, task.frames.back());
       if (patching_) patching_->on_entry(task, task.frames.back());
       return SyscallEnter{&task, &task.frames.back()};
     }
@@ -432,7 +433,7 @@ std::optional<Event> Engine::syscall_stop(Task& task) {
         ptrace::set_result(task.tid, frame.result, is_restart_code(frame.result) ? frame.call.nr : -1);
         result = frame.result;
       }
-      if (transparency_) transparency_->on_exit(task, frame, result);
+      if (transparency_ && !is_launcher(task)) transparency_->on_exit(task, frame, result);
       if (trap_cpuid_ && result == 0 &&
           syscalls::role_of(frame.call.abi, frame.call.nr) == syscalls::Role::kExec) {
         if (const auto status = enable_cpuid_faulting(task.tid)) own_interruption_ = {task.tid, *status};
@@ -534,6 +535,10 @@ std::optional<Event> Engine::task_exit(Task& task, int status) {
   }
   return exit;
 }
+
+// The root before its exec is hytrace's launcher (installing the filters,
+// say), not the program.
+bool Engine::is_launcher(const Task& task) const { return task.tid == root_ && launch_ != nullptr; }
 
 bool Engine::is_restart_code(long result) {
   // ERESTARTSYS, ERESTARTNOINTR, ERESTARTNOHAND, ERESTART_RESTARTBLOCK

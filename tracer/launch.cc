@@ -34,6 +34,9 @@ struct ChildFailure {
   ChildFailure failure{SpawnError::Stage::kFilter, 0};
   if (!setup.cwd.empty() && chdir(setup.cwd.c_str()) != 0) failure = {SpawnError::Stage::kExec, errno};
   if (filter && failure.error == 0) failure.error = bpf::install(*filter, set_no_new_privs);
+  if (setup.policy_filter && failure.error == 0) {
+    failure.error = bpf::install(*setup.policy_filter, set_no_new_privs && !filter);
+  }
   if (failure.error == 0) {
     execve(path, argv, envp);
     failure = {SpawnError::Stage::kExec, errno};
@@ -83,7 +86,7 @@ Launch::Launch(const std::string& path, const std::vector<std::string>& argv,
     env.push_back(nullptr);
   }
   char* const* envp = setup.env ? env.data() : environ;
-  const bool set_no_new_privs = filter && !bpf::has_sys_admin();
+  const bool set_no_new_privs = (filter || setup.policy_filter) && !bpf::has_sys_admin();
   int go[2], failure[2];
   if (pipe2(go, O_CLOEXEC) != 0) throw std::system_error(errno, std::generic_category(), "pipe2");
   if (pipe2(failure, O_CLOEXEC) != 0) {

@@ -35,6 +35,9 @@ struct ChildSetup {
   // The program's environment ("NAME=value"); nullopt: hytrace's own.
   std::optional<std::vector<std::string>> env;
   std::string cwd;  // "" : hytrace's own
+  // A second filter (audit's policy), installed after the tracing filter so
+  // that among equal actions its SECCOMP_RET_DATA is the one the tracer sees.
+  const bpf::Program* policy_filter = nullptr;
 };
 
 class Launch {

@@ -41,6 +41,9 @@ struct SyscallFrame {
   uint64_t seq = 0;       // the entry's place in the engine's clock
   uint64_t exit_seq = 0;  // the exit's, once it has returned
   uint64_t exit_ip = 0;   // where the task goes on after it (rt_sigreturn: the restored context)
+  // SECCOMP_RET_DATA of the filter that stopped it (a seccomp stop only):
+  // which filter and rule sent the call to the tracer.
+  std::optional<uint16_t> seccomp_data;
   std::chrono::steady_clock::time_point entered;
   // A buffered call's duration, as its stub measured it (with -c): the
   // tracer saw neither its start nor its end.
