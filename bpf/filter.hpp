@@ -1,4 +1,5 @@
-// Seccomp programs for the tracee. The only place that includes <seccomp.h>.
+// Seccomp programs for the tracee. With tracer/audit/policy_filter.cc (the
+// audit policy's program), the only place that includes <seccomp.h>.
 //
 // A program is a hand-written prologue followed by a libseccomp-built body:
 //   prologue: foreign ABIs (i386 via int 0x80, x32) -> TRACE, never allowed
