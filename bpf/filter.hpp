@@ -64,6 +64,20 @@ std::string dump(const Program& program);
 // Async-signal-safe: no allocation. Returns 0 or an errno value.
 int install(const Program& program, bool set_no_new_privs);
 
+// One call as a seccomp program sees it (struct seccomp_data): for an x32
+// call, nr carries __X32_SYSCALL_BIT and arch is AUDIT_ARCH_X86_64.
+struct SeccompInput {
+  int nr = 0;
+  uint32_t arch = 0;
+  uint64_t ip = 0;  // the address after the syscall instruction
+  uint64_t args[6] = {};
+};
+
+// What `program` returns for `input`, as the kernel would compute it;
+// nullopt for an instruction seccomp does not allow, or a program that runs
+// past its end (which the kernel would not have loaded).
+std::optional<uint32_t> evaluate(const Program& program, const SeccompInput& input);
+
 // True when the calling process has CAP_SYS_ADMIN in its user namespace.
 bool has_sys_admin();
 

@@ -1,4 +1,4 @@
-// The policy filter: compiled programs run, by a small cBPF interpreter over
+// The policy filter: compiled programs run, by bpf::evaluate over
 // struct seccomp_data (most cases, as tables) and installed in forked
 // children without a tracer (a few: ERRNO via TRACE, KILL_PROCESS, TRAP,
 // foreign ABIs, observe mode).
@@ -33,7 +33,7 @@ namespace {
 constexpr int kX32Bit = 0x40000000;
 constexpr int kSysSeccomp = 1;  // si_code of a seccomp SIGSYS (SYS_SECCOMP, not in glibc's headers)
 
-// --- a cBPF interpreter for seccomp programs ---------------------------------
+// --- running a program on one call ------------------------------------------
 
 struct Call {
   int nr = 0;
@@ -44,50 +44,17 @@ struct Call {
 Call i386(int nr, std::array<uint64_t, 6> args = {}) { return {nr, args, AUDIT_ARCH_I386}; }
 Call x32(int nr) { return {nr | kX32Bit, {}, AUDIT_ARCH_X86_64}; }
 
-// The program's return value for `call`; a failure (and 0xdeadbeef) on an
-// instruction the kernel's seccomp would refuse or that this does not know.
+// The program's return value for `call` (bpf::evaluate, checked against
+// the kernel in tests/unit/bpf); a failure (and 0xdeadbeef) on a program
+// the kernel would refuse.
 uint32_t run(const bpf::Program& program, const Call& call) {
-  seccomp_data data{};
-  data.nr = call.nr;
-  data.arch = call.arch;
-  std::copy(call.args.begin(), call.args.end(), data.args);
-  uint32_t a = 0, x = 0;
-  uint32_t mem[BPF_MEMWORDS] = {};
-  for (size_t pc = 0; pc < program.size(); ++pc) {
-    const bpf::Instruction& in = program[pc];
-    const auto jump = [&](bool taken) { pc += taken ? in.jt : in.jf; };
-    switch (in.code) {
-      case BPF_LD | BPF_W | BPF_ABS:
-        if (in.k % 4 != 0 || in.k + 4 > sizeof(data)) break;
-        std::memcpy(&a, reinterpret_cast<const char*>(&data) + in.k, 4);
-        continue;
-      case BPF_LD | BPF_IMM: a = in.k; continue;
-      case BPF_LDX | BPF_IMM: x = in.k; continue;
-      case BPF_LD | BPF_MEM: if (in.k < BPF_MEMWORDS) { a = mem[in.k]; continue; } break;
-      case BPF_LDX | BPF_MEM: if (in.k < BPF_MEMWORDS) { x = mem[in.k]; continue; } break;
-      case BPF_ST: if (in.k < BPF_MEMWORDS) { mem[in.k] = a; continue; } break;
-      case BPF_STX: if (in.k < BPF_MEMWORDS) { mem[in.k] = x; continue; } break;
-      case BPF_ALU | BPF_AND | BPF_K: a &= in.k; continue;
-      case BPF_ALU | BPF_OR | BPF_K: a |= in.k; continue;
-      case BPF_MISC | BPF_TAX: x = a; continue;
-      case BPF_MISC | BPF_TXA: a = x; continue;
-      case BPF_JMP | BPF_JA: pc += in.k; continue;
-      case BPF_JMP | BPF_JEQ | BPF_K: jump(a == in.k); continue;
-      case BPF_JMP | BPF_JGT | BPF_K: jump(a > in.k); continue;
-      case BPF_JMP | BPF_JGE | BPF_K: jump(a >= in.k); continue;
-      case BPF_JMP | BPF_JSET | BPF_K: jump((a & in.k) != 0); continue;
-      case BPF_JMP | BPF_JEQ | BPF_X: jump(a == x); continue;
-      case BPF_JMP | BPF_JGT | BPF_X: jump(a > x); continue;
-      case BPF_JMP | BPF_JGE | BPF_X: jump(a >= x); continue;
-      case BPF_RET | BPF_K: return in.k;
-      case BPF_RET | BPF_A: return a;
-    }
-    ADD_FAILURE() << "instruction " << pc << " (code " << in.code << ", k " << in.k << ") not understood\n"
-                  << bpf::dump(program);
-    return 0xdeadbeef;
-  }
-  ADD_FAILURE() << "the program ran past its end";
-  return 0xdeadbeef;
+  bpf::SeccompInput in;
+  in.nr = call.nr;
+  in.arch = call.arch;
+  std::copy(call.args.begin(), call.args.end(), in.args);
+  const auto result = bpf::evaluate(program, in);
+  if (!result) ADD_FAILURE() << "the program would not load\n" << bpf::dump(program);
+  return result.value_or(0xdeadbeef);
 }
 
 uint32_t traced(uint16_t rule) { return SECCOMP_RET_TRACE | kPolicyTraceFlag | rule; }

@@ -1,6 +1,8 @@
 // The filter is checked in the kernel: a forked child installs it and makes
 // syscalls with no tracer attached, where SECCOMP_RET_TRACE fails the call
 // with ENOSYS and ALLOW runs it.
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -161,6 +163,50 @@ TEST(Filter, AllSixtyFourBitsOfTheAddressCount) {
       return gate_syscall(SYS_getppid) == -ENOSYS;
     })) << std::hex << other;
   }
+}
+
+}  // namespace
+}  // namespace hytrace::bpf
+
+namespace hytrace::bpf {
+namespace {
+
+// evaluate() answers as the kernel does, for the tracing filter's prologue
+// (foreign ABIs), its body (traced or not, argument matches) and its
+// epilogue (the allowed address, all 64 bits of it).
+TEST(Evaluate, AnswersAsTheKernelDoes) {
+  FilterSpec spec = spec_tracing({SYS_getppid});
+  spec.traced_when.push_back({SYS_umask, 0, 0100, 0100});
+  spec.allowed_ip = 0x7f0000001002;
+  const Program program = build_filter(spec);
+  const auto run = [&](int nr, uint32_t arch, uint64_t ip, uint64_t arg0) {
+    SeccompInput in;
+    in.nr = nr;
+    in.arch = arch;
+    in.ip = ip;
+    in.args[0] = arg0;
+    return evaluate(program, in);
+  };
+  constexpr uint32_t kX86_64 = 0xc000003e, kI386 = 0x40000003;
+  const uint32_t trace = SECCOMP_RET_TRACE;  // kTracedSyscall's data is 0
+  EXPECT_EQ(run(SYS_getppid, kX86_64, 0x1000, 0), trace);
+  EXPECT_EQ(run(SYS_getpid, kX86_64, 0x1000, 0), SECCOMP_RET_ALLOW);
+  EXPECT_EQ(run(SYS_getppid, kX86_64, 0x7f0000001002, 0), SECCOMP_RET_ALLOW);
+  EXPECT_EQ(run(SYS_getppid, kX86_64, 0x7f0000001002 ^ (uint64_t{1} << 40), 0), trace);
+  EXPECT_EQ(run(SYS_umask, kX86_64, 0x1000, 0100), trace);
+  EXPECT_EQ(run(SYS_umask, kX86_64, 0x1000, 0022), SECCOMP_RET_ALLOW);
+  EXPECT_EQ(run(20, kI386, 0x1000, 0), SECCOMP_RET_TRACE | 1);             // kForeignAbi
+  EXPECT_EQ(run(SYS_getpid | 0x40000000, kX86_64, 0x1000, 0), SECCOMP_RET_TRACE | 1);
+  // And the kernel agrees on two of them.
+  EXPECT_TRUE(in_filtered_child(program, [] { return stops(SYS_getppid); }));
+  EXPECT_TRUE(in_filtered_child(program, [] { return !stops(SYS_getpid); }));
+}
+
+TEST(Evaluate, RefusesWhatTheKernelWouldNotLoad) {
+  EXPECT_EQ(evaluate({}, {}), std::nullopt);                                  // runs past its end
+  EXPECT_EQ(evaluate({{BPF_LD | BPF_W | BPF_ABS, 0, 0, 64}}, {}), std::nullopt);  // past seccomp_data
+  EXPECT_EQ(evaluate({{BPF_LD | BPF_W | BPF_ABS, 0, 0, 2}}, {}), std::nullopt);   // unaligned
+  EXPECT_EQ(evaluate({{BPF_LD | BPF_IMM, 0, 0, 7}, {BPF_RET | BPF_A, 0, 0, 0}}, {}), 7u);
 }
 
 }  // namespace
