@@ -7,7 +7,7 @@ import sys
 hytrace, docs = sys.argv[1], sys.argv[2]
 man = open(f"{docs}/hytrace.1").read().replace("\\-", "-")
 missing = []
-for command in ("trace", "count", "record", "replay", "dump", "stats"):
+for command in ("trace", "count", "record", "replay", "audit", "profile", "dump", "stats"):
     guide = open(f"{docs}/guide/{command}.md").read()
     helptext = subprocess.run([hytrace, command, "--help"], capture_output=True, text=True).stdout
     for line in helptext.splitlines():

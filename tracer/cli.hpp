@@ -37,6 +37,22 @@ struct RecordCommand {
   std::vector<std::string> argv;  // PROG [ARGS...]
 };
 
+struct AuditCommand {
+  std::string policy;             // --policy FILE
+  bool enforce = false;           // --enforce; without it nothing is denied
+  std::string output;             // -o LOG; stderr by default
+  bool json = false;              // --json: JSON lines
+  std::string audited;            // -e SET: logged even when allowed; "" = the default set
+  size_t string_limit = 64;       // -s
+  bool quiet = false;             // -q: no warnings about the policy
+  std::vector<std::string> argv;  // PROG [ARGS...]
+};
+
+struct ProfileCommand {
+  std::string file;    // TRACE.hyt
+  std::string output;  // -o; stdout by default
+};
+
 struct ReplayCommand {
   std::string file;    // FILE
   bool check = false;  // --check: exit 0 on a full match, 3 on divergence
@@ -58,6 +74,8 @@ int run_trace(const TraceCommand& cmd);
 int run_count(const CountCommand& cmd);
 int run_record(const RecordCommand& cmd);
 int run_replay(const ReplayCommand& cmd);
+int run_audit(const AuditCommand& cmd);
+int run_profile(const ProfileCommand& cmd);
 int run_dump(const DumpCommand& cmd);
 int run_stats(const StatsCommand& cmd);
 

@@ -52,6 +52,38 @@ Examples:
   hytrace record -o test.hyt --keep-on-failure -- ./flaky_test
   hytrace dump test.hyt)";
 
+constexpr const char* kAuditHelp = R"(Run PROG under an audit policy: a Docker/OCI seccomp profile (JSON), with
+an optional "hytrace" section of path and network rules. The policy's
+syscall rules are compiled into a seccomp filter of their own, installed
+before PROG starts, so the kernel applies them to every call with no race.
+Each audited call (the calls the policy does not simply allow, and the set
+of -e, by default file opens, execs, unlinks, renames, connect and bind,
+and the known routes out of a sandbox) is logged with its decoded
+arguments, its paths made absolute, the action and the rule that decided
+it; a summary ends the log.
+
+Without --enforce nothing is denied: each call the policy would fail, trap
+or kill is logged as "would-deny", "would-trap" or "would-kill" and runs
+(observe mode, for writing a policy). With --enforce, ERRNO rules fail the
+call with their errno, KILL and TRAP rules are applied by the kernel.
+Not enforced yet: the hytrace section's path and network rules (their
+calls are logged). See docs/guide/audit.md.
+
+Examples:
+  hytrace audit --policy podman-default.json -- make -j2
+  hytrace audit --policy ci.json --enforce --json -o audit.jsonl -- ./run-tests)";
+
+constexpr const char* kProfileHelp = R"(Write the smallest Docker/OCI seccomp profile that allows what the program
+recorded in FILE did: every syscall it made, by name; socket, personality
+and clone only with the argument values the recording shows (when there
+were at most 4); everything else fails with EPERM. The profile is for
+`hytrace audit --policy` and for `docker run --security-opt seccomp=FILE`.
+
+Example:
+  hytrace record -o run.hyt -- ./server --selftest
+  hytrace profile run.hyt -o server.json
+  hytrace audit --policy server.json --enforce -- ./server)";
+
 constexpr const char* kReplayHelp = R"(Re-run the program recorded in FILE: the calls that shape the process
 (memory mappings, signal handlers, clones, exec, exit) run for real, every
 other call is emulated from the recording (its result and the bytes the
@@ -181,6 +213,33 @@ int main(int argc, char** argv) {
   record_sub->add_flag("-q,--quiet", record.quiet, "No summary line on stderr at the end");
   take_command(record_sub);
 
+  hytrace::tracer::AuditCommand audit;
+  CLI::App* audit_sub = app.add_subcommand("audit", "Run a program under an OCI seccomp profile, logging what it decides");
+  audit_sub->footer(kAuditHelp);
+  audit_sub->add_option("--policy", audit.policy, "The policy: an OCI seccomp profile (JSON)")
+      ->type_name("FILE")
+      ->required();
+  audit_sub->add_flag("--enforce", audit.enforce,
+                      "Apply the policy's denials; without it they are only logged");
+  audit_sub->add_option("-o,--output", audit.output, "Write the log to LOG instead of stderr")->type_name("LOG");
+  audit_sub->add_flag("--json", audit.json, "One JSON object per line (schema: docs/guide/audit.md)");
+  audit_sub->add_option("-e,--audit", audit.audited,
+                        "Syscalls logged even when the policy allows them (the syntax of trace -e)")
+      ->type_name("SET");
+  audit_sub->add_option("-s,--string-limit", audit.string_limit,
+                        "Show at most N characters of each string (default 64)")
+      ->type_name("N");
+  audit_sub->add_flag("-q,--quiet", audit.quiet, "No warnings about the policy on stderr");
+  take_command(audit_sub);
+
+  hytrace::tracer::ProfileCommand profile;
+  CLI::App* profile_sub =
+      app.add_subcommand("profile", "Write the OCI seccomp profile that allows what a recording did");
+  profile_sub->footer(kProfileHelp);
+  profile_sub->add_option("FILE", profile.file, "The trace file (from hytrace record)")->required();
+  profile_sub->add_option("-o,--output", profile.output, "Write the profile to FILE instead of stdout")
+      ->type_name("FILE");
+
   hytrace::tracer::ReplayCommand replay;
   CLI::App* replay_sub = app.add_subcommand("replay", "Re-run a recording, feeding back its results");
   replay_sub->footer(kReplayHelp);
@@ -248,7 +307,17 @@ int main(int argc, char** argv) {
     }
     return hytrace::tracer::run_record(record);
   }
+  if (audit_sub->parsed()) {
+    if (!check_command(audit_sub->remaining())) return 2;
+    audit.argv = command_of(audit_sub, after);
+    if (audit.argv.empty()) {
+      std::fprintf(stderr, "hytrace: audit needs a program to run\n%s", audit_sub->help().c_str());
+      return 2;
+    }
+    return hytrace::tracer::run_audit(audit);
+  }
   if (replay_sub->parsed()) return hytrace::tracer::run_replay(replay);
+  if (profile_sub->parsed()) return hytrace::tracer::run_profile(profile);
   if (dump_sub->parsed()) return hytrace::tracer::run_dump(dump);
   if (stats_sub->parsed()) return hytrace::tracer::run_stats(stats);
   return 2;

@@ -25,6 +25,9 @@ Compare mode (default):
   --mode replay records the same way, then runs `BIN replay TRACE.hyt`: the
   replay's stdout, stderr and status are what is compared with the native run (the
   recording's must match too), and the regexes apply to the dump.
+  --mode audit runs `BIN audit --policy ALLOW_ALL --enforce -q -o LOG <trace-args> -- PROG
+  ARGS`, ALLOW_ALL being a profile that allows every call of the three ABIs; the
+  regexes apply to the log, which must end with its summary.
   --shell runs PROG as a `sh -c` script (ARGS become $0, $1...).
   --workdir-file copies a file into the fresh empty directory each run uses as its
   working directory (every execution, native or traced, gets its own).
@@ -303,6 +306,12 @@ def compare_run(args, command, run, keep_root):
     if args.mode in ("record", "replay"):
         trace_path = os.path.join(scratch, "trace.hyt")
         traced_argv += ["-q"]
+    if args.mode == "audit":
+        policy = os.path.join(scratch, "allow-all.json")
+        with open(policy, "w") as f:
+            json.dump({"defaultAction": "SCMP_ACT_ALLOW",
+                       "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"]}, f)
+        traced_argv += ["--policy", policy, "--enforce", "-q"]
     if not args.trace_stderr:
         traced_argv += ["-o", trace_path]
     traced_argv += args.trace_arg + ["--"] + command
@@ -330,6 +339,15 @@ def compare_run(args, command, run, keep_root):
             failures.append("the recording has no end event")
     elif args.trace_stderr:
         trace = traced.stderr
+    elif args.mode == "audit":
+        try:
+            with open(trace_path, "rb") as f:
+                trace = f.read()
+        except OSError as e:
+            trace = b""
+            failures.append("the audit log %s was not written: %s" % (trace_path, e))
+        if trace and not re.search(rb"^audit summary: \d+ events\n(  .*\n)*\Z", trace, re.M):
+            failures.append("the audit log does not end with its summary")
     else:
         try:
             with open(trace_path, "rb") as f:
@@ -469,7 +487,7 @@ def parse(argv):
         epilog="See the module docstring for details.")
     p.add_argument("--hytrace", required=True, help="the hytrace binary")
     p.add_argument("--runs", type=int, default=1, help="repeat the comparison N times")
-    p.add_argument("--mode", choices=("trace", "record", "replay"), default="trace",
+    p.add_argument("--mode", choices=("trace", "record", "replay", "audit"), default="trace",
                    help="the hytrace command the program runs under")
     p.add_argument("--nondeterministic", action="store_true",
                    help="replay: the program prints what differs between runs (time, random): "

@@ -1,0 +1,245 @@
+#!/usr/bin/env python3
+"""`hytrace audit` as a security engineer meets it: a policy, a program that
+makes allowed and denied calls (tests/progs/audit_probe.c), and the log.
+
+  audit_test.py CASE HYTRACE PROG_AUDIT_PROBE [PODMAN_PROFILE]
+
+Cases:
+  errno      --enforce: an ERRNO rule fails the call with its errnoRet; logged "deny"
+  observe    the same policy without --enforce: the call runs; logged "would-deny"
+  log        a LOG rule: the call runs and is logged "log"
+  kill       a KILL_PROCESS rule: the kernel kills the program (status 128+SIGSYS); logged
+  trap       a TRAP rule: SIGSYS reaches the program's handler; logged "trap"
+  args       a rule on an argument value denies dup(1) and lets dup(2) through
+  foreign    i386 (int 0x80) and x32 calls under a policy for x86-64 alone: killed
+             under --enforce, logged "would-kill" in observe mode
+  own_filter the program's own filters cannot loosen the policy: one that sends the
+             denied call to a tracer too (its data wins over the policy's) does not let
+             it through; a user-notification listener is refused under --enforce
+  json       --json: every line parses, carries the schema's fields, the summary counts them
+  podman     Podman's default profile, enforced: the probe's output is the native one
+  profile    record the probe, `profile` the recording, audit --enforce with that profile:
+             the native output and no denial; without getppid in it, getppid is denied
+             and logged
+  bad_policy an unknown operator: one line naming the JSON path, status 2, the program not run
+
+Exit status 0 passed, 1 failed, 77 skipped.
+"""
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+
+TIMEOUT = 60
+SKIP = 77
+
+
+class Failure(Exception):
+    pass
+
+
+def check(condition, message):
+    if not condition:
+        raise Failure(message)
+
+
+def policy_file(tmp, policy):
+    path = os.path.join(tmp, "policy.json")
+    with open(path, "w") as f:
+        json.dump(policy, f)
+    return path
+
+
+def one_rule(names, action, **extra):
+    rule = {"names": names, "action": action}
+    rule.update(extra)
+    return {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [rule]}
+
+
+class Run:
+    def __init__(self, proc, log):
+        self.status = proc.returncode
+        self.stdout = proc.stdout
+        self.stderr = proc.stderr
+        self.log = log
+
+    def show(self):
+        return (f"status {self.status}\nstdout:\n{self.stdout}\nstderr:\n{self.stderr}\nlog:\n"
+                f"{self.log}")
+
+
+def audit(hytrace, tmp, policy, steps, *flags, prog):
+    log = os.path.join(tmp, "audit.log")
+    if os.path.exists(log):
+        os.unlink(log)
+    path = policy if isinstance(policy, str) else policy_file(tmp, policy)
+    proc = subprocess.run([hytrace, "audit", "--policy", path, "-o", log, *flags, "--", prog, *steps],
+                          capture_output=True, text=True, timeout=TIMEOUT, stdin=subprocess.DEVNULL)
+    text = open(log).read() if os.path.exists(log) else ""
+    return Run(proc, text)
+
+
+def expect(run, status, stdout, log_patterns):
+    check(run.status == status, f"expected status {status}\n{run.show()}")
+    if stdout is not None:
+        check(run.stdout == stdout, f"expected stdout {stdout!r}\n{run.show()}")
+    for pattern in log_patterns:
+        check(re.search(pattern, run.log, re.M), f"the log does not match {pattern!r}\n{run.show()}")
+
+
+def errno_case(hytrace, prog, tmp, _):
+    policy = one_rule(["getppid"], "SCMP_ACT_ERRNO", errnoRet=13)
+    run = audit(hytrace, tmp, policy, ["getppid"], "--enforce", prog=prog)
+    expect(run, 0, "getppid = -1 13\n",
+           [r"getppid\(\) = -1 EACCES .*: deny \(SCMP_ACT_ERRNO, syscalls\[0\]\)$",
+            r"^audit summary: \d+ events$", r"^  outcome deny +1$"])
+
+
+def observe_case(hytrace, prog, tmp, _):
+    policy = one_rule(["getppid"], "SCMP_ACT_ERRNO", errnoRet=13)
+    run = audit(hytrace, tmp, policy, ["getppid"], prog=prog)
+    expect(run, 0, "getppid = 1\n", [r"getppid\(\) = \d+: would-deny \(SCMP_ACT_ERRNO, syscalls\[0\]\)$"])
+    check(" deny " not in run.log, f"observe mode denied something\n{run.show()}")
+
+
+def log_case(hytrace, prog, tmp, _):
+    run = audit(hytrace, tmp, one_rule(["getppid"], "SCMP_ACT_LOG"), ["getppid"], "--enforce", prog=prog)
+    expect(run, 0, "getppid = 1\n", [r"getppid\(\) = \d+: log \(SCMP_ACT_LOG, syscalls\[0\]\)$"])
+
+
+def kill_case(hytrace, prog, tmp, _):
+    policy = one_rule(["getppid"], "SCMP_ACT_KILL_PROCESS")
+    run = audit(hytrace, tmp, policy, ["dup:2", "getppid", "dup:2"], "--enforce", prog=prog)
+    expect(run, 128 + signal.SIGSYS, "dup:2 = 0\n", [r"getppid: kill by the kernel"])
+    run = audit(hytrace, tmp, policy, ["getppid"], prog=prog)
+    expect(run, 0, "getppid = 1\n", [r"getppid\(\) = \d+: would-kill \(SCMP_ACT_KILL_PROCESS, syscalls\[0\]\)$"])
+
+
+def trap_case(hytrace, prog, tmp, _):
+    run = audit(hytrace, tmp, one_rule(["getppid"], "SCMP_ACT_TRAP"), ["trap", "getppid"], "--enforce", prog=prog)
+    check(run.status == 0 and "SIGSYS syscall 110\n" in run.stdout, f"no SIGSYS for getppid\n{run.show()}")
+    expect(run, 0, None, [r"getppid: trap by the kernel"])
+
+
+def args_case(hytrace, prog, tmp, _):
+    policy = one_rule(["dup"], "SCMP_ACT_ERRNO", args=[{"index": 0, "value": 1, "op": "SCMP_CMP_EQ"}])
+    run = audit(hytrace, tmp, policy, ["dup:1", "dup:2"], "--enforce", "-e", "dup", prog=prog)
+    expect(run, 0, "dup:1 = -1 1\ndup:2 = 0\n",
+           [r"dup\(1\) = -1 EPERM .*: deny \(SCMP_ACT_ERRNO, syscalls\[0\]\)$",
+            r"dup\(2\) = \d+: allow \(SCMP_ACT_ALLOW, allowed\)$"])
+
+
+def foreign_case(hytrace, prog, tmp, _):
+    policy = {"defaultAction": "SCMP_ACT_ALLOW"}
+    for step in ("int80", "x32"):
+        run = audit(hytrace, tmp, policy, ["dup:2", step], "--enforce", prog=prog)
+        expect(run, 128 + signal.SIGSYS, "dup:2 = 0\n", [r": kill by the kernel"])
+        run = audit(hytrace, tmp, policy, [step], prog=prog)
+        check(run.status == 0 and f"{step} = " in run.stdout, f"observe mode stopped {step}\n{run.show()}")
+        expect(run, 0, None, [r"\((i386|x32)\).*: would-kill \(SCMP_ACT_KILL_PROCESS, architectures\)$"])
+
+
+def own_filter_case(hytrace, prog, tmp, _):
+    policy = one_rule(["getppid"], "SCMP_ACT_ERRNO", errnoRet=13)
+    run = audit(hytrace, tmp, policy, ["own-filter", "getppid"], "--enforce", prog=prog)
+    expect(run, 0, "own-filter = 0\ngetppid = -1 13\n",
+           [r"getppid\(\) = -1 EACCES .*: deny \(SCMP_ACT_ERRNO, syscalls\[0\]\)$"])
+    run = audit(hytrace, tmp, policy, ["listener", "getppid"], "--enforce", prog=prog)
+    expect(run, 0, "listener = -1 1\ngetppid = -1 13\n",
+           [r"seccomp\(SECCOMP_SET_MODE_FILTER, (SECCOMP_FILTER_FLAG_NEW_LISTENER|0x8),.*: deny \(SCMP_ACT_ERRNO, "
+            r"hytrace: no user-notification listener under --enforce\)$"])
+    run = audit(hytrace, tmp, policy, ["listener"], prog=prog)
+    expect(run, 0, "listener = 0\n", [r"seccomp\(SECCOMP_SET_MODE_FILTER, (SECCOMP_FILTER_FLAG_NEW_LISTENER|0x8),.*: would-deny "])
+
+
+def json_case(hytrace, prog, tmp, _):
+    policy = one_rule(["getppid"], "SCMP_ACT_ERRNO")
+    run = audit(hytrace, tmp, policy, ["getppid", "open:/etc/hostname"], "--enforce", "--json", prog=prog)
+    check(run.status == 0, run.show())
+    lines = [json.loads(line) for line in run.log.splitlines()]
+    check(lines and "summary" in lines[-1], f"no summary line last\n{run.show()}")
+    events = lines[:-1]
+    fields = {"v", "time", "pid", "tid", "comm", "exe", "syscall", "args", "paths", "action", "rule", "outcome"}
+    for event in events:
+        check(fields <= event.keys(), f"an event lacks {fields - event.keys()}: {event}")
+        check(event["v"] == 1, f"schema version {event['v']}")
+    denied = [e for e in events if e["syscall"] == "getppid"]
+    check(len(denied) == 1 and denied[0]["outcome"] == "deny" and denied[0]["error"] == "EPERM",
+          f"getppid's event: {denied}")
+    opened = [e for e in events if e["syscall"] == "openat" and e["paths"] == ["/etc/hostname"]]
+    check(len(opened) == 1 and opened[0]["outcome"] == "allow", f"the open of /etc/hostname: {opened}")
+    check(lines[-1]["summary"]["events"] == len(events), f"summary {lines[-1]} for {len(events)} events")
+
+
+def podman_case(hytrace, prog, tmp, podman):
+    if not podman or not os.path.exists(podman):
+        print(f"SKIP: Podman's profile not found ({podman})")
+        return SKIP
+    steps = ["getppid", "open:/etc/hostname", "dup:1", "int80"]
+    native = subprocess.run([prog, *steps], capture_output=True, text=True, timeout=TIMEOUT)
+    run = audit(hytrace, tmp, podman, steps, "--enforce", "-q", prog=prog)
+    expect(run, native.returncode, native.stdout, [r"^audit summary"])
+
+
+def profile_case(hytrace, prog, tmp, _):
+    steps = ["getppid", "open:/etc/hostname", "dup:1", "connect:1"]
+    native = subprocess.run([prog, *steps], capture_output=True, text=True, timeout=TIMEOUT)
+    trace = os.path.join(tmp, "probe.hyt")
+    recorded = subprocess.run([hytrace, "record", "-q", "-o", trace, "--", prog, *steps],
+                              capture_output=True, text=True, timeout=TIMEOUT)
+    check(recorded.returncode == 0 and recorded.stdout == native.stdout, f"record: {recorded}")
+    made = subprocess.run([hytrace, "profile", trace], capture_output=True, text=True, timeout=TIMEOUT)
+    check(made.returncode == 0 and made.stderr == "", f"profile: {made}")
+    profile = json.loads(made.stdout)
+    check(profile["defaultAction"] == "SCMP_ACT_ERRNO" and profile["architectures"] == ["SCMP_ARCH_X86_64"],
+          f"the profile's head: {made.stdout[:300]}")
+    allowed = profile["syscalls"][0]["names"]
+    check("getppid" in allowed and "execve" in allowed, f"the names allowed: {allowed}")
+    check(any(r["names"] == ["socket"] and r["args"][0]["value"] == 2 for r in profile["syscalls"]),
+          f"no rule for socket(AF_INET): {profile['syscalls']}")
+
+    run = audit(hytrace, tmp, profile, steps, "--enforce", "-q", prog=prog)
+    expect(run, native.returncode, native.stdout, [r"^audit summary"])
+    check(not re.search(r": (deny|kill|trap) ", run.log), f"a denial under the recording's own profile\n{run.show()}")
+
+    allowed.remove("getppid")
+    run = audit(hytrace, tmp, profile, steps, "--enforce", "-q", prog=prog)
+    expect(run, native.returncode, native.stdout.replace("getppid = 1", "getppid = -1 1"),
+           [r"getppid\(\) = -1 EPERM .*: deny \(SCMP_ACT_ERRNO, defaultAction\)$"])
+
+
+def bad_policy_case(hytrace, prog, tmp, _):
+    policy = one_rule(["getppid"], "SCMP_ACT_ERRNO", args=[{"index": 0, "value": 1, "op": "EQUALS"}])
+    run = audit(hytrace, tmp, policy, ["getppid"], prog=prog)
+    lines = run.stderr.splitlines()
+    check(run.status == 2 and len(lines) == 1 and 'syscalls[0].args[0].op: unknown operator "EQUALS"' in lines[0],
+          f"expected one line naming syscalls[0].args[0].op and status 2\n{run.show()}")
+    check(run.stdout == "", f"the program ran\n{run.show()}")
+
+
+CASES = {"errno": errno_case, "observe": observe_case, "log": log_case, "kill": kill_case, "trap": trap_case,
+         "args": args_case, "own_filter": own_filter_case, "foreign": foreign_case, "json": json_case, "podman": podman_case, "profile": profile_case,
+         "bad_policy": bad_policy_case}
+
+
+def main():
+    if len(sys.argv) < 4 or sys.argv[1] not in CASES:
+        print(f"usage: {sys.argv[0]} {'|'.join(CASES)} HYTRACE PROG_AUDIT_PROBE [PODMAN_PROFILE]", file=sys.stderr)
+        return 2
+    podman = sys.argv[4] if len(sys.argv) > 4 else None
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            status = CASES[sys.argv[1]](os.path.abspath(sys.argv[2]), os.path.abspath(sys.argv[3]), tmp, podman)
+        except Failure as e:
+            print(f"FAIL: {e}")
+            return 1
+    if not status:
+        print("ok")
+    return status or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,126 @@
+// Makes the syscalls its arguments name, one after another, and prints what
+// each returned, for the audit tests (tests/integration/audit_test.py):
+//   getppid      getppid()
+//   dup:N        dup(N)
+//   open:PATH    openat(AT_FDCWD, PATH, O_RDONLY)
+//   connect:PORT a TCP connect to 127.0.0.1:PORT
+//   int80        getpid through int 0x80 (the i386 ABI)
+//   x32          getpid with __X32_SYSCALL_BIT
+//   trap         installs a SIGSYS handler that reports the refused call and goes on
+//   own-filter   installs a filter of its own that sends getppid to a tracer
+//                (SECCOMP_RET_TRACE, as the policy's stops do)
+//   listener     installs an allow-all filter with a user-notification listener
+// A line per call: "NAME = RESULT" or "NAME = -1 ERRNO_NUMBER".
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static void report(const char* what, long result) {
+  if (result < 0) {
+    printf("%s = -1 %d\n", what, errno);
+  } else {
+    printf("%s = %ld\n", what, result);
+  }
+  fflush(stdout);
+}
+
+static void on_sigsys(int sig, siginfo_t* info, void* context) {
+  (void)sig;
+  (void)context;
+  char line[64];
+  const int n = snprintf(line, sizeof line, "SIGSYS syscall %d\n", info->si_syscall);
+  (void)!write(1, line, (size_t)n);
+}
+
+static long int80_getpid(void) {
+  long result;
+  __asm__ volatile("int $0x80" : "=a"(result) : "a"(20L /* i386 getpid */) : "memory");
+  if (result < 0 && result > -4096) {
+    errno = (int)-result;
+    return -1;
+  }
+  return result;
+}
+
+static long tcp_connect(int port) {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const long result = connect(fd, (struct sockaddr*)&addr, sizeof addr);
+  const int saved = errno;
+  close(fd);
+  errno = saved;
+  return result;
+}
+
+static long install_filter(struct sock_filter* code, unsigned short len, unsigned flags) {
+  struct sock_fprog prog = {.len = len, .filter = code};
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return -1;
+  return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
+}
+
+static long own_trace_filter(void) {
+  struct sock_filter code[] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_getppid, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE | 5),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  };
+  return install_filter(code, 4, 0);
+}
+
+static long listener_filter(void) {
+  struct sock_filter code[] = {BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)};
+  const long fd = install_filter(code, 1, SECCOMP_FILTER_FLAG_NEW_LISTENER);
+  return fd < 0 ? -1 : 0;
+}
+
+int main(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const char* a = argv[i];
+    if (strcmp(a, "getppid") == 0) {
+      report(a, syscall(SYS_getppid) > 0 ? 1 : -1);  // the parent's pid differs between runs
+    } else if (strncmp(a, "dup:", 4) == 0) {
+      const long fd = dup(atoi(a + 4));
+      report(a, fd < 0 ? -1 : 0);
+      if (fd >= 0) close((int)fd);
+    } else if (strncmp(a, "open:", 5) == 0) {
+      const long fd = openat(AT_FDCWD, a + 5, O_RDONLY | O_CLOEXEC);
+      report(a, fd < 0 ? -1 : 0);
+      if (fd >= 0) close((int)fd);
+    } else if (strncmp(a, "connect:", 8) == 0) {
+      report(a, tcp_connect(atoi(a + 8)));
+    } else if (strcmp(a, "int80") == 0) {
+      report(a, int80_getpid() == getpid() ? 0 : -1);
+    } else if (strcmp(a, "x32") == 0) {
+      report(a, syscall(SYS_getpid | 0x40000000) == getpid() ? 0 : -1);
+    } else if (strcmp(a, "own-filter") == 0) {
+      report(a, own_trace_filter());
+    } else if (strcmp(a, "listener") == 0) {
+      report(a, listener_filter());
+    } else if (strcmp(a, "trap") == 0) {
+      struct sigaction sa = {.sa_sigaction = on_sigsys, .sa_flags = SA_SIGINFO};
+      sigemptyset(&sa.sa_mask);
+      sigaction(SIGSYS, &sa, NULL);
+      report(a, 0);
+    } else {
+      fprintf(stderr, "audit_probe: unknown step '%s'\n", a);
+      return 2;
+    }
+  }
+  return 0;
+}

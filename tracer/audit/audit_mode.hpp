@@ -1,0 +1,102 @@
+// `hytrace audit`: logs, and under --enforce applies, what the policy
+// decides for each audited syscall. The kernel enforces the policy's
+// syscall rules (the policy filter, tracer/audit/policy_filter.hpp); this
+// handler only sees the calls that filter or the audited set sends to the
+// tracer, decides the ones the filter left to it (ERRNO and LOG rules,
+// which stop so that they can be logged) by running the policy program on
+// the call, and writes one log event per call.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "bpf/filter.hpp"
+#include "syscalls/format.hpp"
+#include "tracer/audit/policy.hpp"
+#include "tracer/event.hpp"
+#include "tracer/output.hpp"
+#include "tracer/syscall_set.hpp"
+
+namespace hytrace::tracer {
+
+struct AuditOptions {
+  bool enforce = false;  // without it nothing is denied: would-be denials are logged
+  bool json = false;     // JSON lines (docs/guide/audit.md) instead of text
+  SyscallSet audited;    // logged even when the policy allows them
+  syscalls::FormatOptions format;
+};
+
+// What happened to one call, as the log names it.
+enum class Outcome : uint8_t {
+  kAllow,      // ran: the policy allows it
+  kLog,        // ran: a LOG (or TRACE) rule asks for it to be logged
+  kDeny,       // failed with the rule's errno, not run
+  kTrap,       // the kernel raised SIGSYS
+  kKill,       // the kernel killed the task or process
+  kWouldDeny,  // observe mode: ran, an enforced policy would have failed it
+  kWouldTrap,
+  kWouldKill,
+};
+std::string_view outcome_name(Outcome outcome);  // "allow", "would-deny"...
+
+struct AuditCounts {
+  std::map<std::string, uint64_t> by_syscall;  // name -> calls logged
+  std::map<Outcome, uint64_t> by_outcome;
+  uint64_t events = 0;
+};
+
+class AuditMode final : public Handler {
+ public:
+  // `program`: the policy filter as compiled for the tracee (its verdicts
+  // decide the stops).
+  AuditMode(const audit::Policy& policy, const bpf::Program& program, Output& log, AuditOptions options);
+
+  void on_syscall_enter(Task& task, SyscallFrame& frame) override;
+  void on_syscall_exit(Task& task, const SyscallFrame& frame, long result) override;
+  void on_signal(Task& task, SignalDelivery& delivery) override;
+  void on_exec(const Exec& exec) override;
+  void on_task_exiting(const TaskExiting& exiting) override;
+  void on_task_exit(const TaskExit& exit) override;
+  void on_finish() override;
+
+  const AuditCounts& counts() const { return counts_; }
+
+ private:
+  // The policy's decision for a call the policy filter sent to the tracer.
+  struct Decision {
+    audit::Action action = audit::Action::kAllow;
+    std::string rule;         // "syscalls[3]", "defaultAction", "architectures"
+    uint16_t rule_index = 0;  // as the filter's data names it
+  };
+  struct Pending {
+    pid_t tid = 0;
+    syscalls::RenderedCall call;
+    std::vector<std::string> paths;  // the path arguments, made absolute
+    Decision decision;
+    Outcome outcome = Outcome::kAllow;
+  };
+  static const Decision kNoListener;
+  std::optional<Decision> decision_of(const SyscallFrame& frame) const;
+  Outcome apply(const Decision& d, SyscallFrame& frame) const;
+  void write(const Task& task, const Pending& p, std::optional<long> result);
+  void write_kernel_action(pid_t pid, pid_t tid, const std::string& syscall, Outcome outcome);
+
+  const audit::Policy& policy_;
+  const bpf::Program& program_;
+  Output& log_;
+  AuditOptions options_;
+  bool launched_ = false;  // the root's execve seen: the launcher's own calls are not the program's
+  std::map<uint64_t, Pending> pending_;      // by the call's seq
+  std::map<pid_t, std::string> last_call_;   // at PTRACE_EVENT_EXIT: the call a kill ended
+  AuditCounts counts_;
+};
+
+// Absolute forms of the call's path arguments: relative ones joined to the
+// directory of their dirfd argument, or to the task's cwd (from /proc; not
+// resolved through symlinks).
+std::vector<std::string> absolute_paths(pid_t tid, const syscalls::Call& call,
+                                        syscalls::MemoryReader& mem);
+
+}  // namespace hytrace::tracer
