@@ -339,22 +339,17 @@ def compare_run(args, command, run, keep_root):
             failures.append("the recording has no end event")
     elif args.trace_stderr:
         trace = traced.stderr
-    elif args.mode == "audit":
-        try:
-            with open(trace_path, "rb") as f:
-                trace = f.read()
-        except OSError as e:
-            trace = b""
-            failures.append("the audit log %s was not written: %s" % (trace_path, e))
-        if trace and not re.search(rb"^audit summary: \d+ events\n(  .*\n)*\Z", trace, re.M):
-            failures.append("the audit log does not end with its summary")
     else:
+        what = "audit log" if args.mode == "audit" else "trace file"
         try:
             with open(trace_path, "rb") as f:
                 trace = f.read()
         except OSError as e:
             trace = b""
-            failures.append("the trace file %s was not written: %s" % (trace_path, e))
+            failures.append("the %s %s was not written: %s" % (what, trace_path, e))
+        if args.mode == "audit" and trace and not re.search(rb"^audit summary: \d+ events\n(  .*\n)*\Z",
+                                                            trace, re.M):
+            failures.append("the audit log does not end with its summary")
 
     if native.timed_out:
         failures.append("the native run timed out after %ss (test program bug?)" % args.timeout)
