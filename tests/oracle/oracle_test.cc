@@ -16,7 +16,10 @@
 #include "syscalls/catalogue.hpp"
 #include "tracer/engine.hpp"
 #include "tracer/launch.hpp"
+#include "tracer/audit/audit_mode.hpp"
+#include "tracer/audit/policy_filter.hpp"
 #include "tracer/trace_mode.hpp"
+#include "tracer/transparency.hpp"
 
 namespace hytrace {
 namespace {
@@ -44,6 +47,20 @@ PerTask calls_printed(const std::string& path) {
   for (std::string line; std::getline(in, line);) {
     const auto event = nlohmann::json::parse(line);
     if (event.contains("nr")) ++out[event["tid"].get<pid_t>()][event["nr"].get<long>()];
+  }
+  return out;
+}
+
+// What `hytrace audit --json` logged (not its summary line), counted per
+// task and syscall number.
+PerTask calls_logged(const std::string& path) {
+  PerTask out;
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);) {
+    const auto event = nlohmann::json::parse(line);
+    if (!event.contains("syscall")) continue;
+    const auto nr = syscalls::number_of(event["syscall"].get<std::string>());
+    ++out[event["tid"].get<pid_t>()][nr.value_or(-1)];
   }
   return out;
 }
@@ -113,11 +130,53 @@ void expect_trace_matches_kernel(const std::string& program, int runs) {
   }
 }
 
+// The same for `audit` auditing every syscall under an enforced policy that
+// allows everything: the log holds each call the kernel saw, once.
+void expect_audit_log_matches_kernel(const std::string& program, int runs) {
+  const audit::Policy policy = audit::load(R"({"defaultAction": "SCMP_ACT_ALLOW"})", {});
+  const audit::CompiledFilter compiled = audit::compile_filter(policy, audit::FilterMode::kEnforce);
+  for (int run = 0; run < runs; ++run) {
+    char path[] = "/tmp/hytrace-oracle-XXXXXX";
+    const int fd = mkstemp(path);
+    ASSERT_GE(fd, 0);
+    close(fd);
+    oracle::SyscallCounter counter;
+    {
+      tracer::Output out(path);
+      tracer::AuditOptions options;
+      options.enforce = true;
+      options.json = true;
+      options.audited = tracer::SyscallSet::parse("all");
+      tracer::AuditMode mode(policy, compiled.program, out, options);
+      bpf::FilterSpec spec{options.audited.bits(), std::nullopt, {}};
+      tracer::require_transparency_stops(spec);
+      tracer::ChildSetup setup;
+      setup.policy_filter = &compiled.program;
+      tracer::Engine engine;
+      engine.spawn(program, {program}, bpf::build_filter(spec), [&](pid_t pid) { counter.follow_from_exec(pid); },
+                   setup);
+      const tracer::ExitStatus status = engine.run(mode);
+      ASSERT_FALSE(status.signaled) << program;
+    }
+    const PerTask kernel = calls_of(counter.counts());
+    const PerTask logged = calls_logged(path);
+    unlink(path);
+    ASSERT_EQ(logged, kernel) << program << ", run " << run << "\nlogged:\n"
+                              << describe(logged) << "kernel:\n"
+                              << describe(kernel);
+  }
+}
+
 class TraceMatchesKernel : public testing::TestWithParam<const char*> {};
 
 TEST_P(TraceMatchesKernel, EverySyscallPrintedOnceUnderItsTask) {
   SKIP_WITHOUT_ORACLE();
   expect_trace_matches_kernel(prog(GetParam()), 10);
+}
+
+TEST_P(TraceMatchesKernel, EverySyscallAuditedOnceUnderItsTask) {
+  SKIP_WITHOUT_ORACLE();
+  expect_audit_log_matches_kernel(prog(GetParam()), 3);
 }
 
 INSTANTIATE_TEST_SUITE_P(Progs, TraceMatchesKernel,
