@@ -66,8 +66,8 @@ Without --enforce nothing is denied: each call the policy would fail, trap
 or kill is logged as "would-deny", "would-trap" or "would-kill" and runs
 (observe mode, for writing a policy). With --enforce, ERRNO rules fail the
 call with their errno, KILL and TRAP rules are applied by the kernel.
-Not enforced yet: the hytrace section's path and network rules (their
-calls are logged). See docs/guide/audit.md.
+The hytrace section's path and network rules are decided at each call's
+stop (deny: EACCES), not yet by Landlock. See docs/guide/audit.md.
 
 Examples:
   hytrace audit --policy podman-default.json -- make -j2

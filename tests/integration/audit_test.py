@@ -16,6 +16,9 @@ Cases:
   own_filter the program's own filters cannot loosen the policy: one that sends the
              denied call to a tracer too (its data wins over the policy's) does not let
              it through; a user-notification listener is refused under --enforce
+  paths      a path rule denies reading under one directory (EACCES) and lets another be
+             read; observe mode logs the would-be denial
+  network    a port rule denies connect to 127.0.0.1 on one port and lets another through
   json       --json: every line parses, carries the schema's fields, the summary counts them
   podman     Podman's default profile, enforced: the probe's output is the native one
   profile    record the probe, `profile` the recording, audit --enforce with that profile:
@@ -29,6 +32,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -155,6 +159,39 @@ def own_filter_case(hytrace, prog, tmp, _):
     expect(run, 0, "listener = 0\n", [r"seccomp\(SECCOMP_SET_MODE_FILTER, (SECCOMP_FILTER_FLAG_NEW_LISTENER|0x8),.*: would-deny "])
 
 
+def paths_case(hytrace, prog, tmp, _):
+    for d in ("secret", "public"):
+        os.mkdir(os.path.join(tmp, d))
+        with open(os.path.join(tmp, d, "file"), "w") as f:
+            f.write("x")
+    secret, public = os.path.join(tmp, "secret"), os.path.join(tmp, "public")
+    policy = {"defaultAction": "SCMP_ACT_ALLOW",
+              "hytrace": {"paths": [{"action": "deny", "access": ["read"], "prefix": secret}]}}
+    steps = [f"open:{secret}/file", f"open:{public}/file", f"open:{tmp}/secret/../secret/file"]
+    run = audit(hytrace, tmp, policy, steps, "--enforce", "-q", prog=prog)
+    expect(run, 0, f"{steps[0]} = -1 13\n{steps[1]} = 0\n{steps[2]} = -1 13\n",
+           [re.escape(f'path="{secret}/file": deny (deny, hytrace.paths[0])') + "$"])
+    run = audit(hytrace, tmp, policy, steps[:1], "-q", prog=prog)
+    expect(run, 0, f"{steps[0]} = 0\n", [re.escape(f'path="{secret}/file": would-deny (deny, hytrace.paths[0])')])
+
+
+def network_case(hytrace, prog, tmp, _):
+    listeners = []
+    for _ in range(2):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        s.listen(4)
+        listeners.append(s)
+    denied, allowed = (s.getsockname()[1] for s in listeners)
+    policy = {"defaultAction": "SCMP_ACT_ALLOW",
+              "hytrace": {"network": [{"action": "deny", "op": "connect", "port": denied, "address": "127.0.0.0/8"}]}}
+    run = audit(hytrace, tmp, policy, [f"connect:{denied}", f"connect:{allowed}"], "--enforce", "-q", prog=prog)
+    for s in listeners:
+        s.close()
+    expect(run, 0, f"connect:{denied} = -1 13\nconnect:{allowed} = 0\n",
+           [r"connect\(.*: deny \(deny, hytrace\.network\[0\]\)$", r"connect\(.*: allow \(SCMP_ACT_ALLOW, allowed\)$"])
+
+
 def json_case(hytrace, prog, tmp, _):
     policy = one_rule(["getppid"], "SCMP_ACT_ERRNO")
     run = audit(hytrace, tmp, policy, ["getppid", "open:/etc/hostname"], "--enforce", "--json", prog=prog)
@@ -221,7 +258,7 @@ def bad_policy_case(hytrace, prog, tmp, _):
 
 
 CASES = {"errno": errno_case, "observe": observe_case, "log": log_case, "kill": kill_case, "trap": trap_case,
-         "args": args_case, "own_filter": own_filter_case, "foreign": foreign_case, "json": json_case, "podman": podman_case, "profile": profile_case,
+         "args": args_case, "own_filter": own_filter_case, "paths": paths_case, "network": network_case, "foreign": foreign_case, "json": json_case, "podman": podman_case, "profile": profile_case,
          "bad_policy": bad_policy_case}
 
 

@@ -1,11 +1,15 @@
 // `hytrace audit`: loads the policy, compiles its syscall rules into the
 // policy filter, and runs the program under the tracing filter and that one.
+#include <sys/syscall.h>
+
+#include <algorithm>
 #include <fstream>
 #include <string>
 
 #include <fmt/format.h>
 
 #include "bpf/filter.hpp"
+#include "syscalls/catalogue.hpp"
 #include "tracer/audit/audit_mode.hpp"
 #include "tracer/audit/policy.hpp"
 #include "tracer/audit/policy_filter.hpp"
@@ -57,6 +61,26 @@ std::set<std::string, std::less<>> own_capabilities() {
   return caps;
 }
 
+// The calls the hytrace section's rules are about must stop to be decided:
+// every call that takes a path, for path rules; connect and bind, for
+// network rules.
+void stop_for_hytrace_rules(const audit::Policy& policy, bpf::FilterSpec& spec) {
+  const auto stop = [&](long nr) {
+    if (nr >= 0 && static_cast<size_t>(nr) < spec.traced.size()) spec.traced[static_cast<size_t>(nr)] = true;
+  };
+  if (!policy.hytrace.paths.empty()) {
+    for (const syscalls::SyscallInfo& info : syscalls::all()) {
+      if (std::find(std::begin(info.args), std::end(info.args), syscalls::ArgKind::kPath) != std::end(info.args)) {
+        stop(info.nr);
+      }
+    }
+  }
+  if (!policy.hytrace.network.empty()) {
+    stop(SYS_connect);
+    stop(SYS_bind);
+  }
+}
+
 void warn(const std::string& text) { fmt::print(stderr, "hytrace: {}\n", text); }
 
 std::string joined(const std::vector<std::string>& names, size_t most) {
@@ -72,9 +96,9 @@ void warn_about(const std::string& file, const audit::Policy& policy, const audi
                      policy.unresolved_names.size(), joined(policy.unresolved_names, 8)));
   }
   if (!policy.ignored_keys.empty()) warn(fmt::format("{}: keys ignored: {}", file, joined(policy.ignored_keys, 8)));
-  if (policy.hytrace.present && (!policy.hytrace.paths.empty() || !policy.hytrace.network.empty())) {
-    warn(fmt::format("{}: the hytrace section's path and network rules are not enforced yet: "
-                     "their calls are logged with their resolved paths only",
+  if (!policy.hytrace.paths.empty() || !policy.hytrace.network.empty()) {
+    warn(fmt::format("{}: the hytrace section's path and network rules are decided by ptrace at each call, not "
+                     "yet by Landlock: another thread may change a path between the check and its use",
                      file));
   }
   for (const std::string& note : compiled.notes) warn(fmt::format("{}: {}", file, note));
@@ -112,6 +136,7 @@ int run_audit(const AuditCommand& cmd) {
     // The program sees neither filter (PR_GET_SECCOMP, its own filters
     // counted as without hytrace): tracer/transparency.hpp.
     bpf::FilterSpec spec{options.audited.bits(), std::nullopt, {}};
+    stop_for_hytrace_rules(policy, spec);
     require_transparency_stops(spec);
     const bpf::Program filter = bpf::build_filter(spec);
     const std::string path = find_program(cmd.argv[0]);

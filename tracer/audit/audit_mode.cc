@@ -1,6 +1,7 @@
 #include "tracer/audit/audit_mode.hpp"
 
 #include <fcntl.h>
+#include <sys/syscall.h>
 #include <linux/audit.h>
 #include <linux/seccomp.h>
 #include <unistd.h>
@@ -15,6 +16,7 @@
 
 #include "syscalls/catalogue.hpp"
 #include "tracer/audit/policy_filter.hpp"
+#include "tracer/audit/rules.hpp"
 #include "tracer/captured_memory.hpp"
 
 namespace hytrace::tracer {
@@ -80,6 +82,15 @@ bool opens_listener(const syscalls::Call& call) {
          (call.args[1] & SECCOMP_FILTER_FLAG_NEW_LISTENER) != 0;
 }
 
+int severity(audit::Verdict verdict) {
+  switch (verdict) {
+    case audit::Verdict::kAllow: return 0;
+    case audit::Verdict::kLog: return 1;
+    case audit::Verdict::kDeny: return 2;
+  }
+  return 2;
+}
+
 std::string rule_name(uint16_t rule) {
   return rule == audit::kDefaultRule ? "defaultAction" : fmt::format("syscalls[{}]", rule);
 }
@@ -110,7 +121,10 @@ std::vector<std::string> absolute_paths(pid_t tid, const syscalls::Call& call, s
   for (int i = 0; i < info->nargs && i < 6; ++i) {
     if (info->args[i] != syscalls::ArgKind::kPath) continue;
     const auto path = read_path(mem, call.args[i]);
-    if (!path) continue;
+    if (!path) {
+      out.emplace_back();  // kept in place: one entry per path argument
+      continue;
+    }
     if (!path->empty() && (*path)[0] == '/') {
       out.push_back(*path);
       continue;
@@ -131,7 +145,11 @@ std::vector<std::string> absolute_paths(pid_t tid, const syscalls::Call& call, s
 }
 
 AuditMode::AuditMode(const audit::Policy& policy, const bpf::Program& program, Output& log, AuditOptions options)
-    : policy_(policy), program_(program), log_(log), options_(std::move(options)) {}
+    : policy_(policy),
+      program_(program),
+      log_(log),
+      options_(std::move(options)),
+      has_hytrace_rules_(!policy.hytrace.paths.empty() || !policy.hytrace.network.empty()) {}
 
 // The policy program run on the call decides, not the stop's seccomp data:
 // a filter of the program's own, installed later, returning TRACE too,
@@ -184,6 +202,7 @@ std::optional<AuditMode::Decision> AuditMode::decision_of(const SyscallFrame& fr
 // enforcing would have done.
 Outcome AuditMode::apply(const Decision& d, SyscallFrame& frame) const {
   using audit::Action;
+  if (d.verdict) return apply_verdict(*d.verdict, d.error, frame);
   if (options_.enforce) {
     const auto error = audit::enforced_errno(policy_, d.rule_index);
     if (!error) return d.action == Action::kAllow ? Outcome::kAllow : Outcome::kLog;
@@ -205,6 +224,66 @@ Outcome AuditMode::apply(const Decision& d, SyscallFrame& frame) const {
   return Outcome::kWouldDeny;
 }
 
+Outcome AuditMode::apply_verdict(audit::Verdict verdict, int error, SyscallFrame& frame) const {
+  switch (verdict) {
+    case audit::Verdict::kAllow: return Outcome::kAllow;
+    case audit::Verdict::kLog: return Outcome::kLog;
+    case audit::Verdict::kDeny: break;
+  }
+  if (!options_.enforce) return Outcome::kWouldDeny;
+  frame.skip = true;
+  frame.result = -error;
+  return Outcome::kDeny;
+}
+
+// The hytrace section's rules, decided on what the call names when it
+// stops: a path made absolute, a socket address. Another thread can change
+// that memory before the kernel reads it (docs/design/audit-policy.md).
+// Of several paths (rename), the most severe verdict wins.
+std::optional<AuditMode::Decision> AuditMode::hytrace_decision(const syscalls::Call& call,
+                                                               const std::vector<std::string>& paths,
+                                                               syscalls::MemoryReader& mem) const {
+  if (call.abi != syscalls::Abi::kX86_64) return std::nullopt;  // their numbers differ: see the notes
+  std::optional<Decision> worst;
+  const auto consider = [&](audit::Verdict verdict, std::string rule, int error) {
+    if (worst && severity(verdict) <= severity(*worst->verdict)) return;
+    Decision d;
+    d.verdict = verdict;
+    d.rule = std::move(rule);
+    d.error = error;
+    d.action_text = std::string(audit::verdict_name(verdict));
+    worst = std::move(d);
+  };
+  std::optional<uint64_t> how_flags;
+  if (call.nr == SYS_openat2) {
+    uint64_t flags = 0;
+    if (mem.read(call.args[2], &flags, sizeof flags) == sizeof flags) how_flags = flags;
+  }
+  const auto accesses = audit::path_accesses(call.nr, std::span<const uint64_t, 6>(call.args, 6), how_flags);
+  for (size_t i = 0; i < accesses.size() && i < paths.size(); ++i) {
+    if (accesses[i] == 0) continue;
+    if (paths[i].empty()) {
+      // Not readable at the stop: the kernel would fail it with EFAULT,
+      // unless another thread maps it first. Fail closed.
+      consider(audit::Verdict::kDeny, "hytrace: a path that cannot be read", EFAULT);
+      continue;
+    }
+    if (const auto d = audit::decide_path(policy_.hytrace.paths, paths[i], accesses[i])) {
+      consider(d->verdict, fmt::format("hytrace.paths[{}]", d->rule_index), EACCES);
+    }
+  }
+  if (call.nr == SYS_connect || call.nr == SYS_bind) {
+    uint8_t addr[128];
+    const size_t want = std::min<uint64_t>(call.args[2], sizeof addr);
+    const size_t got = mem.read(call.args[1], addr, want);
+    const auto op = call.nr == SYS_connect ? audit::NetOp::kConnect : audit::NetOp::kBind;
+    if (const auto d = audit::decide_network(policy_.hytrace.network, op, std::span<const uint8_t>(addr, got))) {
+      consider(d->verdict, fmt::format("hytrace.network[{}]", d->rule_index), EACCES);
+    }
+  }
+  return worst;
+}
+
 void AuditMode::on_syscall_enter(Task& task, SyscallFrame& frame) {
   if (!launched_) {
     // Until the root execs the program, the calls are the launcher's,
@@ -212,15 +291,21 @@ void AuditMode::on_syscall_enter(Task& task, SyscallFrame& frame) {
     if (syscalls::role_of(frame.call.abi, frame.call.nr) != syscalls::Role::kExec) return;
     launched_ = true;
   }
+  FrameMemory mem(task.tid, frame.captured.get());
   auto decision = decision_of(frame);
   if (!decision && opens_listener(frame.call)) decision = kNoListener;
+  std::vector<std::string> paths;
+  if (!decision && has_hytrace_rules_) {
+    paths = absolute_paths(task.tid, frame.call, mem);
+    decision = hytrace_decision(frame.call, paths, mem);
+  }
   if (!decision && !options_.audited.shows(frame.call)) return;
   Pending& p = pending_[frame.seq];
   p.tid = task.tid;
-  FrameMemory mem(task.tid, frame.captured.get());
   p.call = syscalls::render_entry(frame.call, mem, options_.format);
   p.call.name = syscall_name(frame.call);
-  p.paths = absolute_paths(task.tid, frame.call, mem);
+  p.paths = paths.empty() ? absolute_paths(task.tid, frame.call, mem) : std::move(paths);
+  std::erase(p.paths, std::string());  // unreadable: no path to show
   if (decision) {
     p.decision = *decision;
     p.outcome = apply(*decision, frame);
@@ -303,8 +388,9 @@ void AuditMode::write(const Task& task, const Pending& p, std::optional<long> re
   ++counts_.by_outcome[p.outcome];
   const std::string comm = first_line(fmt::format("/proc/{}/comm", task.tid));
   const std::string exe = read_link(fmt::format("/proc/{}/exe", task.tid));
-  const std::string action = p.decision.rule == "allowed" ? "SCMP_ACT_ALLOW"
-                                                           : std::string(audit::action_name(p.decision.action));
+  const std::string action = !p.decision.action_text.empty() ? p.decision.action_text
+                             : p.decision.rule == "allowed"  ? "SCMP_ACT_ALLOW"
+                                                             : std::string(audit::action_name(p.decision.action));
   if (options_.json) {
     nlohmann::json j{{"v", kLogVersion}, {"time", timestamp()}, {"pid", task.tgid()}, {"tid", task.tid},
                      {"comm", comm},      {"exe", exe},          {"syscall", p.call.name}, {"args", p.call.args},

@@ -67,8 +67,12 @@ class AuditMode final : public Handler {
   // The policy's decision for a call the policy filter sent to the tracer.
   struct Decision {
     audit::Action action = audit::Action::kAllow;
-    std::string rule;         // "syscalls[3]", "defaultAction", "architectures"
+    std::string rule;         // "syscalls[3]", "defaultAction", "architectures", "hytrace.paths[0]"
     uint16_t rule_index = 0;  // as the filter's data names it
+    // A rule of the hytrace section: its verdict, and the errno of a denial.
+    std::optional<audit::Verdict> verdict;
+    int error = 0;
+    std::string action_text;  // the log's "action" when not an OCI action
   };
   struct Pending {
     pid_t tid = 0;
@@ -80,6 +84,9 @@ class AuditMode final : public Handler {
   static const Decision kNoListener;
   std::optional<Decision> decision_of(const SyscallFrame& frame) const;
   Outcome apply(const Decision& d, SyscallFrame& frame) const;
+  Outcome apply_verdict(audit::Verdict verdict, int error, SyscallFrame& frame) const;
+  std::optional<Decision> hytrace_decision(const syscalls::Call& call,
+                                           const std::vector<std::string>& paths, syscalls::MemoryReader& mem) const;
   void write(const Task& task, const Pending& p, std::optional<long> result);
   void write_kernel_action(pid_t pid, pid_t tid, const std::string& syscall, Outcome outcome);
 
@@ -87,15 +94,17 @@ class AuditMode final : public Handler {
   const bpf::Program& program_;
   Output& log_;
   AuditOptions options_;
+  bool has_hytrace_rules_;
   bool launched_ = false;  // the root's execve seen: the launcher's own calls are not the program's
   std::map<uint64_t, Pending> pending_;      // by the call's seq
   std::map<pid_t, std::string> last_call_;   // at PTRACE_EVENT_EXIT: the call a kill ended
   AuditCounts counts_;
 };
 
-// Absolute forms of the call's path arguments: relative ones joined to the
-// directory of their dirfd argument, or to the task's cwd (from /proc; not
-// resolved through symlinks).
+// Absolute forms of the call's path arguments, one per kPath argument (""
+// for one that cannot be read): relative ones joined to the directory of
+// their dirfd argument, or to the task's cwd (from /proc; not resolved
+// through symlinks).
 std::vector<std::string> absolute_paths(pid_t tid, const syscalls::Call& call,
                                         syscalls::MemoryReader& mem);
 
