@@ -41,7 +41,7 @@ import gen_inputs  # noqa: E402
 class Column:
     """One tracer configuration. The workload's command is appended to `prefix`.
 
-    prefix: shell words; {hytrace} is the hytrace binary, {scratch} a directory
+    prefix: shell words; {hytrace} is the hytrace binary, {bench} this folder, {scratch} a directory
       of the workload's own, kept for the whole workload (so one column can
       leave a file for a later one: columns run in this list's order).
     stops: every syscall of the read microbenchmark stops in a tracer, so its
@@ -72,9 +72,14 @@ COLUMNS = [
            stops=True),
     # Comes with its command; its exact flags are for that issue to fix:
     # Column("hytrace replay", "{hytrace} replay {scratch}/recording", stops=True, runs_program=False),
-    # Column("hytrace audit", "{hytrace} audit -o /dev/null --", stops=True),
+    # A policy that allows everything in the kernel, openat/execve/connect
+    # audited (logged): the issue's comparison with strace's last column.
+    Column("hytrace audit", "{hytrace} audit -q --enforce --policy {bench}/audit-allow.json "
+                            "-e openat,execve,connect -o /dev/null --"),
     Column("strace all", "strace -f -o /dev/null", stops=True, needs="strace"),
     Column("strace openat", "strace -f --seccomp-bpf -e trace=openat -o /dev/null", needs="strace-seccomp"),
+    Column("strace openat,execve,connect", "strace -f --seccomp-bpf -e trace=openat,execve,connect -o /dev/null",
+           needs="strace-seccomp"),
 ]
 
 # Sizes: on 2 cores the full run takes 4-9 minutes (the longer when ptrace
@@ -259,7 +264,8 @@ def check_needs(hytrace, columns):
 # -------------------------------------------------------------- measuring
 
 def command_of(col, workload, hytrace, scratch):
-    words = [w.format(hytrace=hytrace, scratch=scratch) for w in shlex.split(col.prefix)]
+    words = [w.format(hytrace=hytrace, scratch=scratch, bench=os.path.dirname(os.path.abspath(__file__)))
+             for w in shlex.split(col.prefix)]
     if col.runs_program:
         words += workload.command(col)
     return ([shutil.which("taskset") or "taskset", "-c", workload.pin] if workload.pin else []) + words
