@@ -536,6 +536,11 @@ std::optional<Event> Engine::task_exit(Task& task, int status) {
   return exit;
 }
 
+bool Engine::waits_for_vfork_child(const Task& task) const {
+  return std::any_of(tasks_.begin(), tasks_.end(),
+                     [&](const auto& entry) { return entry.second->vfork_parent == task.tid; });
+}
+
 // The root before its exec is hytrace's launcher (installing the filters,
 // say), not the program.
 bool Engine::is_launcher(const Task& task) const { return task.tid == root_ && launch_ != nullptr; }
@@ -682,8 +687,12 @@ std::optional<std::vector<patcher::TaskSnapshot>> Engine::stop_space(Task& curre
   std::vector<Task*> members;
   for (auto& [tid, task] : tasks_) {
     if (task->space != current.space) continue;
-    // A vfork parent sleeps where no interrupt reaches it.
+    // A vfork parent sleeps where no interrupt reaches it, and where it
+    // will go on is not known: the space cannot be stopped until its child
+    // execs or exits. Both sides: the child shares the space (vfork), or
+    // only the parent is in it (clone(CLONE_VFORK) without CLONE_VM).
     if (task->vfork_parent && tasks_.count(task->vfork_parent)) return std::nullopt;
+    if (waits_for_vfork_child(*task)) return std::nullopt;
     members.push_back(task.get());
   }
   for (Task* task : members) {

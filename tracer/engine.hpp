@@ -141,6 +141,7 @@ class Engine {
   std::optional<std::vector<patcher::TaskSnapshot>> stop_space(Task& current);
   bool wait_for_held();
   bool is_launcher(const Task& task) const;
+  bool waits_for_vfork_child(const Task& task) const;
   std::vector<patcher::TaskSnapshot> snapshots_of(const std::vector<Task*>& members,
                                                   const AddressSpace& space) const;
   // Lets the tasks stop_space interrupted go on as they were.
