@@ -19,6 +19,8 @@ Cases:
   paths      a path rule denies reading under one directory (EACCES) and lets another be
              read; observe mode logs the would-be denial
   network    a port rule denies connect to 127.0.0.1 on one port and lets another through
+  tracer     the program cannot read hytrace's memory (process_vm_readv: hytrace is not
+             dumpable) and, killing hytrace, dies with it: a denied call never succeeds
   json       --json: every line parses, carries the schema's fields, the summary counts them
   podman     Podman's default profile, enforced: the probe's output is the native one
   profile    record the probe, `profile` the recording, audit --enforce with that profile:
@@ -192,6 +194,18 @@ def network_case(hytrace, prog, tmp, _):
            [r"connect\(.*: deny \(deny, hytrace\.network\[0\]\)$", r"connect\(.*: allow \(SCMP_ACT_ALLOW, allowed\)$"])
 
 
+def tracer_case(hytrace, prog, tmp, _):
+    native = subprocess.run([prog, "peek-parent"], capture_output=True, text=True, timeout=TIMEOUT)
+    check(native.stdout == "peek-parent = 0\n", f"natively the probe reads its parent: {native}")
+    policy = one_rule(["dup"], "SCMP_ACT_ERRNO", errnoRet=13)
+    run = audit(hytrace, tmp, policy, ["peek-parent"], "--enforce", prog=prog)
+    expect(run, 0, None, [r"^audit summary"])
+    check(run.stdout.startswith("peek-parent = -1 "), f"the program read hytrace's memory\n{run.show()}")
+    run = audit(hytrace, tmp, policy, ["kill-parent", "dup:2", "dup:2"], "--enforce", prog=prog)
+    check(run.status == -signal.SIGKILL, f"hytrace was not killed\n{run.show()}")
+    check("dup:2 = 0" not in run.stdout, f"a denied call succeeded once hytrace was gone\n{run.show()}")
+
+
 def json_case(hytrace, prog, tmp, _):
     policy = one_rule(["getppid"], "SCMP_ACT_ERRNO")
     run = audit(hytrace, tmp, policy, ["getppid", "open:/etc/hostname"], "--enforce", "--json", prog=prog)
@@ -258,7 +272,7 @@ def bad_policy_case(hytrace, prog, tmp, _):
 
 
 CASES = {"errno": errno_case, "observe": observe_case, "log": log_case, "kill": kill_case, "trap": trap_case,
-         "args": args_case, "own_filter": own_filter_case, "paths": paths_case, "network": network_case, "foreign": foreign_case, "json": json_case, "podman": podman_case, "profile": profile_case,
+         "args": args_case, "own_filter": own_filter_case, "paths": paths_case, "tracer": tracer_case, "network": network_case, "foreign": foreign_case, "json": json_case, "podman": podman_case, "profile": profile_case,
          "bad_policy": bad_policy_case}
 
 

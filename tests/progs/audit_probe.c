@@ -10,6 +10,8 @@
 //   own-filter   installs a filter of its own that sends getppid to a tracer
 //                (SECCOMP_RET_TRACE, as the policy's stops do)
 //   listener     installs an allow-all filter with a user-notification listener
+//   kill-parent  SIGKILL to its parent (under hytrace: the tracer)
+//   peek-parent  process_vm_readv of 8 bytes of its parent's stack
 // A line per call: "NAME = RESULT" or "NAME = -1 ERRNO_NUMBER".
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -26,6 +28,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 static void report(const char* what, long result) {
@@ -89,6 +92,28 @@ static long listener_filter(void) {
   return fd < 0 ? -1 : 0;
 }
 
+// Any readable word of the parent: the start of its stack, from /proc.
+static long peek_parent(void) {
+  char path[64];
+  const pid_t parent = getppid();
+  if (parent <= 1) return -1;
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)parent);
+  FILE* f = fopen(path, "r");
+  if (!f) return -1;
+  unsigned long start_stack = 0;
+  // Field 28 is startstack; the name (field 2) has no spaces for hytrace.
+  if (fscanf(f, "%*d %*s %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %*u %*u "
+             "%*d %*u %*u %*u %lu", &start_stack) != 1) {
+    fclose(f);
+    errno = EINVAL;
+    return -1;
+  }
+  fclose(f);
+  char word[8];
+  struct iovec local = {word, sizeof word}, remote = {(void*)(start_stack - sizeof word), sizeof word};
+  return process_vm_readv(parent, &local, 1, &remote, 1, 0) == (ssize_t)sizeof word ? 0 : -1;
+}
+
 int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const char* a = argv[i];
@@ -112,6 +137,12 @@ int main(int argc, char** argv) {
       report(a, own_trace_filter());
     } else if (strcmp(a, "listener") == 0) {
       report(a, listener_filter());
+    } else if (strcmp(a, "kill-parent") == 0) {
+      // Never kill(-1): a denied getppid returns -1.
+      const pid_t parent = getppid();
+      report(a, parent > 1 ? kill(parent, SIGKILL) : -1);
+    } else if (strcmp(a, "peek-parent") == 0) {
+      report(a, peek_parent());
     } else if (strcmp(a, "trap") == 0) {
       struct sigaction sa = {.sa_sigaction = on_sigsys, .sa_flags = SA_SIGINFO};
       sigemptyset(&sa.sa_mask);

@@ -1,5 +1,6 @@
 // `hytrace audit`: loads the policy, compiles its syscall rules into the
 // policy filter, and runs the program under the tracing filter and that one.
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 
 #include <algorithm>
@@ -61,9 +62,9 @@ std::set<std::string, std::less<>> own_capabilities() {
   return caps;
 }
 
-// The calls the hytrace section's rules are about must stop to be decided:
-// every call that takes a path, for path rules; connect and bind, for
-// network rules.
+// The calls hytrace decides itself must stop: every call that takes a
+// path, for path rules; connect and bind, for network rules; the calls that
+// could reach into hytrace or a traced task.
 void stop_for_hytrace_rules(const audit::Policy& policy, bpf::FilterSpec& spec) {
   const auto stop = [&](long nr) {
     if (nr >= 0 && static_cast<size_t>(nr) < spec.traced.size()) spec.traced[static_cast<size_t>(nr)] = true;
@@ -79,6 +80,8 @@ void stop_for_hytrace_rules(const audit::Policy& policy, bpf::FilterSpec& spec) 
     stop(SYS_connect);
     stop(SYS_bind);
   }
+  // Refused when they reach hytrace or a traced task (audit_mode.cc).
+  for (long nr : {SYS_ptrace, SYS_process_vm_readv, SYS_process_vm_writev, SYS_pidfd_getfd}) stop(nr);
 }
 
 void warn(const std::string& text) { fmt::print(stderr, "hytrace: {}\n", text); }
@@ -107,6 +110,9 @@ void warn_about(const std::string& file, const audit::Policy& policy, const audi
 }  // namespace
 
 int run_audit(const AuditCommand& cmd) {
+  // The program may not read or write hytrace through ptrace,
+  // process_vm_*, or /proc/<hytrace>/mem.
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   audit::Policy policy;
   try {
     audit::Conditions conditions;

@@ -91,6 +91,42 @@ int severity(audit::Verdict verdict) {
   return 2;
 }
 
+// hytrace itself, or a task it traces (a sibling, the caller itself).
+bool ours(pid_t pid) {
+  if (pid <= 0) return false;
+  if (pid == getpid()) return true;
+  std::ifstream status(fmt::format("/proc/{}/status", pid));
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("TracerPid:", 0) == 0) return std::strtol(line.c_str() + 10, nullptr, 10) == getpid();
+  }
+  return false;
+}
+
+// The pid behind a pidfd of the task, from its fdinfo ("Pid:\tN").
+pid_t pid_of_pidfd(pid_t tid, uint64_t fd) {
+  std::ifstream info(fmt::format("/proc/{}/fdinfo/{}", tid, fd));
+  for (std::string line; std::getline(info, line);) {
+    if (line.rfind("Pid:", 0) == 0) return static_cast<pid_t>(std::strtol(line.c_str() + 4, nullptr, 10));
+  }
+  return 0;
+}
+
+// A call that would read or write the memory, registers or files of
+// hytrace or of a traced task: with it a program could change a path after
+// hytrace checked it, or hytrace's own state. The kernel allows it to a
+// task with CAP_SYS_PTRACE (root), which hytrace's non-dumpable state does
+// not stop; hytrace refuses it under --enforce.
+bool reaches_tracer(pid_t caller, const syscalls::Call& call) {
+  if (call.abi != syscalls::Abi::kX86_64) return false;
+  switch (call.nr) {
+    case SYS_ptrace: return call.args[0] != 0 /* PTRACE_TRACEME */ && ours(static_cast<pid_t>(call.args[1]));
+    case SYS_process_vm_readv:
+    case SYS_process_vm_writev: return ours(static_cast<pid_t>(call.args[0]));
+    case SYS_pidfd_getfd: return ours(pid_of_pidfd(caller, call.args[0]));
+    default: return false;
+  }
+}
+
 std::string rule_name(uint16_t rule) {
   return rule == audit::kDefaultRule ? "defaultAction" : fmt::format("syscalls[{}]", rule);
 }
@@ -99,6 +135,8 @@ std::string rule_name(uint16_t rule) {
 
 const AuditMode::Decision AuditMode::kNoListener{audit::Action::kErrno,
                                                 "hytrace: no user-notification listener under --enforce", kNoRule};
+const AuditMode::Decision AuditMode::kOffLimits{audit::Action::kErrno,
+                                               "hytrace: the tracer and the traced tasks are off limits", kNoRule};
 
 std::string_view outcome_name(Outcome outcome) {
   switch (outcome) {
@@ -294,6 +332,7 @@ void AuditMode::on_syscall_enter(Task& task, SyscallFrame& frame) {
   FrameMemory mem(task.tid, frame.captured.get());
   auto decision = decision_of(frame);
   if (!decision && opens_listener(frame.call)) decision = kNoListener;
+  if (!decision && reaches_tracer(task.tid, frame.call)) decision = kOffLimits;
   std::vector<std::string> paths;
   if (!decision && has_hytrace_rules_) {
     paths = absolute_paths(task.tid, frame.call, mem);

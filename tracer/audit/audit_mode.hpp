@@ -82,6 +82,7 @@ class AuditMode final : public Handler {
     Outcome outcome = Outcome::kAllow;
   };
   static const Decision kNoListener;
+  static const Decision kOffLimits;
   std::optional<Decision> decision_of(const SyscallFrame& frame) const;
   Outcome apply(const Decision& d, SyscallFrame& frame) const;
   Outcome apply_verdict(audit::Verdict verdict, int error, SyscallFrame& frame) const;
