@@ -235,6 +235,39 @@ def podman_case(hytrace, prog, tmp, podman):
     expect(run, native.returncode, native.stdout, [r"^audit summary"])
 
 
+# The fields Docker's seccomp types take (moby's api/types/seccomp: Seccomp,
+# Syscall, Arg) and their JSON types: a profile with anything else, or a
+# field of another type, would not load in `docker run --security-opt`.
+DOCKER_TOP = {"defaultAction": str, "defaultErrnoRet": int, "architectures": list, "archMap": list,
+              "listenerPath": str, "listenerMetadata": str, "flags": list, "syscalls": list}
+DOCKER_SYSCALL = {"name": str, "names": list, "action": str, "errnoRet": int, "args": list, "comment": str,
+                  "includes": dict, "excludes": dict}
+DOCKER_ARG = {"index": int, "value": int, "valueTwo": int, "op": str}
+DOCKER_ACTIONS = {"SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD", "SCMP_ACT_TRAP",
+                  "SCMP_ACT_ERRNO", "SCMP_ACT_TRACE", "SCMP_ACT_ALLOW", "SCMP_ACT_LOG", "SCMP_ACT_NOTIFY"}
+DOCKER_OPS = {"SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE", "SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT",
+              "SCMP_CMP_MASKED_EQ"}
+
+
+def check_docker_shape(profile):
+    def fields(obj, allowed, where):
+        check(isinstance(obj, dict), f"{where} is not an object")
+        for key, value in obj.items():
+            check(key in allowed, f"{where}.{key}: not a field Docker reads")
+            check(isinstance(value, allowed[key]) and not isinstance(value, bool),
+                  f"{where}.{key}: a {type(value).__name__}, Docker wants {allowed[key].__name__}")
+    fields(profile, DOCKER_TOP, "profile")
+    check(profile["defaultAction"] in DOCKER_ACTIONS, f"defaultAction {profile['defaultAction']}")
+    for i, rule in enumerate(profile["syscalls"]):
+        fields(rule, DOCKER_SYSCALL, f"syscalls[{i}]")
+        check(rule["action"] in DOCKER_ACTIONS and all(isinstance(n, str) for n in rule["names"]),
+              f"syscalls[{i}]: {rule}")
+        for j, arg in enumerate(rule.get("args", [])):
+            fields(arg, DOCKER_ARG, f"syscalls[{i}].args[{j}]")
+            check(arg["op"] in DOCKER_OPS and 0 <= arg["index"] <= 5 and 0 <= arg["value"] < 2**64,
+                  f"syscalls[{i}].args[{j}]: {arg}")
+
+
 def profile_case(hytrace, prog, tmp, _):
     steps = ["getppid", "open:/etc/hostname", "dup:1", "connect:1"]
     native = subprocess.run([prog, *steps], capture_output=True, text=True, timeout=TIMEOUT)
@@ -245,6 +278,7 @@ def profile_case(hytrace, prog, tmp, _):
     made = subprocess.run([hytrace, "profile", trace], capture_output=True, text=True, timeout=TIMEOUT)
     check(made.returncode == 0 and made.stderr == "", f"profile: {made}")
     profile = json.loads(made.stdout)
+    check_docker_shape(profile)
     check(profile["defaultAction"] == "SCMP_ACT_ERRNO" and profile["architectures"] == ["SCMP_ARCH_X86_64"],
           f"the profile's head: {made.stdout[:300]}")
     allowed = profile["syscalls"][0]["names"]
