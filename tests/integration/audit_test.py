@@ -213,13 +213,14 @@ def json_case(hytrace, prog, tmp, _):
     lines = [json.loads(line) for line in run.log.splitlines()]
     check(lines and "summary" in lines[-1], f"no summary line last\n{run.show()}")
     events = lines[:-1]
-    fields = {"v", "time", "pid", "tid", "comm", "exe", "syscall", "args", "paths", "action", "rule", "outcome"}
+    fields = {"v", "time", "pid", "tid", "comm", "exe", "syscall", "args", "paths", "action", "rule", "outcome",
+              "stopped_by"}
     for event in events:
         check(fields <= event.keys(), f"an event lacks {fields - event.keys()}: {event}")
         check(event["v"] == 1, f"schema version {event['v']}")
     denied = [e for e in events if e["syscall"] == "getppid"]
-    check(len(denied) == 1 and denied[0]["outcome"] == "deny" and denied[0]["error"] == "EPERM",
-          f"getppid's event: {denied}")
+    check(len(denied) == 1 and denied[0]["outcome"] == "deny" and denied[0]["error"] == "EPERM"
+          and denied[0]["stopped_by"] == "policy", f"getppid's event: {denied}")
     opened = [e for e in events if e["syscall"] == "openat" and e["paths"] == ["/etc/hostname"]]
     check(len(opened) == 1 and opened[0]["outcome"] == "allow", f"the open of /etc/hostname: {opened}")
     check(lines[-1]["summary"]["events"] == len(events), f"summary {lines[-1]} for {len(events)} events")

@@ -341,6 +341,9 @@ void AuditMode::on_syscall_enter(Task& task, SyscallFrame& frame) {
   if (!decision && !options_.audited.shows(frame.call)) return;
   Pending& p = pending_[frame.seq];
   p.tid = task.tid;
+  // Which filter sent the stop, as its data says (a filter of the
+  // program's own can win the data: the decision never rests on it).
+  p.stopped_by = frame.seccomp_data && audit::policy_rule_of(*frame.seccomp_data) ? "policy" : "tracer";
   p.call = syscalls::render_entry(frame.call, mem, options_.format);
   p.call.name = syscall_name(frame.call);
   p.paths = paths.empty() ? absolute_paths(task.tid, frame.call, mem) : std::move(paths);
@@ -434,7 +437,7 @@ void AuditMode::write(const Task& task, const Pending& p, std::optional<long> re
     nlohmann::json j{{"v", kLogVersion}, {"time", timestamp()}, {"pid", task.tgid()}, {"tid", task.tid},
                      {"comm", comm},      {"exe", exe},          {"syscall", p.call.name}, {"args", p.call.args},
                      {"paths", p.paths},  {"action", action},    {"rule", p.decision.rule},
-                     {"outcome", outcome_name(p.outcome)}};
+                     {"outcome", outcome_name(p.outcome)}, {"stopped_by", p.stopped_by}};
     if (result) {
       j["result"] = *result;
       if (p.call.is_error) j["error"] = p.call.error_name;

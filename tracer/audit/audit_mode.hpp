@@ -80,6 +80,7 @@ class AuditMode final : public Handler {
     std::vector<std::string> paths;  // the path arguments, made absolute
     Decision decision;
     Outcome outcome = Outcome::kAllow;
+    std::string_view stopped_by;  // "policy" or "tracer": the filter whose data the stop carried
   };
   static const Decision kNoListener;
   static const Decision kOffLimits;
