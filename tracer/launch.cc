@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -33,6 +34,12 @@ struct ChildFailure {
   if (setup.trap_tsc) prctl(PR_SET_TSC, PR_TSC_SIGSEGV, 0, 0, 0);
   ChildFailure failure{SpawnError::Stage::kFilter, 0};
   if (!setup.cwd.empty() && chdir(setup.cwd.c_str()) != 0) failure = {SpawnError::Stage::kExec, errno};
+  if (setup.landlock_ruleset_fd >= 0 && failure.error == 0) {
+    // Landlock wants no_new_privs too, unless the caller has CAP_SYS_ADMIN.
+    if (set_no_new_privs) prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+    if (syscall(SYS_landlock_restrict_self, setup.landlock_ruleset_fd, 0) != 0) failure.error = errno;
+    close(setup.landlock_ruleset_fd);
+  }
   if (filter && failure.error == 0) failure.error = bpf::install(*filter, set_no_new_privs);
   if (setup.policy_filter && failure.error == 0) {
     failure.error = bpf::install(*setup.policy_filter, set_no_new_privs && !filter);

@@ -38,6 +38,9 @@ struct ChildSetup {
   // A second filter (audit's policy), installed after the tracing filter so
   // that among equal actions its SECCOMP_RET_DATA is the one the tracer sees.
   const bpf::Program* policy_filter = nullptr;
+  // A Landlock ruleset (audit's path rules) the child restricts itself
+  // with, before the filters; -1: none.
+  int landlock_ruleset_fd = -1;
 };
 
 class Launch {

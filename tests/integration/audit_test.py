@@ -18,6 +18,9 @@ Cases:
              it through; a user-notification listener is refused under --enforce
   paths      a path rule denies reading under one directory (EACCES) and lets another be
              read; observe mode logs the would-be denial
+  landlock   "write only beneath public/" is enforced by Landlock too: a symlink from
+             public/ into secret/, which the check at the stop cannot see through, is
+             refused by the kernel
   network    a port rule denies connect to 127.0.0.1 on one port and lets another through
   tracer     the program cannot read hytrace's memory (process_vm_readv: hytrace is not
              dumpable) and, killing hytrace, dies with it: a denied call never succeeds
@@ -177,6 +180,26 @@ def paths_case(hytrace, prog, tmp, _):
     expect(run, 0, f"{steps[0]} = 0\n", [re.escape(f'path="{secret}/file": would-deny (deny, hytrace.paths[0])')])
 
 
+def landlock_case(hytrace, prog, tmp, _):
+    public, secret = os.path.join(tmp, "public"), os.path.join(tmp, "secret")
+    for d in (public, secret):
+        os.mkdir(d)
+        with open(os.path.join(d, "file"), "w") as f:
+            f.write("x")
+    os.symlink(os.path.join(secret, "file"), os.path.join(public, "link"))
+    policy = {"defaultAction": "SCMP_ACT_ALLOW",
+              "hytrace": {"paths": [{"action": "allow", "access": ["write"], "prefix": public},
+                                    {"action": "deny", "access": ["write"], "prefix": "/"}]}}
+    steps = [f"write:{public}/file", f"write:{secret}/file", f"write:{public}/link"]
+    run = audit(hytrace, tmp, policy, steps, "--enforce", prog=prog)
+    if "Landlock is off" in run.stderr:
+        print("SKIP: Landlock is off in this kernel")
+        return SKIP
+    check("write: enforced by Landlock in the kernel" in run.stderr, f"Landlock not used\n{run.show()}")
+    expect(run, 0, f"{steps[0]} = 0\n{steps[1]} = -1 13\n{steps[2]} = -1 13\n",
+           [re.escape(f'path="{public}/link": allow (allow, hytrace.paths[0])') + "$"])
+
+
 def network_case(hytrace, prog, tmp, _):
     listeners = []
     for _ in range(2):
@@ -307,7 +330,7 @@ def bad_policy_case(hytrace, prog, tmp, _):
 
 
 CASES = {"errno": errno_case, "observe": observe_case, "log": log_case, "kill": kill_case, "trap": trap_case,
-         "args": args_case, "own_filter": own_filter_case, "paths": paths_case, "tracer": tracer_case, "network": network_case, "foreign": foreign_case, "json": json_case, "podman": podman_case, "profile": profile_case,
+         "args": args_case, "own_filter": own_filter_case, "paths": paths_case, "landlock": landlock_case, "tracer": tracer_case, "network": network_case, "foreign": foreign_case, "json": json_case, "podman": podman_case, "profile": profile_case,
          "bad_policy": bad_policy_case}
 
 

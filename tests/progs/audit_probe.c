@@ -3,6 +3,7 @@
 //   getppid      getppid()
 //   dup:N        dup(N)
 //   open:PATH    openat(AT_FDCWD, PATH, O_RDONLY)
+//   write:PATH   openat(AT_FDCWD, PATH, O_WRONLY)
 //   connect:PORT a TCP connect to 127.0.0.1:PORT
 //   int80        getpid through int 0x80 (the i386 ABI)
 //   x32          getpid with __X32_SYSCALL_BIT
@@ -125,6 +126,10 @@ int main(int argc, char** argv) {
       if (fd >= 0) close((int)fd);
     } else if (strncmp(a, "open:", 5) == 0) {
       const long fd = openat(AT_FDCWD, a + 5, O_RDONLY | O_CLOEXEC);
+      report(a, fd < 0 ? -1 : 0);
+      if (fd >= 0) close((int)fd);
+    } else if (strncmp(a, "write:", 6) == 0) {
+      const long fd = openat(AT_FDCWD, a + 6, O_WRONLY | O_CLOEXEC);
       report(a, fd < 0 ? -1 : 0);
       if (fd >= 0) close((int)fd);
     } else if (strncmp(a, "connect:", 8) == 0) {

@@ -1,6 +1,7 @@
 // `hytrace audit`: loads the policy, compiles its syscall rules into the
 // policy filter, and runs the program under the tracing filter and that one.
 #include <sys/prctl.h>
+#include <unistd.h>
 #include <sys/syscall.h>
 
 #include <algorithm>
@@ -12,6 +13,7 @@
 #include "bpf/filter.hpp"
 #include "syscalls/catalogue.hpp"
 #include "tracer/audit/audit_mode.hpp"
+#include "tracer/audit/landlock.hpp"
 #include "tracer/audit/policy.hpp"
 #include "tracer/audit/policy_filter.hpp"
 #include "tracer/cli.hpp"
@@ -99,12 +101,35 @@ void warn_about(const std::string& file, const audit::Policy& policy, const audi
                      policy.unresolved_names.size(), joined(policy.unresolved_names, 8)));
   }
   if (!policy.ignored_keys.empty()) warn(fmt::format("{}: keys ignored: {}", file, joined(policy.ignored_keys, 8)));
-  if (!policy.hytrace.paths.empty() || !policy.hytrace.network.empty()) {
-    warn(fmt::format("{}: the hytrace section's path and network rules are decided by ptrace at each call, not "
-                     "yet by Landlock: another thread may change a path between the check and its use",
+  if (!policy.hytrace.network.empty()) {
+    warn(fmt::format("{}: the network rules are checked at each call's stop, not yet by Landlock: another thread "
+                     "may change the address between the check and its use",
                      file));
   }
   for (const std::string& note : compiled.notes) warn(fmt::format("{}: {}", file, note));
+}
+
+// Under --enforce, the path rules Landlock can say are enforced by the
+// kernel too (no time-of-check race); the notes say which. -1: none.
+int landlock_ruleset(const AuditCommand& cmd, const audit::Policy& policy) {
+  if (!cmd.enforce || policy.hytrace.paths.empty()) return -1;
+  const int abi = audit::landlock_abi();
+  const audit::LandlockPlan plan = audit::plan_landlock(policy.hytrace.paths, abi);
+  std::vector<std::string> notes = plan.notes;
+  if (abi == 0) notes.push_back("Landlock is off in this kernel: every path rule is checked at each call only");
+  int fd = -1;
+  if (plan.handled) {
+    std::string error;
+    fd = audit::make_ruleset(plan, error, notes);
+    if (fd < 0) throw std::runtime_error(error);
+  }
+  if (!cmd.quiet) {
+    for (const std::string& note : notes) warn(fmt::format("{}: path rules: {}", cmd.policy, note));
+    warn(fmt::format("{}: path rules are also checked at each call's stop, where another thread may change a "
+                     "path between the check and its use",
+                     cmd.policy));
+  }
+  return fd;
 }
 
 }  // namespace
@@ -152,7 +177,9 @@ int run_audit(const AuditCommand& cmd) {
     AuditMode mode(policy, compiled.program, log, options);
     ChildSetup setup;
     setup.policy_filter = &compiled.program;
+    setup.landlock_ruleset_fd = landlock_ruleset(cmd, policy);
     engine.spawn(path, cmd.argv, filter, {}, setup);
+    if (setup.landlock_ruleset_fd >= 0) close(setup.landlock_ruleset_fd);  // the child has its own
     const ExitStatus status = engine.run(mode);
     if (const int sig = Engine::interrupted_by()) return 128 + sig;
     return status.signaled ? 128 + status.code : status.code;
