@@ -211,10 +211,18 @@ def network_case(hytrace, prog, tmp, _):
     policy = {"defaultAction": "SCMP_ACT_ALLOW",
               "hytrace": {"network": [{"action": "deny", "op": "connect", "port": denied, "address": "127.0.0.0/8"}]}}
     run = audit(hytrace, tmp, policy, [f"connect:{denied}", f"connect:{allowed}"], "--enforce", "-q", prog=prog)
-    for s in listeners:
-        s.close()
     expect(run, 0, f"connect:{denied} = -1 13\nconnect:{allowed} = 0\n",
            [r"connect\(.*: deny \(deny, hytrace\.network\[0\]\)$", r"connect\(.*: allow \(SCMP_ACT_ALLOW, allowed\)$"])
+    # "Only this port": Landlock's TCP port rules enforce it in the kernel too.
+    policy = {"defaultAction": "SCMP_ACT_ALLOW",
+              "hytrace": {"network": [{"action": "allow", "op": "connect", "port": allowed},
+                                      {"action": "deny", "op": "connect"}]}}
+    run = audit(hytrace, tmp, policy, [f"connect:{denied}", f"connect:{allowed}"], "--enforce", prog=prog)
+    for s in listeners:
+        s.close()
+    expect(run, 0, f"connect:{denied} = -1 13\nconnect:{allowed} = 0\n", [r"hytrace\.network\[1\]\)$"])
+    check("Landlock is off" in run.stderr or "connect: TCP ports enforced by Landlock" in run.stderr,
+          f"Landlock not used for the port rule\n{run.show()}")
 
 
 def tracer_case(hytrace, prog, tmp, _):

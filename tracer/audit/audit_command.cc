@@ -101,32 +101,28 @@ void warn_about(const std::string& file, const audit::Policy& policy, const audi
                      policy.unresolved_names.size(), joined(policy.unresolved_names, 8)));
   }
   if (!policy.ignored_keys.empty()) warn(fmt::format("{}: keys ignored: {}", file, joined(policy.ignored_keys, 8)));
-  if (!policy.hytrace.network.empty()) {
-    warn(fmt::format("{}: the network rules are checked at each call's stop, not yet by Landlock: another thread "
-                     "may change the address between the check and its use",
-                     file));
-  }
   for (const std::string& note : compiled.notes) warn(fmt::format("{}: {}", file, note));
 }
 
 // Under --enforce, the path rules Landlock can say are enforced by the
 // kernel too (no time-of-check race); the notes say which. -1: none.
 int landlock_ruleset(const AuditCommand& cmd, const audit::Policy& policy) {
-  if (!cmd.enforce || policy.hytrace.paths.empty()) return -1;
+  if (!cmd.enforce || (policy.hytrace.paths.empty() && policy.hytrace.network.empty())) return -1;
   const int abi = audit::landlock_abi();
-  const audit::LandlockPlan plan = audit::plan_landlock(policy.hytrace.paths, abi);
+  audit::LandlockPlan plan = audit::plan_landlock(policy.hytrace.paths, abi);
+  audit::plan_landlock_network(policy.hytrace.network, abi, plan);
   std::vector<std::string> notes = plan.notes;
   if (abi == 0) notes.push_back("Landlock is off in this kernel: every path rule is checked at each call only");
   int fd = -1;
-  if (plan.handled) {
+  if (plan.handled || plan.handled_net) {
     std::string error;
     fd = audit::make_ruleset(plan, error, notes);
     if (fd < 0) throw std::runtime_error(error);
   }
   if (!cmd.quiet) {
-    for (const std::string& note : notes) warn(fmt::format("{}: path rules: {}", cmd.policy, note));
-    warn(fmt::format("{}: path rules are also checked at each call's stop, where another thread may change a "
-                     "path between the check and its use",
+    for (const std::string& note : notes) warn(fmt::format("{}: hytrace rules: {}", cmd.policy, note));
+    warn(fmt::format("{}: hytrace rules are also checked at each call's stop, where another thread may change a "
+                     "path or an address between the check and its use",
                      cmd.policy));
   }
   return fd;

@@ -9,14 +9,28 @@
 #include <cerrno>
 #include <cstring>
 #include <map>
+#include <tuple>
 
 #include <fmt/format.h>
 
 namespace hytrace::audit {
 namespace {
 
-// Newer than some build hosts' headers (Landlock ABI 3).
+// Newer than some build hosts' headers (Landlock ABI 3 and 4).
 constexpr uint64_t kTruncate = 1ull << 14;
+constexpr uint64_t kNetBindTcp = 1ull << 0;
+constexpr uint64_t kNetConnectTcp = 1ull << 1;
+constexpr int kRuleNetPort = 2;
+struct RulesetAttr {
+  uint64_t handled_access_fs;
+  uint64_t handled_access_net;
+};
+struct NetPortAttr {
+  uint64_t allowed_access;
+  uint64_t port;
+};
+// More ports than this and the grant list is not worth it.
+constexpr size_t kMostPorts = 1024;
 
 constexpr uint64_t kFileRights =
     LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_READ_FILE | kTruncate;
@@ -97,10 +111,45 @@ LandlockPlan plan_landlock(const std::vector<PathRule>& rules, int abi) {
   return plan;
 }
 
+void plan_landlock_network(const std::vector<NetworkRule>& rules, int abi, LandlockPlan& plan) {
+  for (const auto& [op, name, right] : {std::tuple{NetOp::kConnect, "connect", kNetConnectTcp},
+                                        std::tuple{NetOp::kBind, "bind", kNetBindTcp}}) {
+    std::vector<uint16_t> ports;
+    std::string why;
+    bool denied = false;
+    for (const NetworkRule& r : rules) {
+      if (r.op != op) continue;
+      if (r.address) {
+        why = fmt::format("hytrace.network[{}] names an address", r.index);
+        break;
+      }
+      if (r.action == Verdict::kDeny) {
+        denied = true;
+        if (r.port_low != 0 || r.port_high != 65535) why = fmt::format("hytrace.network[{}] denies some ports", r.index);
+        break;
+      }
+      for (uint32_t p = r.port_low; p <= r.port_high && ports.size() <= kMostPorts; ++p) {
+        ports.push_back(static_cast<uint16_t>(p));
+      }
+      if (ports.size() > kMostPorts) why = fmt::format("more than {} ports allowed", kMostPorts);
+    }
+    if (!denied && why.empty()) continue;  // nothing denied: nothing to enforce
+    if (why.empty() && abi < 4) why = fmt::format("Landlock ABI {} here, TCP ports need 4", abi);
+    if (!why.empty()) {
+      plan.notes.push_back(fmt::format("{}: not by Landlock ({}): checked at each call only", name, why));
+      continue;
+    }
+    plan.handled_net |= right;
+    for (uint16_t p : ports) plan.ports.push_back({p, right});
+    plan.notes.push_back(fmt::format("{}: TCP ports enforced by Landlock in the kernel", name));
+  }
+}
+
 int make_ruleset(const LandlockPlan& plan, std::string& error, std::vector<std::string>& notes) {
-  landlock_ruleset_attr attr{};
-  attr.handled_access_fs = plan.handled;
-  const int ruleset = static_cast<int>(syscall(SYS_landlock_create_ruleset, &attr, sizeof attr, 0));
+  RulesetAttr attr{plan.handled, plan.handled_net};
+  // The older, shorter struct when no network right is handled (ABI < 4).
+  const size_t size = plan.handled_net ? sizeof attr : sizeof attr.handled_access_fs;
+  const int ruleset = static_cast<int>(syscall(SYS_landlock_create_ruleset, &attr, size, 0));
   if (ruleset < 0) {
     error = fmt::format("cannot create the Landlock ruleset: {}", std::strerror(errno));
     return -1;
@@ -124,6 +173,15 @@ int make_ruleset(const LandlockPlan& plan, std::string& error, std::vector<std::
     if (added != 0) {
       close(ruleset);
       error = fmt::format("cannot add {} to the Landlock ruleset: {}", g.path, std::strerror(add_error));
+      return -1;
+    }
+  }
+  for (const LandlockPlan::PortGrant& g : plan.ports) {
+    NetPortAttr port{g.rights, g.port};
+    if (syscall(SYS_landlock_add_rule, ruleset, kRuleNetPort, &port, 0) != 0) {
+      const int add_error = errno;
+      close(ruleset);
+      error = fmt::format("cannot add port {} to the Landlock ruleset: {}", g.port, std::strerror(add_error));
       return -1;
     }
   }

@@ -22,6 +22,12 @@ struct LandlockPlan {
     uint64_t rights = 0;  // LANDLOCK_ACCESS_FS_* granted beneath it
   };
   std::vector<Grant> grants;
+  uint64_t handled_net = 0;  // LANDLOCK_ACCESS_NET_* bits
+  struct PortGrant {
+    uint16_t port;
+    uint64_t rights;
+  };
+  std::vector<PortGrant> ports;
   // One line each: which rights Landlock enforces, and why the others not.
   std::vector<std::string> notes;
 };
@@ -31,6 +37,11 @@ int landlock_abi();
 
 // What of `rules` Landlock can enforce under `abi` (0: nothing).
 LandlockPlan plan_landlock(const std::vector<PathRule>& rules, int abi);
+
+// The same for network rules (Landlock ABI 4: TCP bind and connect by
+// port): per operation, allows of ports without an address, then a deny of
+// every port and address. Added to `plan`.
+void plan_landlock_network(const std::vector<NetworkRule>& rules, int abi, LandlockPlan& plan);
 
 // The ruleset as a file descriptor (close-on-exec is not set: the spawned
 // child restricts itself with it before exec), or -1 with `error` set. A

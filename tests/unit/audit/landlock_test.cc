@@ -66,3 +66,45 @@ TEST(Landlock, RulesAfterTheDenyOfRootNeverDecide) {
 
 }  // namespace
 }  // namespace hytrace::audit
+
+namespace hytrace::audit {
+namespace {
+
+NetworkRule net(size_t index, Verdict action, NetOp op, uint16_t low = 0, uint16_t high = 65535) {
+  NetworkRule r;
+  r.index = index;
+  r.action = action;
+  r.op = op;
+  r.port_low = low;
+  r.port_high = high;
+  return r;
+}
+
+TEST(LandlockNetwork, OnlyThesePortsIsEnforced) {
+  LandlockPlan plan;
+  plan_landlock_network({net(0, Verdict::kAllow, NetOp::kConnect, 443, 443),
+                         net(1, Verdict::kAllow, NetOp::kConnect, 8000, 8001), net(2, Verdict::kDeny, NetOp::kConnect),
+                         net(3, Verdict::kDeny, NetOp::kBind, 1, 1023)},
+                        7, plan);
+  EXPECT_EQ(plan.handled_net, 2u);  // connect only: bind denies some ports, not all
+  ASSERT_EQ(plan.ports.size(), 3u);
+  EXPECT_EQ(plan.ports[0].port, 443);
+  EXPECT_EQ(plan.ports[2].port, 8001);
+  EXPECT_TRUE(has_note(plan, "bind: not by Landlock (hytrace.network[3] denies some ports)"));
+}
+
+TEST(LandlockNetwork, AddressesAndOldKernelsStayWithTheChecks) {
+  LandlockPlan plan;
+  NetworkRule with_address = net(0, Verdict::kAllow, NetOp::kConnect, 80, 80);
+  with_address.address = IpPrefix{};
+  plan_landlock_network({with_address, net(1, Verdict::kDeny, NetOp::kConnect)}, 7, plan);
+  EXPECT_EQ(plan.handled_net, 0u);
+  EXPECT_TRUE(has_note(plan, "names an address"));
+  plan = {};
+  plan_landlock_network({net(0, Verdict::kDeny, NetOp::kBind)}, 3, plan);
+  EXPECT_EQ(plan.handled_net, 0u);
+  EXPECT_TRUE(has_note(plan, "TCP ports need 4"));
+}
+
+}  // namespace
+}  // namespace hytrace::audit
