@@ -49,6 +49,11 @@ namespace {
 namespace stub = patcher::stub;
 
 constexpr size_t kBufferSize = 4 << 20;
+// hytrace's pages go at fixed addresses just above the gate, never where
+// the kernel would choose: a fork child's new buffer must not fill a hole
+// its parent made (a MADV_DONTFORK range), where the program expects none.
+constexpr uint64_t kSeqCounterAt = stub::kGateBase + (1u << 20);
+constexpr uint64_t kBufferAt = stub::kGateBase + (2u << 20);
 // Record: an output over this leaves its call to the tracer (a stop), so
 // one call never takes more than a sixteenth of the buffer.
 constexpr uint32_t kMostRecordedOutput = kBufferSize / 16;
@@ -193,17 +198,20 @@ class Injector {
 
 namespace {
 
-// Maps the memfd `fd` of this process into the tracee; returns its address.
-long map_shared(Injector& inject, int fd, size_t size) {
+// Maps the memfd `fd` of this process into the tracee at `at`; returns the
+// address or -errno. `replace`: what is there is hytrace's own (a fork
+// child's copy of its parent's), so MAP_FIXED; else nothing may be there.
+long map_shared(Injector& inject, int fd, size_t size, uint64_t at, bool replace) {
   const std::string path = fmt::format("/proc/{}/fd/{}", getpid(), fd);
   if (!RemoteMemory(inject.tid()).write(kScratch, path.c_str(), path.size() + 1)) return -EFAULT;
   const long tracee_fd =
       inject.gate(SYS_openat, {static_cast<uint64_t>(AT_FDCWD), kScratch, O_RDWR | O_CLOEXEC});
   if (tracee_fd < 0) return tracee_fd;
-  const long addr = inject.gate(SYS_mmap, {0, size, PROT_READ | PROT_WRITE, MAP_SHARED,
+  const uint64_t fixed = replace ? MAP_FIXED : MAP_FIXED_NOREPLACE;
+  const long addr = inject.gate(SYS_mmap, {at, size, PROT_READ | PROT_WRITE, MAP_SHARED | fixed,
                                            static_cast<uint64_t>(tracee_fd), 0});
   inject.gate(SYS_close, {static_cast<uint64_t>(tracee_fd)});
-  return addr;
+  return addr >= 0 && static_cast<uint64_t>(addr) != at ? -EEXIST : addr;
 }
 
 int shared_memfd(const char* name, size_t size, void** mapping) {
@@ -470,10 +478,14 @@ void Patching::give_buffer(Injector& inject, SpacePatch& patch) {
   patch.min_seq = seq_now();
   patch.last_tid = inject.tid();
   inject.purpose("event buffer");
-  const long buffer = map_shared(inject, fd, kBufferSize);
+  const long buffer = map_shared(inject, fd, kBufferSize, kBufferAt, patch.owns_data_range);
   close(fd);
   inject.purpose("sequence counter");
-  const long seq = seq_fd_ >= 0 && !inject.interrupted() ? map_shared(inject, seq_fd_, 4096) : -EBADF;
+  const long seq = seq_fd_ >= 0 && !inject.interrupted()
+                       ? map_shared(inject, seq_fd_, 4096, kSeqCounterAt, patch.owns_data_range)
+                       : -EBADF;
+  // Mapped, or half (a signal came between): ours to replace from now on.
+  if (buffer >= 0 || seq >= 0) patch.owns_data_range = true;
   inject.purpose("");
   if (inject.interrupted()) {
     // A signal came first: try again at a later stop, with a new buffer.
@@ -519,6 +531,7 @@ void Patching::forked(const Task& parent, Task& child) {
   // it gets no buffer, and its calls stop like its parent's.
   patch->distrusted = from.distrusted;
   patch->needs_buffer = from.ready;
+  patch->owns_data_range = from.owns_data_range;
   patch->sites = from.sites;
   patch->windows = from.windows;
   patch->objects = from.objects;

@@ -51,6 +51,10 @@ struct SpacePatch {
   std::string problem;  // why the gate could not be set up ("" when it is)
   bool gate_tried = false;
   bool needs_buffer = false;  // a fork child: the gate is there, the buffer is the parent's
+  // hytrace's buffer and sequence counter were mapped at their fixed
+  // addresses in this space (or its parent's): mapping there again
+  // replaces hytrace's own pages.
+  bool owns_data_range = false;
   bool ready = false;
   pid_t pid = 0;       // the process, for messages
   pid_t last_tid = 0;  // a task of the space seen alive last, to write its memory

@@ -470,10 +470,13 @@ void ReplayMode::make_injected_mappings(Task& task) {
     if (inj.entry_seq > before) return;
     mine.pop_front();
     if (inj.nr != SYS_mmap || inj.result < 0) continue;
+    // MAP_FIXED when recording replaced hytrace's own pages (a fork child's
+    // new buffer over its copy of the parent's): so does the placeholder.
+    const uint64_t fixed = (inj.args[3] & MAP_FIXED) ? MAP_FIXED : MAP_FIXED_NOREPLACE;
     const long got = engine_.inject_syscall(
         task, SYS_mmap,
         {static_cast<uint64_t>(inj.result), inj.args[1], PROT_NONE,
-         MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE | MAP_NORESERVE, static_cast<uint64_t>(-1), 0})
+         MAP_PRIVATE | MAP_ANONYMOUS | fixed | MAP_NORESERVE, static_cast<uint64_t>(-1), 0})
                          .value_or(-EINTR);
     if (got != inj.result) {
       diverge(rtid, fmt::format("cannot map hytrace's recorded pages at {:#x} again ({})",
