@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <functional>
 #include <map>
 #include <string>
 
@@ -101,70 +102,70 @@ TEST(Oracle, CountsAKnownProgramExactly) {
   EXPECT_EQ(got, want);
 }
 
-// Runs `program` under the trace engine (every syscall traced, JSON lines to
-// a file) with the oracle armed on the same child, and compares.
-void expect_trace_matches_kernel(const std::string& program, int runs) {
+// Runs `program` `runs` times through `run_under`, which writes JSON lines
+// to the file it is given with the oracle armed on the same child; what
+// `counted` finds in that file must be what the kernel saw.
+void expect_matches_kernel(const std::string& program, int runs,
+                           const std::function<void(const std::string&, oracle::SyscallCounter&)>& run_under,
+                           PerTask (*counted)(const std::string&)) {
   for (int run = 0; run < runs; ++run) {
     char path[] = "/tmp/hytrace-oracle-XXXXXX";
     const int fd = mkstemp(path);
     ASSERT_GE(fd, 0);
     close(fd);
     oracle::SyscallCounter counter;
-    {
-      tracer::Output out(path);
-      tracer::TraceOptions options;
-      options.json = true;
-      tracer::TraceMode mode(out, options, 1);
-      tracer::Engine engine;
-      engine.spawn(program, {program}, bpf::build_filter({options.set.bits()}),
-                   [&](pid_t pid) { counter.follow_from_exec(pid); });
-      const tracer::ExitStatus status = engine.run(mode);
-      ASSERT_FALSE(status.signaled) << program;
-    }
+    run_under(path, counter);
     const PerTask kernel = calls_of(counter.counts());
-    const PerTask printed = calls_printed(path);
+    const PerTask shown = counted(path);
     unlink(path);
-    ASSERT_EQ(printed, kernel) << program << ", run " << run << "\nprinted:\n"
-                               << describe(printed) << "kernel:\n"
-                               << describe(kernel);
+    if (testing::Test::HasFatalFailure()) return;
+    ASSERT_EQ(shown, kernel) << program << ", run " << run << "\nshown:\n"
+                             << describe(shown) << "kernel:\n"
+                             << describe(kernel);
   }
 }
 
-// The same for `audit` auditing every syscall under an enforced policy that
-// allows everything: the log holds each call the kernel saw, once.
+// The trace engine, every syscall traced.
+void expect_trace_matches_kernel(const std::string& program, int runs) {
+  expect_matches_kernel(
+      program, runs,
+      [&](const std::string& path, oracle::SyscallCounter& counter) {
+        tracer::Output out(path);
+        tracer::TraceOptions options;
+        options.json = true;
+        tracer::TraceMode mode(out, options, 1);
+        tracer::Engine engine;
+        engine.spawn(program, {program}, bpf::build_filter({options.set.bits()}),
+                     [&](pid_t pid) { counter.follow_from_exec(pid); });
+        ASSERT_FALSE(engine.run(mode).signaled) << program;
+      },
+      calls_printed);
+}
+
+// `audit` auditing every syscall under an enforced policy that allows
+// everything: the log holds each call the kernel saw, once.
 void expect_audit_log_matches_kernel(const std::string& program, int runs) {
   const audit::Policy policy = audit::load(R"({"defaultAction": "SCMP_ACT_ALLOW"})", {});
   const audit::CompiledFilter compiled = audit::compile_filter(policy, audit::FilterMode::kEnforce);
-  for (int run = 0; run < runs; ++run) {
-    char path[] = "/tmp/hytrace-oracle-XXXXXX";
-    const int fd = mkstemp(path);
-    ASSERT_GE(fd, 0);
-    close(fd);
-    oracle::SyscallCounter counter;
-    {
-      tracer::Output out(path);
-      tracer::AuditOptions options;
-      options.enforce = true;
-      options.json = true;
-      options.audited = tracer::SyscallSet::parse("all");
-      tracer::AuditMode mode(policy, compiled.program, out, options);
-      bpf::FilterSpec spec{options.audited.bits(), std::nullopt, {}};
-      tracer::require_transparency_stops(spec);
-      tracer::ChildSetup setup;
-      setup.policy_filter = &compiled.program;
-      tracer::Engine engine;
-      engine.spawn(program, {program}, bpf::build_filter(spec), [&](pid_t pid) { counter.follow_from_exec(pid); },
-                   setup);
-      const tracer::ExitStatus status = engine.run(mode);
-      ASSERT_FALSE(status.signaled) << program;
-    }
-    const PerTask kernel = calls_of(counter.counts());
-    const PerTask logged = calls_logged(path);
-    unlink(path);
-    ASSERT_EQ(logged, kernel) << program << ", run " << run << "\nlogged:\n"
-                              << describe(logged) << "kernel:\n"
-                              << describe(kernel);
-  }
+  expect_matches_kernel(
+      program, runs,
+      [&](const std::string& path, oracle::SyscallCounter& counter) {
+        tracer::Output out(path);
+        tracer::AuditOptions options;
+        options.enforce = true;
+        options.json = true;
+        options.audited = tracer::SyscallSet::parse("all");
+        tracer::AuditMode mode(policy, compiled.program, out, options);
+        bpf::FilterSpec spec{options.audited.bits(), std::nullopt, {}};
+        tracer::require_transparency_stops(spec);
+        tracer::ChildSetup setup;
+        setup.policy_filter = &compiled.program;
+        tracer::Engine engine;
+        engine.spawn(program, {program}, bpf::build_filter(spec), [&](pid_t pid) { counter.follow_from_exec(pid); },
+                     setup);
+        ASSERT_FALSE(engine.run(mode).signaled) << program;
+      },
+      calls_logged);
 }
 
 class TraceMatchesKernel : public testing::TestWithParam<const char*> {};
