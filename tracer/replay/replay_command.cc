@@ -79,7 +79,7 @@ int run_replay(const ReplayCommand& cmd) {
     ReplayOptions options;
     options.quiet = cmd.quiet;
     ReplayMode mode(engine, std::move(*events), options);
-    engine.on_idle(std::chrono::seconds(ReplayMode::kIdleSeconds), [&] { mode.idle(); });
+    engine.on_idle(ReplayMode::kIdleStep, [&] { mode.idle(); });
     if (!mode.has_exec()) {
       error_line(fmt::format("{}: the recording has no exec event: nothing to replay", cmd.file));
       return 2;

@@ -2,6 +2,8 @@
 
 #include <elf.h>
 #include <fcntl.h>
+#include <linux/futex.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -77,6 +79,16 @@ std::string recorded_string(const SyscallEvent& e, uint64_t addr) {
 }
 
 constexpr size_t kHistory = 10;
+
+// Done with its own exit: a zombie, or gone.
+bool is_zombie(pid_t tid) {
+  std::ifstream stat("/proc/" + std::to_string(tid) + "/stat");
+  std::string line;
+  std::getline(stat, line);
+  const size_t paren = line.rfind(')');
+  const char state = paren != std::string::npos && paren + 2 < line.size() ? line[paren + 2] : 'X';
+  return state == 'Z' || state == 'X';
+}
 
 }  // namespace
 
@@ -156,6 +168,12 @@ void ReplayMode::diverge(int32_t rtid, const std::string& what) {
   divergence_ = fmt::format("replay diverged at event {} (recorded tid {}): {}", at, rtid, what);
   const std::string last = recent(rtid);
   if (!last.empty()) divergence_ += "\nthe task's last events before it:\n" + last;
+  if (unordered_ > 0) {
+    divergence_ += fmt::format(
+        "\n(before it, {} time(s) no task went on for {} ms and the tasks held between their events ran out of "
+        "the recorded order: see \"Code between syscalls\" in docs/guide/replay.md)",
+        unordered_, kIdleStep.count());
+  }
   engine_.stop();
 }
 
@@ -199,9 +217,11 @@ const ReplayMode::Place* ReplayMode::expect(Task& task, Kind kind, const std::st
 
 // A task at the place of the order goes on; one that is early waits.
 void ReplayMode::hold_or_go(Task& task, const Place& place) {
+  settle_leaders();
   const auto index = static_cast<size_t>(&place - places_.data());
   if (index == cursor_) {
     done(task, place);
+    task.hold = hold_between(task, place);
     return;
   }
   task.hold = true;
@@ -209,8 +229,52 @@ void ReplayMode::hold_or_go(Task& task, const Place& place) {
   check_stuck();
 }
 
+// The code between two of a task's events runs in the recorded order too:
+// a task whose place is done waits in that stop until its next place is
+// the order's next. So only one task runs user code at a time, and threads
+// that meet in user space (a pthread barrier's counter, a lock word) meet
+// in the recorded order, which the emulated futex results depend on. Not
+// after an entry: the call itself must run (a clone makes the task the
+// order waits for next), and an emulated one stops again at its exit.
+bool ReplayMode::hold_between(Task& task, const Place& place) {
+  if (place.kind == Kind::kEntry || place.kind == Kind::kTaskExit || parked_.count(task.tid)) return false;
+  const auto& queue = queues_[place.rtid];
+  if (queue.empty() || queue.front() == cursor_ || !divergence_.empty()) return false;
+  between_[task.tid] = &task;
+  return true;
+}
+
+// A task held between its places whose next place is the order's next.
+Task* ReplayMode::take_between(const Place& next) {
+  auto live = live_of_.find(next.rtid);
+  if (live == live_of_.end()) return nullptr;
+  auto held = between_.find(live->second);
+  if (held == between_.end()) return nullptr;
+  Task* task = held->second;
+  between_.erase(held);
+  return task;
+}
+
+// Called after each kIdleStep with no event. A task held between its places
+// may be what the running one spins on in user code (a lock word, a flag
+// with no futex): the held ones go on, unordered up to their next places,
+// which they wait at as ever. Only when nothing is held that way and the
+// order has not moved for kIdleSeconds is the replay stuck.
 void ReplayMode::idle() {
   if (!divergence_.empty() || cursor_ >= places_.size()) return;
+  const size_t before = cursor_;
+  settle_leaders();
+  if (cursor_ != before) return;
+  if (!between_.empty()) {
+    for (auto& [tid, task] : std::exchange(between_, {})) engine_.release(*task);
+    ++unordered_;
+    return;
+  }
+  if (cursor_ != idle_cursor_) {
+    idle_cursor_ = cursor_;
+    idle_steps_ = 0;
+  }
+  if (++idle_steps_ * kIdleStep < std::chrono::seconds(kIdleSeconds)) return;
   const Place& next = places_[cursor_];
   diverge(next.rtid, fmt::format("no task went on for {} s: recorded task {} never reached its event {}",
                                  kIdleSeconds, next.rtid, next.seq));
@@ -273,16 +337,18 @@ void ReplayMode::release_next() {
       }
     }
     auto waiting = waiting_.find(cursor_);
-    if (waiting == waiting_.end()) return;
+    if (waiting == waiting_.end()) {
+      if (Task* task = take_between(p)) engine_.release(*task);  // it runs up to its place
+      return;
+    }
     Task* task = waiting->second;
     waiting_.erase(waiting);
     if (p.kind == Kind::kTaskExit && reaped_at_.count(task->tid)) {
-      queues_[p.rtid].pop_front();
-      engine_.release(*task);
+      if (!end_in_turn(*task, p)) engine_.release(*task);
       return;  // the order moves on when it is reaped
     }
     done(*task, p);
-    if (!parked_.count(task->tid)) engine_.release(*task);
+    if (!parked_.count(task->tid) && !hold_between(*task, p)) engine_.release(*task);
     return;  // done() released the ones after it
   }
 }
@@ -312,6 +378,7 @@ void ReplayMode::on_syscall_enter(Task& task, SyscallFrame& frame) {
     return;
   }
   entered_[task.tid] = static_cast<size_t>(p - places_.data());
+  if (!uncleared_.empty()) let_uncleared_go(entered_[task.tid]);
   const std::string name = name_of(frame.call);
   const bool output =
       writes_output(name) && files_of(task).output.count(static_cast<int64_t>(e.args[0])) && !options_.quiet;
@@ -597,8 +664,7 @@ void ReplayMode::on_exec(const Exec& exec) {
 // The task's end, in its turn: a thread that exits early waits here. Its
 // place is done only once the kernel has reaped it (TaskExit), after it
 // cleared its CLONE_CHILD_CLEARTID word and woke its joiner: a joiner's
-// later events wait for that. (A leader whose threads live on is reaped
-// after them: its place is done as it goes on.)
+// later events wait for that.
 void ReplayMode::on_task_exiting(const TaskExiting& exiting) {
   Task& task = *exiting.task;
   // Killed in a call that never returned: it ends now, from this stop.
@@ -613,34 +679,110 @@ void ReplayMode::on_task_exiting(const TaskExiting& exiting) {
   const Place* p = expect(task, Kind::kTaskExit, "its exit");
   if (!p) return;
   const auto index = static_cast<size_t>(p - places_.data());
-  if (task.is_leader() && threads_[task.tgid()] > 1) {
-    hold_or_go(task, *p);
-    return;
-  }
+  // A leader whose threads live on is reaped after them: its end is done
+  // once it is a zombie (settle_leaders).
+  if (task.is_leader() && threads_[task.tgid()] > 1) ending_leaders_.insert(task.tid);
   reaped_at_[task.tid] = index;
   if (index == cursor_) {
-    queues_[p->rtid].pop_front();
-    return;  // it goes on; on_task_exit moves the order
+    task.hold = end_in_turn(task, *p);
+    return;
   }
   task.hold = true;
   waiting_[index] = &task;
   check_stuck();
 }
 
+// Its end is the order's next place. The kernel clears the task's
+// CLONE_CHILD_CLEARTID word after this stop, at no event of its own. A
+// joiner whose futex wait on the tid comes after this end in the recording
+// still read the tid there: for such a joiner the task waits here, its end
+// done, until the joiner has entered that futex call (then it goes and
+// clears the word). Otherwise it goes on, and its end is done when it
+// is reaped (or, a leader with threads left, a zombie). True: it waits.
+bool ReplayMode::end_in_turn(Task& task, const Place& p) {
+  queues_[p.rtid].pop_front();
+  std::set<size_t> joiners = late_joiners(p.rtid);
+  if (joiners.empty()) return false;  // on_task_exit or settle_leaders moves the order
+  reaped_at_.erase(task.tid);
+  ending_leaders_.erase(task.tid);
+  uncleared_[task.tid] = {&task, std::move(joiners)};
+  ++cursor_;
+  release_next();
+  return true;
+}
+
+// The next calls of the other tasks (past the one each is in) that are
+// futex waits on the value `rtid`: each read the word before the kernel
+// cleared it (then the wait failed with EAGAIN, or slept until the clear
+// woke it).
+std::set<size_t> ReplayMode::late_joiners(int32_t rtid) const {
+  std::set<size_t> out;
+  for (const auto& [other, queue] : queues_) {
+    if (other == rtid) continue;
+    auto entry = std::find_if(queue.begin(), queue.end(), [&](size_t i) { return places_[i].kind == Kind::kEntry; });
+    if (entry == queue.end()) continue;
+    const SyscallEvent& e = syscall_at(places_[*entry]);
+    const uint64_t cmd = e.args[1] & FUTEX_CMD_MASK;
+    if (syscalls::name_of(e.abi, e.nr) == "futex" && (cmd == FUTEX_WAIT || cmd == FUTEX_WAIT_BITSET) &&
+        static_cast<uint32_t>(e.args[2]) == static_cast<uint32_t>(rtid)) {
+      out.insert(*entry);
+    }
+  }
+  return out;
+}
+
+// A late joiner entered its futex call: the ending task it read goes and
+// clears its word now, before the joiner reads it again.
+void ReplayMode::let_uncleared_go(size_t entry) {
+  for (auto it = uncleared_.begin(); it != uncleared_.end();) {
+    auto& [task, joiners] = it->second;
+    if (!joiners.erase(entry) || !joiners.empty()) {
+      ++it;
+      continue;
+    }
+    const pid_t tid = it->first;
+    engine_.release(*task);
+    it = uncleared_.erase(it);
+    // It clears the word within microseconds of going on: the joiner's
+    // next read must see that.
+    for (int i = 0; i < 100000 && !is_zombie(tid); ++i) sched_yield();
+  }
+}
+
+// The task's end happened: its place is done, now or when the order gets
+// there. False when its end was not in the order's hands.
+bool ReplayMode::ended(pid_t tid) {
+  auto reaped = reaped_at_.find(tid);
+  if (reaped == reaped_at_.end()) return false;
+  const size_t index = reaped->second;
+  reaped_at_.erase(reaped);
+  ending_leaders_.erase(tid);
+  waiting_.erase(index);
+  if (index == cursor_) {
+    ++cursor_;
+    release_next();
+  } else {
+    happened_.insert(index);
+  }
+  return true;
+}
+
+// An ending leader with threads left is not reaped until they are gone, so
+// no event says when it has cleared its CLONE_CHILD_CLEARTID word and woken
+// its joiner: it has once it is a zombie (or gone).
+void ReplayMode::settle_leaders() {
+  for (auto it = ending_leaders_.begin(); it != ending_leaders_.end();) {
+    const pid_t tid = *it++;
+    if (is_zombie(tid)) ended(tid);
+  }
+}
+
 void ReplayMode::on_task_exit(const TaskExit& exit) {
   const int32_t rtid = recorded_tid(*exit.task);
   --threads_[exit.task->tgid()];
-  if (auto reaped = reaped_at_.find(exit.task->tid); reaped != reaped_at_.end()) {
-    const size_t index = reaped->second;
-    reaped_at_.erase(reaped);
-    waiting_.erase(index);
-    if (index == cursor_) {
-      ++cursor_;
-      release_next();
-    } else {
-      happened_.insert(index);
-    }
+  if (ended(exit.task->tid)) {
     entered_.erase(exit.task->tid);
+    between_.erase(exit.task->tid);
     check_stuck();
     return;
   }
@@ -666,6 +808,8 @@ void ReplayMode::on_task_exit(const TaskExit& exit) {
   }
   entered_.erase(exit.task->tid);
   parked_.erase(exit.task->tid);
+  between_.erase(exit.task->tid);
+  uncleared_.erase(exit.task->tid);
   async_.erase(exit.task->tid);
   pending_async_.erase(exit.task->tid);
   for (auto it = waiting_.begin(); it != waiting_.end();) {

@@ -19,6 +19,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -45,6 +46,8 @@ class ReplayMode final : public Handler {
   // that it cannot go on (a replay never waits for real time otherwise:
   // every sleep and blocking call is emulated).
   static constexpr int kIdleSeconds = 5;
+  // How often idle() is called while nothing happens.
+  static constexpr std::chrono::milliseconds kIdleStep{50};
   // `events`: the whole recording, in any order.
   ReplayMode(Engine& engine, std::vector<tracefile::Event> events, ReplayOptions options);
 
@@ -67,9 +70,13 @@ class ReplayMode final : public Handler {
   void on_task_exiting(const TaskExiting& exiting) override;
   void on_instruction(InstructionTrap& trap) override;
 
-  // No task reported anything for a while: if some wait for their turn, the
-  // one whose turn it is will not come (it is blocked for real, or stopped).
+  // No task reported anything for kIdleStep: tasks held between their
+  // places go on (the running one may spin on them in user code); when none
+  // is, and the order has not moved for kIdleSeconds, the one whose turn it
+  // is will not come (it is blocked for real, or stopped).
   void idle();
+  // How many times idle() let held tasks go on out of the recorded order.
+  uint64_t unordered() const { return unordered_; }
 
   // The first divergence, as its report; "" while the replay matches.
   const std::string& divergence() const { return divergence_; }
@@ -105,7 +112,14 @@ class ReplayMode final : public Handler {
   // place goes on.
   void done(Task& task, const Place& place);
   void hold_or_go(Task& task, const Place& place);
+  bool hold_between(Task& task, const Place& place);
+  Task* take_between(const Place& next);
   void release_next();
+  bool ended(pid_t tid);
+  bool end_in_turn(Task& task, const Place& p);
+  std::set<size_t> late_joiners(int32_t rtid) const;
+  void let_uncleared_go(size_t entry);
+  void settle_leaders();
   void check_stuck();
   void diverge(int32_t rtid, const std::string& what);
   std::string recent(int32_t rtid) const;
@@ -147,7 +161,19 @@ class ReplayMode final : public Handler {
   std::map<pid_t, int32_t> remap_after_exit_;  // live tid -> its recorded tid once its execve returned
   std::set<pid_t> restarting_;  // live tids whose real call the kernel restarts
   std::set<pid_t> parked_;
+  uint64_t unordered_ = 0;
+  size_t idle_cursor_ = 0;  // the cursor when idle() last counted
+  int idle_steps_ = 0;      // idle() calls since the cursor last moved
+  std::map<pid_t, Task*> between_;  // held after a done place until their next place is the order's next
   std::map<pid_t, size_t> reaped_at_;  // live tid -> its end's place, done when it is reaped
+  // Ending tasks held before they clear their CLONE_CHILD_CLEARTID word,
+  // with the futex entries of the joiners that must read it first.
+  struct Uncleared {
+    Task* task = nullptr;
+    std::set<size_t> joiners;
+  };
+  std::map<pid_t, Uncleared> uncleared_;
+  std::set<pid_t> ending_leaders_;     // of reaped_at_: leaders with threads left, done as zombies
   std::map<pid_t, int> threads_;       // live tgid -> its live threads  // in a call the recording never saw return: held for good
   std::set<const tracefile::Event*> done_execs_;   // exec events already met
   std::string divergence_;
