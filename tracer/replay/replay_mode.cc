@@ -712,9 +712,11 @@ bool ReplayMode::end_in_turn(Task& task, const Place& p) {
 }
 
 // The next calls of the other tasks (past the one each is in) that are
-// futex waits on the value `rtid`: each read the word before the kernel
-// cleared it (then the wait failed with EAGAIN, or slept until the clear
-// woke it).
+// futex waits: each may wait on the ending task's word, having read it
+// before the kernel cleared it (then the wait failed with EAGAIN, or slept
+// until the clear woke it). The word's address and value are the
+// program's (glibc waits on the tid, a raw clone's caller on what it
+// stored), so any wait counts: the ending task only clears its word later.
 std::set<size_t> ReplayMode::late_joiners(int32_t rtid) const {
   std::set<size_t> out;
   for (const auto& [other, queue] : queues_) {
@@ -723,8 +725,7 @@ std::set<size_t> ReplayMode::late_joiners(int32_t rtid) const {
     if (entry == queue.end()) continue;
     const SyscallEvent& e = syscall_at(places_[*entry]);
     const uint64_t cmd = e.args[1] & FUTEX_CMD_MASK;
-    if (syscalls::name_of(e.abi, e.nr) == "futex" && (cmd == FUTEX_WAIT || cmd == FUTEX_WAIT_BITSET) &&
-        static_cast<uint32_t>(e.args[2]) == static_cast<uint32_t>(rtid)) {
+    if (syscalls::name_of(e.abi, e.nr) == "futex" && (cmd == FUTEX_WAIT || cmd == FUTEX_WAIT_BITSET)) {
       out.insert(*entry);
     }
   }
