@@ -782,8 +782,7 @@ void ReplayMode::on_task_exit(const TaskExit& exit) {
   const int32_t rtid = recorded_tid(*exit.task);
   --threads_[exit.task->tgid()];
   if (ended(exit.task->tid)) {
-    entered_.erase(exit.task->tid);
-    between_.erase(exit.task->tid);
+    forget(*exit.task);
     check_stuck();
     return;
   }
@@ -807,16 +806,19 @@ void ReplayMode::on_task_exit(const TaskExit& exit) {
     }
     break;
   }
-  entered_.erase(exit.task->tid);
-  parked_.erase(exit.task->tid);
-  between_.erase(exit.task->tid);
-  uncleared_.erase(exit.task->tid);
-  async_.erase(exit.task->tid);
-  pending_async_.erase(exit.task->tid);
-  for (auto it = waiting_.begin(); it != waiting_.end();) {
-    it = it->second == exit.task ? waiting_.erase(it) : std::next(it);
-  }
+  forget(*exit.task);
   check_stuck();
+}
+
+// A task that is gone waits for nothing, and nothing waits on it.
+void ReplayMode::forget(const Task& task) {
+  entered_.erase(task.tid);
+  parked_.erase(task.tid);
+  between_.erase(task.tid);
+  uncleared_.erase(task.tid);
+  async_.erase(task.tid);
+  pending_async_.erase(task.tid);
+  std::erase_if(waiting_, [&](const auto& entry) { return entry.second == &task; });
 }
 
 }  // namespace hytrace::tracer

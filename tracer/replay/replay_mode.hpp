@@ -75,8 +75,6 @@ class ReplayMode final : public Handler {
   // is, and the order has not moved for kIdleSeconds, the one whose turn it
   // is will not come (it is blocked for real, or stopped).
   void idle();
-  // How many times idle() let held tasks go on out of the recorded order.
-  uint64_t unordered() const { return unordered_; }
 
   // The first divergence, as its report; "" while the replay matches.
   const std::string& divergence() const { return divergence_; }
@@ -120,6 +118,7 @@ class ReplayMode final : public Handler {
   std::set<size_t> late_joiners(int32_t rtid) const;
   void let_uncleared_go(size_t entry);
   void settle_leaders();
+  void forget(const Task& task);
   void check_stuck();
   void diverge(int32_t rtid, const std::string& what);
   std::string recent(int32_t rtid) const;
@@ -160,8 +159,8 @@ class ReplayMode final : public Handler {
   std::set<pid_t> pending_async_;
   std::map<pid_t, int32_t> remap_after_exit_;  // live tid -> its recorded tid once its execve returned
   std::set<pid_t> restarting_;  // live tids whose real call the kernel restarts
-  std::set<pid_t> parked_;
-  uint64_t unordered_ = 0;
+  std::set<pid_t> parked_;  // in a call the recording never saw return: held for good
+  uint64_t unordered_ = 0;  // times idle() let held tasks go on out of the recorded order
   size_t idle_cursor_ = 0;  // the cursor when idle() last counted
   int idle_steps_ = 0;      // idle() calls since the cursor last moved
   std::map<pid_t, Task*> between_;  // held after a done place until their next place is the order's next
@@ -174,7 +173,7 @@ class ReplayMode final : public Handler {
   };
   std::map<pid_t, Uncleared> uncleared_;
   std::set<pid_t> ending_leaders_;     // of reaped_at_: leaders with threads left, done as zombies
-  std::map<pid_t, int> threads_;       // live tgid -> its live threads  // in a call the recording never saw return: held for good
+  std::map<pid_t, int> threads_;       // live tgid -> its live threads
   std::set<const tracefile::Event*> done_execs_;   // exec events already met
   std::string divergence_;
 };
