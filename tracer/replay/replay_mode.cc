@@ -222,6 +222,7 @@ void ReplayMode::hold_or_go(Task& task, const Place& place) {
   if (index == cursor_) {
     done(task, place);
     task.hold = hold_between(task, place);
+    arm_async(task);
     return;
   }
   task.hold = true;
@@ -242,6 +243,16 @@ bool ReplayMode::hold_between(Task& task, const Place& place) {
   if (queue.empty() || queue.front() == cursor_ || !divergence_.empty()) return false;
   between_[task.tid] = &task;
   return true;
+}
+
+// An in-user-code signal the order has passed for this task is sent as it
+// goes on from its stop: it is delivered at its next stop.
+void ReplayMode::arm_async(Task& task) {
+  auto async = async_.find(task.tid);
+  if (async == async_.end() || !async->second || task.inject_signal != 0) return;
+  siginfo_t info{};
+  std::memcpy(&info, async->second->siginfo.data(), sizeof info);
+  task.inject_signal = info.si_signo;
 }
 
 // A task held between its places whose next place is the order's next.
@@ -324,21 +335,19 @@ void ReplayMode::release_next() {
       const auto& sig = std::get<tracefile::SignalEvent>(events_[p.event]);
       auto live = live_of_.find(p.rtid);
       if (sig.where == tracefile::SignalEvent::Where::kInUserCode && live != live_of_.end()) {
-        siginfo_t info{};
-        std::memcpy(&info, sig.siginfo.data(), sizeof info);
         async_[live->second] = &sig;
         queues_[p.rtid].pop_front();
         ++cursor_;
-        for (auto& [index, task] : waiting_) {
-          if (task->tid == live->second) task->inject_signal = info.si_signo;
-        }
-        pending_async_.insert(live->second);
+        pending_async_.insert(live->second);  // sent as the task next goes on (arm_async)
         continue;
       }
     }
     auto waiting = waiting_.find(cursor_);
     if (waiting == waiting_.end()) {
-      if (Task* task = take_between(p)) engine_.release(*task);  // it runs up to its place
+      if (Task* task = take_between(p)) {  // it runs up to its place
+        arm_async(*task);
+        engine_.release(*task);
+      }
       return;
     }
     Task* task = waiting->second;
@@ -348,6 +357,7 @@ void ReplayMode::release_next() {
       return;  // the order moves on when it is reaped
     }
     done(*task, p);
+    arm_async(*task);
     if (!parked_.count(task->tid) && !hold_between(*task, p)) engine_.release(*task);
     return;  // done() released the ones after it
   }

@@ -112,6 +112,7 @@ class ReplayMode final : public Handler {
   void hold_or_go(Task& task, const Place& place);
   bool hold_between(Task& task, const Place& place);
   Task* take_between(const Place& next);
+  void arm_async(Task& task);
   void release_next();
   bool ended(pid_t tid);
   bool end_in_turn(Task& task, const Place& p);
