@@ -82,6 +82,7 @@ class Result:
         self.timed_out = timed_out
         self.pipes_held = False
         self.leftovers = []
+        self.hang_state = ""
 
     @property
     def status(self):
@@ -135,10 +136,12 @@ def execute(argv, cwd, stdin_path, timeout):
     for t in readers:
         t.start()
     timed_out = False
+    hang = ""
     try:
         proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         timed_out = True
+        hang = hang_state(proc.pid)
         kill_group(proc.pid)
         proc.wait()
     elapsed = time.monotonic() - start
@@ -164,6 +167,7 @@ def execute(argv, cwd, stdin_path, timeout):
                  elapsed, timed_out)
     res.pipes_held = pipes_held and not timed_out
     res.leftovers = leftovers
+    res.hang_state = hang
     return res
 
 
@@ -183,6 +187,47 @@ def group_members(pgid):
         if len(fields) > 2 and fields[0] != "Z" and fields[2] == str(pgid):
             found.append("%s %s" % (entry, stat[stat.find("("):comm_end + 1]))
     return found
+
+
+def thread_states(pid):
+    """One line per thread of pid: its state, kernel wait channel, syscall."""
+    lines = []
+    try:
+        tids = sorted(os.listdir("/proc/%d/task" % pid), key=int)
+    except OSError:
+        return lines
+    for tid in tids:
+        base = "/proc/%d/task/%s/" % (pid, tid)
+        try:
+            with open(base + "stat") as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+            with open(base + "wchan") as f:
+                wchan = f.read().strip()
+            with open(base + "syscall") as f:
+                call = " ".join(f.read().split()[:3])
+        except OSError:
+            continue
+        lines.append("    tid %s: state %s, wchan %s, syscall %s" % (tid, state, wchan, call))
+    return lines
+
+
+def hang_state(pgid):
+    """What a hung run was doing, for the report: every thread of its process
+    group, and the stacks of the process that was run (hytrace) when gdb is
+    there. A hang in CI is then diagnosable from the log alone."""
+    out = []
+    for member in group_members(pgid):
+        out.append("  " + member)
+        out.extend(thread_states(int(member.split()[0])))
+    if shutil.which("gdb"):
+        try:
+            bt = subprocess.run(["gdb", "-batch", "-p", str(pgid), "-ex", "thread apply all bt"],
+                                capture_output=True, text=True, timeout=60).stdout
+            out.append("  stacks of %d:" % pgid)
+            out.extend("    " + line for line in bt.splitlines() if line.startswith(("#", "Thread")))
+        except subprocess.TimeoutExpired:
+            out.append("  (gdb did not answer in 60 s)")
+    return "\n".join(out)
 
 
 def kill_group(pgid):
@@ -408,6 +453,8 @@ def compare_run(args, command, run, keep_root):
         report.append("  native stdout (first lines):\n" + head(native.stdout, 15))
         if not args.trace_stderr:
             report.append("  hytrace stderr:\n" + head(traced.stderr, 20))
+        if traced.hang_state:
+            report.append("  the traced run when it timed out:\n" + traced.hang_state)
         report.append("  trace (%d bytes, first lines):\n%s" % (len(trace), head(trace, 60)))
         last = tail(trace, 15)
         if last:
