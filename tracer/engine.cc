@@ -601,6 +601,14 @@ bool Engine::restart_syscall(Task& task, long nr) {
   return ::ptrace(PTRACE_SETREGS, task.tid, nullptr, &regs) == 0;
 }
 
+bool Engine::set_breakpoint(Task& task, uint64_t addr) { return ptrace::set_breakpoint(task.tid, addr); }
+
+std::optional<user_regs_struct> Engine::registers(Task& task) {
+  user_regs_struct regs{};
+  if (::ptrace(PTRACE_GETREGS, task.tid, nullptr, &regs) != 0) return std::nullopt;
+  return regs;
+}
+
 std::optional<long> Engine::inject_syscall(Task& task, long nr, std::array<uint64_t, 6> args) {
   if (own_interruption_) return std::nullopt;
   user_regs_struct regs{};

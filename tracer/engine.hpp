@@ -10,6 +10,7 @@
 #pragma once
 
 #include <sys/types.h>
+#include <sys/user.h>
 
 #include <array>
 #include <chrono>
@@ -87,6 +88,11 @@ class Engine {
   // run (a signal came first: that stop is handled as an event before the
   // task goes on).
   std::optional<long> inject_syscall(Task& task, long nr, std::array<uint64_t, 6> args);
+  // An execution breakpoint at `addr` (0: none): the task reports a SIGTRAP
+  // signal (si_code TRAP_HWBKPT) before it runs the instruction there.
+  bool set_breakpoint(Task& task, uint64_t addr);
+  // The task's general registers, at any stop.
+  std::optional<user_regs_struct> registers(Task& task);
 
   size_t task_count() const { return tasks_.size(); }
   // Tasks that will report another event without a handler's say: neither

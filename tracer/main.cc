@@ -91,9 +91,10 @@ kernel wrote), in the recording's global order, with its signals, rdtsc and
 cpuid values. What the program wrote to stdout and stderr appears again.
 The first difference from the recording is reported, and the replay ends.
 
-In progress: every call stops in ptrace (no stubs yet), and a signal that
-interrupted user code is delivered at the task's next stop, not at the
-recorded instruction (docs/guide/replay.md).
+A signal that interrupted user code is delivered at the recorded
+instruction (a hardware breakpoint, checked against the recorded registers).
+In progress: every call stops in ptrace (no stubs yet), and threads that
+raced in user code while recording can diverge (docs/guide/replay.md).
 
 Examples:
   hytrace record -o run.hyt -- ./flaky_test

@@ -7,6 +7,7 @@
 #include <sys/user.h>
 
 #include <cerrno>
+#include <cstddef>
 #include <system_error>
 
 #include "tracer/remote_memory.hpp"
@@ -111,6 +112,16 @@ bool set_result(pid_t tid, long result, long nr) {
   regs.rax = static_cast<unsigned long long>(result);
   if (nr >= 0) regs.orig_rax = static_cast<unsigned long long>(nr);
   return ::ptrace(PTRACE_SETREGS, tid, nullptr, &regs) == 0;
+}
+
+bool set_breakpoint(pid_t tid, uint64_t addr) {
+  const auto debug_register = [](int i) {
+    return reinterpret_cast<void*>(offsetof(struct user, u_debugreg) + i * sizeof(unsigned long));
+  };
+  if (addr == 0) return ::ptrace(PTRACE_POKEUSER, tid, debug_register(7), nullptr) == 0;
+  if (::ptrace(PTRACE_POKEUSER, tid, debug_register(0), reinterpret_cast<void*>(addr)) != 0) return false;
+  // DR7: L0 (local enable of DR0); R/W0 = 00 (execute) and LEN0 = 00 (1 byte).
+  return ::ptrace(PTRACE_POKEUSER, tid, debug_register(7), reinterpret_cast<void*>(1)) == 0;
 }
 
 void cont(pid_t tid, int sig) { request(PTRACE_CONT, tid, nullptr, sig); }

@@ -37,6 +37,12 @@ bool skip_syscall(pid_t tid, long result);
 // the call's number (orig_rax), which the kernel's restart logic reads.
 bool set_result(pid_t tid, long result, long nr = -1);
 
+// Debug register 0 as an execution breakpoint at `addr`, 0 to remove it:
+// the task stops with SIGTRAP (TRAP_HWBKPT) before it runs that
+// instruction; the kernel sets the resume flag, so going on from there does
+// not stop again at once.
+bool set_breakpoint(pid_t tid, uint64_t addr);
+
 // Resume requests; ESRCH (the task died meanwhile) is not an error: its exit
 // is reported by waitpid.
 void cont(pid_t tid, int sig);

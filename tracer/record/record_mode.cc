@@ -230,8 +230,10 @@ void RecordMode::on_signal(Task& task, SignalDelivery& delivery) {
     xstate.resize(io.iov_len);
     e.xstate = std::move(xstate);
   }
-  const uint64_t page = regs.rsp & ~uint64_t{4095};
-  const MemoryRange stack = read_range(task.tid, page, 4096);
+  // From the stack pointer to the end of its page: what lies below it is
+  // dead, and differs between runs (a stub's frames when recording).
+  const uint64_t page_end = (regs.rsp | 4095) + 1;
+  const MemoryRange stack = read_range(task.tid, regs.rsp, page_end - regs.rsp);
   e.stack_hash = tracefile::hash64(
       {reinterpret_cast<const uint8_t*>(stack.bytes.data()), stack.bytes.size()});
   ++counts_.signals;

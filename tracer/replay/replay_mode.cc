@@ -7,9 +7,11 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/user.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -23,6 +25,7 @@
 #include "tracer/record/exec_facts.hpp"
 #include "tracer/remote_memory.hpp"
 #include "tracer/signal_text.hpp"
+#include "tracer/tracefile/format.hpp"
 #include "tracer/tracefile/render.hpp"
 
 namespace hytrace::tracer {
@@ -145,6 +148,9 @@ void ReplayMode::index() {
       places_.push_back({c->seq, c->tid, Kind::kInstruction, i});
     } else if (const auto* inj = std::get_if<tracefile::InjectedEvent>(&ev)) {
       injected_[inj->tid].push_back(i);
+      if (inj->nr == SYS_mmap && inj->result > 0) {
+        hytrace_pages_.push_back({static_cast<uint64_t>(inj->result), static_cast<uint64_t>(inj->result) + inj->args[1]});
+      }
     } else if (const auto* p = std::get_if<tracefile::ProcessEvent>(&ev)) {
       if (p->kind != tracefile::ProcessEvent::Kind::kExit) process_[p->tid].push_back(i);
       else places_.push_back({p->seq, p->tid, Kind::kTaskExit, i});
@@ -276,6 +282,88 @@ bool ReplayMode::hold_between(Task& task, const Place& place) {
   return true;
 }
 
+// A signal that interrupted user code is delivered where it did: an
+// execution breakpoint at the recorded instruction, and the signal at the
+// first hit whose registers and stack page are the recorded ones (a loop
+// passes there many times). Only for a task stopped now: held between its
+// places, or the one whose stop is being handled; false when it cannot be
+// armed, and the signal then comes at the task's next stop.
+bool ReplayMode::arm_breakpoint(pid_t tid, const Place& p) {
+  const auto& sig = std::get<tracefile::SignalEvent>(events_[p.event]);
+  // In hytrace's own pages when recording (a stub, around the call it
+  // served): the replay has no stub there. It comes at the next stop: the
+  // served call's exit (signal_before_exit), or the previous call's.
+  if (in_hytrace_pages(p)) return false;
+  Task* task = take_between(p);
+  const bool held = task != nullptr;
+  if (!task && handling_ && handling_->tid == tid) task = handling_;
+  if (!task) return false;
+  if (!engine_.set_breakpoint(*task, sig.ip)) {
+    if (held) between_[task->tid] = task;
+    return false;
+  }
+  armed_[task->tid] = static_cast<size_t>(&p - places_.data());
+  if (held) engine_.release(*task);
+  return true;
+}
+
+// The breakpoint's task is where the recorded signal interrupted it: the
+// same registers and the same stack, from the stack pointer to the end of
+// its page (as the recorder hashed it). Not
+// compared: the resume flag (the breakpoint sets it), orig_rax, and rcx and
+// r11, which the syscall instruction clobbers: after a call that a stub
+// served when recording they held the stub's values, here the kernel's.
+bool ReplayMode::at_recorded_state(Task& task, const tracefile::SignalEvent& sig) {
+  const auto regs = engine_.registers(task);
+  if (!regs) return false;
+  std::array<uint64_t, tracefile::kUserRegs> live{};
+  static_assert(sizeof *regs == sizeof live);
+  std::memcpy(live.data(), &*regs, sizeof live);
+  constexpr size_t kOrigRax = offsetof(user_regs_struct, orig_rax) / sizeof(uint64_t);
+  constexpr size_t kFlags = offsetof(user_regs_struct, eflags) / sizeof(uint64_t);
+  constexpr uint64_t kResumeFlag = 1u << 16;
+  constexpr size_t kRcx = offsetof(user_regs_struct, rcx) / sizeof(uint64_t);
+  constexpr size_t kR11 = offsetof(user_regs_struct, r11) / sizeof(uint64_t);
+  for (size_t i = 0; i < live.size(); ++i) {
+    if (i == kOrigRax || i == kRcx || i == kR11) continue;
+    const uint64_t mask = i == kFlags ? ~kResumeFlag : ~uint64_t{0};
+    if ((live[i] & mask) != (sig.regs[i] & mask)) return false;
+  }
+  std::string stack(((regs->rsp | 4095) + 1) - regs->rsp, '\0');
+  const size_t got = RemoteMemory(task.tid).read(regs->rsp, stack.data(), stack.size());
+  return tracefile::hash64({reinterpret_cast<const uint8_t*>(stack.data()), got}) == sig.stack_hash;
+}
+
+// A SIGTRAP of the breakpoint armed for `task`: the recorded signal goes in
+// its place when this is the recorded moment; else the task goes on.
+bool ReplayMode::breakpoint_hit(Task& task, SignalDelivery& delivery) {
+  auto armed = armed_.find(task.tid);
+  if (armed == armed_.end() || delivery.info.si_signo != SIGTRAP || delivery.info.si_code != TRAP_HWBKPT) {
+    return false;
+  }
+  delivery.deliver = 0;
+  const Place& p = places_[armed->second];
+  const auto& sig = std::get<tracefile::SignalEvent>(events_[p.event]);
+  siginfo_t info{};
+  std::memcpy(&info, sig.siginfo.data(), sizeof info);
+  if (!at_recorded_state(task, sig)) {
+    if (++breakpoint_passes_ >= kMostBreakpointPasses) {
+      diverge(p.rtid, fmt::format("the instruction at {:#x} where the recording has {} was passed {} times, never "
+                                  "with the recorded registers and stack",
+                                  sig.ip, syscalls::signal_name(info.si_signo), breakpoint_passes_));
+    }
+    return true;
+  }
+  breakpoint_passes_ = 0;
+  engine_.set_breakpoint(task, 0);
+  armed_.erase(armed);
+  delivery.info = info;
+  delivery.set_info = true;
+  delivery.deliver = info.si_signo;
+  hold_or_go(task, p);
+  return true;
+}
+
 // An in-user-code signal the order has passed for this task is sent as it
 // goes on from its stop: it is delivered at its next stop.
 void ReplayMode::arm_async(Task& task) {
@@ -341,7 +429,7 @@ void ReplayMode::check_stuck() {
   }
 }
 
-void ReplayMode::done(Task&, const Place& place) {
+void ReplayMode::done(Task& task, const Place& place) {
   auto& queue = queues_[place.rtid];
   if (!queue.empty()) queue.pop_front();
   auto& history = history_[place.rtid];
@@ -349,12 +437,14 @@ void ReplayMode::done(Task&, const Place& place) {
   if (place.kind == Kind::kSignal) history.push_back("--- signal ---");
   if (history.size() > kHistory) history.pop_front();
   ++cursor_;
+  handling_ = &task;
   release_next();
+  handling_ = nullptr;
 }
 
 // The order moved on: a task waiting at the new place goes; an in-user-code
-// signal at it is sent to its task now (delivered at that task's next stop:
-// hytrace does not yet stop the task at the recorded instruction).
+// signal at it is armed on a breakpoint (arm_breakpoint), or else sent to
+// its task now, to be delivered at that task's next stop.
 void ReplayMode::release_next() {
   while (cursor_ < places_.size() && divergence_.empty()) {
     if (happened_.erase(cursor_)) {
@@ -366,10 +456,17 @@ void ReplayMode::release_next() {
       const auto& sig = std::get<tracefile::SignalEvent>(events_[p.event]);
       auto live = live_of_.find(p.rtid);
       if (sig.where == tracefile::SignalEvent::Where::kInUserCode && live != live_of_.end()) {
+        if (arm_breakpoint(live->second, p)) return;  // delivered when the task is there
         async_[live->second] = &sig;
         queues_[p.rtid].pop_front();
         ++cursor_;
         pending_async_.insert(live->second);  // sent as the task next goes on (arm_async)
+        if (auto held = stub_held_.find(live->second); held != stub_held_.end()) {
+          const auto [task, nr] = held->second;
+          stub_held_.erase(held);
+          undo_for_handler(*task, nr);
+          engine_.release(*task);
+        }
         continue;
       }
     }
@@ -410,6 +507,15 @@ void ReplayMode::on_syscall_enter(Task& task, SyscallFrame& frame) {
   // The kernel makes again a call that ran for real and was interrupted
   // here but not in the recording: it is still the same recorded call.
   if (restarting_.erase(task.tid) && entered_.count(task.tid)) return;
+  // The call made again once the handler returned (signal_before_exit).
+  if (auto redo = redo_.find(task.tid); redo != redo_.end() && redo->second.returned) {
+    const SyscallEvent& e = syscall_at(places_[redo->second.entry]);
+    entered_[task.tid] = redo->second.entry;
+    redo_.erase(redo);
+    frame.skip = true;
+    frame.result = e.result;
+    return;
+  }
   const std::string live = live_text(task, frame.call);
   const Place* p = expect(task, Kind::kEntry, live);
   if (!p) return;
@@ -524,6 +630,7 @@ void ReplayMode::arm_signal_after(Task& task, uint64_t seq) {
 }
 
 void ReplayMode::on_syscall_exit(Task& task, const SyscallFrame& frame, long result) {
+  if (signal_before_exit(task, frame)) return;
   const Place* p = expect(task, Kind::kExit, live_text(task, frame.call) + fmt::format(" = {}", result));
   if (!p) return;
   auto entered = entered_.find(task.tid);
@@ -541,6 +648,7 @@ void ReplayMode::on_syscall_exit(Task& task, const SyscallFrame& frame, long res
     return;
   }
   entered_.erase(entered);
+  if (auto redo = redo_.find(task.tid); redo != redo_.end() && name == "rt_sigreturn") redo->second.returned = true;
   if (real && !result_matches(e, result)) {
     diverge(p->rtid, fmt::format("{} returned {} here; the recording says\n  {}", name, result, recorded_text(e)));
     return;
@@ -562,6 +670,49 @@ void ReplayMode::on_syscall_exit(Task& task, const SyscallFrame& frame, long res
     live_of_[remap->second] = task.tid;
     remap_after_exit_.erase(remap);
   }
+}
+
+// When recording, a signal interrupted the stub that served this call, and
+// its handler ran before the call's exit had its place: the order has the
+// signal (and the handler's calls) between the call's entry and its exit.
+// The emulated call is undone at this exit, the signal delivered, and the
+// call made again once the handler returns, as the kernel restarts a call
+// that a signal interrupted; that second entry is the same recorded call.
+bool ReplayMode::signal_before_exit(Task& task, const SyscallFrame& frame) {
+  if (!frame.skip) return false;
+  auto entered = entered_.find(task.tid);
+  const auto& queue = queues_[recorded_tid(task)];
+  if (entered == entered_.end() || queue.empty()) return false;
+  const Place& next = places_[queue.front()];
+  if (next.kind == Kind::kSignal && in_hytrace_pages(next)) {  // its turn has not come yet
+    stub_held_[task.tid] = {&task, frame.call.nr};
+    task.hold = true;
+    return true;
+  }
+  if (!pending_async_.count(task.tid)) return false;
+  if (next.kind == Kind::kExit && next.event == places_[entered->second].event) return false;
+  return undo_for_handler(task, frame.call.nr);
+}
+
+// The call is made again after the handler: this exit becomes the syscall
+// instruction again, the signal goes in, and the second entry is the same
+// recorded call (on_syscall_enter).
+bool ReplayMode::undo_for_handler(Task& task, long nr) {
+  auto entered = entered_.find(task.tid);
+  if (entered == entered_.end() || !engine_.restart_syscall(task, nr)) return false;
+  redo_[task.tid] = {entered->second, false};
+  entered_.erase(entered);
+  arm_async(task);
+  return true;
+}
+
+bool ReplayMode::in_hytrace_pages(const Place& p) const {
+  const auto* sig = std::get_if<tracefile::SignalEvent>(&events_[p.event]);
+  if (!sig || sig->where != tracefile::SignalEvent::Where::kInUserCode) return false;
+  for (const auto& [start, end] : hytrace_pages_) {
+    if (sig->ip >= start && sig->ip < end) return true;
+  }
+  return false;
 }
 
 // The pages hytrace mapped while recording (gate, buffer, stub pages) moved
@@ -596,6 +747,7 @@ void ReplayMode::make_injected_mappings(Task& task) {
 
 void ReplayMode::on_signal(Task& task, SignalDelivery& delivery) {
   if (!divergence_.empty()) return;
+  if (breakpoint_hit(task, delivery)) return;
   // An in-user-code signal this replay sent: delivered at this stop.
   if (auto async = async_.find(task.tid); async != async_.end() && async->second) {
     siginfo_t info{};
@@ -859,6 +1011,9 @@ void ReplayMode::forget(const Task& task) {
   uncleared_.erase(task.tid);
   async_.erase(task.tid);
   pending_async_.erase(task.tid);
+  armed_.erase(task.tid);
+  redo_.erase(task.tid);
+  stub_held_.erase(task.tid);
   std::erase_if(waiting_, [&](const auto& entry) { return entry.second == &task; });
 }
 

@@ -112,6 +112,12 @@ class ReplayMode final : public Handler {
   void hold_or_go(Task& task, const Place& place);
   bool hold_between(Task& task, const Place& place);
   Task* take_between(const Place& next);
+  bool arm_breakpoint(pid_t tid, const Place& p);
+  bool at_recorded_state(Task& task, const tracefile::SignalEvent& sig);
+  bool breakpoint_hit(Task& task, SignalDelivery& delivery);
+  bool signal_before_exit(Task& task, const SyscallFrame& frame);
+  bool undo_for_handler(Task& task, long nr);
+  bool in_hytrace_pages(const Place& p) const;
   void arm_async(Task& task);
   void release_next();
   bool ended(pid_t tid);
@@ -164,6 +170,25 @@ class ReplayMode final : public Handler {
   uint64_t unordered_ = 0;  // times idle() let held tasks go on out of the recorded order
   size_t idle_cursor_ = 0;  // the cursor when idle() last counted
   int idle_steps_ = 0;      // idle() calls since the cursor last moved
+  // Tasks with an execution breakpoint at their in-user-code signal's
+  // instruction, and that signal's place.
+  std::map<pid_t, size_t> armed_;
+  // A call undone for a signal's handler, made again once the handler has
+  // returned (signal_before_exit): its entry's place.
+  struct Redo {
+    size_t entry;
+    bool returned;  // the handler's rt_sigreturn has returned
+  };
+  std::map<pid_t, Redo> redo_;
+  // Held at the exit of a call whose stub a signal interrupted, until that
+  // signal's turn: the task and the call's number.
+  std::map<pid_t, std::pair<Task*, long>> stub_held_;
+  uint64_t breakpoint_passes_ = 0;  // hits of the armed breakpoint that were not the recorded moment
+  // Each pass is a ptrace stop: a replay gives up after this many
+  // (hardware counters, which would say how far to run, are not there).
+  static constexpr uint64_t kMostBreakpointPasses = 200000;
+  std::vector<std::pair<uint64_t, uint64_t>> hytrace_pages_;  // [start, end) hytrace mapped when recording
+  Task* handling_ = nullptr;  // the task whose place done() is marking
   std::map<pid_t, Task*> between_;  // held after a done place until their next place is the order's next
   std::map<pid_t, size_t> reaped_at_;  // live tid -> its end's place, done when it is reaped
   // Ending tasks held before they clear their CLONE_CHILD_CLEARTID word,
