@@ -166,25 +166,38 @@ class Reader {
     rec.result = r.result;
     rec.entry_seq = r.entry_seq;
     rec.duration_ns = r.duration_ns;
-    rec.captures.reserve(r.captures);
+    rec.first_capture = static_cast<uint32_t>(out_.captures.size());
+    rec.capture_count = r.captures;
+    const size_t bytes_before = out_.bytes.size();
     const uint64_t end = at + r.length;
     uint64_t next = at + kRecordSize;
     for (uint16_t i = 0; i < r.captures; ++i) {
       if (end - next < kCaptureSize) {
+        drop_captures(rec.first_capture, bytes_before);
         return fail(BufferFault::kCapture, where(at) + "capture " + num(i) + " passes the record's end");
       }
       hytrace_capture c;
       std::memcpy(&c, buffer_.data() + next, sizeof c);
       next += kCaptureSize;
       if (c.length > end - next) {
+        drop_captures(rec.first_capture, bytes_before);
         return fail(BufferFault::kCapture, where(at) + "capture " + num(i) + " of " + num(c.length) +
                                                " bytes passes the record's end");
       }
-      rec.captures.push_back({c.addr, std::string(reinterpret_cast<const char*>(buffer_.data() + next), c.length)});
+      // The checked length on the copy `c`; the bytes copied once.
+      out_.captures.push_back({c.addr, out_.bytes.size(), c.length});
+      out_.bytes.append(reinterpret_cast<const char*>(buffer_.data() + next), c.length);
       next = std::min(end, next + ((uint64_t{c.length} + 7) & ~uint64_t{7}));
     }
-    out_.records.push_back(std::move(rec));
+    out_.records.push_back(rec);
     return true;
+  }
+
+  // A record that failed keeps none of its captures: what a read holds is
+  // only what its records show.
+  void drop_captures(uint32_t first, size_t bytes_before) {
+    out_.captures.resize(first);
+    out_.bytes.resize(bytes_before);
   }
 
   std::span<const uint8_t> buffer_;
@@ -203,7 +216,11 @@ BufferRead read_buffer(std::span<const uint8_t> buffer, HeaderValues header, con
 
 void read_buffer(std::span<const uint8_t> buffer, HeaderValues header, const ReadPosition& from,
                  const BufferFacts& facts, BufferRead& out) {
-  out.records.clear();  // keeps its capacity: a drain of thousands of records allocates nothing here
+  // Each keeps its capacity: a drain of thousands of records allocates
+  // nothing here.
+  out.records.clear();
+  out.captures.clear();
+  out.bytes.clear();
   out.position.pending.clear();
   out.fault = BufferFault::kNone;
   out.malformed.clear();
@@ -253,6 +270,11 @@ void limit_sequence(BufferRead& read, uint64_t ceiling) {
   if (above == read.records.end()) return;
   read.fault = BufferFault::kSequence;
   read.malformed = "seq " + num(above->seq) + " is after the sequence counter (" + num(ceiling) + ")";
+  // Records keep their captures in order: the dropped ones' are the last.
+  if (above->first_capture < read.captures.size()) {
+    read.bytes.resize(read.captures[above->first_capture].offset);
+    read.captures.resize(above->first_capture);
+  }
   read.records.erase(above, read.records.end());
 }
 

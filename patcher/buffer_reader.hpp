@@ -13,15 +13,19 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "patcher/stub/layout.h"
 
 namespace hytrace::patcher {
 
+// One capture of a record; its bytes are in BufferRead::bytes, copied out
+// of the buffer (bytes_of).
 struct BufferCapture {
   uint64_t addr = 0;
-  std::string bytes;
+  uint64_t offset = 0;  // in BufferRead::bytes
+  uint32_t length = 0;
 };
 
 // One record, decoded and checked.
@@ -34,7 +38,10 @@ struct BufferRecord {
   int64_t result = 0;        // exit records
   uint64_t entry_seq = 0;    // exit records: their entry's seq
   uint64_t duration_ns = 0;  // exit records
-  std::vector<BufferCapture> captures;
+  // Its captures, in BufferRead::captures (captures_of). Indices rather
+  // than a vector of its own: a drain then allocates nothing per record.
+  uint32_t first_capture = 0;
+  uint32_t capture_count = 0;
 };
 
 // The exit record reserved with an entry already read, not committed then:
@@ -88,9 +95,18 @@ struct BufferRead {
   // Exits of pending calls first, then in buffer order: each entry, followed
   // by its exit when that is committed. All good, even when `fault` is set.
   std::vector<BufferRecord> records;
+  std::vector<BufferCapture> captures;  // every record's, in record order
+  std::string bytes;                    // every capture's bytes
   ReadPosition position;  // where the next read starts
   BufferFault fault = BufferFault::kNone;
   std::string malformed;  // why the buffer cannot be trusted; "" when it can
+
+  std::span<const BufferCapture> captures_of(const BufferRecord& r) const {
+    return std::span<const BufferCapture>(captures).subspan(r.first_capture, r.capture_count);
+  }
+  std::string_view bytes_of(const BufferCapture& c) const {
+    return std::string_view(bytes).substr(c.offset, c.length);
+  }
 };
 
 // Reads the committed records after `from`. `buffer` is the whole buffer,

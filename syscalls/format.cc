@@ -170,23 +170,31 @@ void render_exit(RenderedCall& rc, const Call& call, long result, MemoryReader& 
   render_result(rc, info->ret, &ctx, result);
 }
 
-std::string entry_text(const RenderedCall& rc) {
-  std::string out;
-  out.reserve(rc.name.size() + 64);
+void append_entry_text(std::string& out, const RenderedCall& rc) {
   out += rc.name;
   out += '(';
   size_t first_exit = std::min(rc.first_exit_arg, rc.args.size());
   append_args(out, rc, 0, first_exit);
   if (first_exit > 0 && first_exit < rc.args.size()) out += ", ";
+}
+
+void append_exit_text(std::string& out, const RenderedCall& rc) {
+  size_t first_exit = std::min(rc.first_exit_arg, rc.args.size());
+  append_args(out, rc, first_exit, rc.args.size());
+  out += ") = ";
+  out += rc.result;
+}
+
+std::string entry_text(const RenderedCall& rc) {
+  std::string out;
+  out.reserve(rc.name.size() + 64);
+  append_entry_text(out, rc);
   return out;
 }
 
 std::string exit_text(const RenderedCall& rc) {
   std::string out;
-  size_t first_exit = std::min(rc.first_exit_arg, rc.args.size());
-  append_args(out, rc, first_exit, rc.args.size());
-  out += ") = ";
-  out += rc.result;
+  append_exit_text(out, rc);
   return out;
 }
 

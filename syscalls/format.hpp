@@ -62,6 +62,10 @@ std::string entry_text(const RenderedCall& rc);
 std::string exit_text(const RenderedCall& rc);
 // The whole line without newline: "openat(AT_FDCWD, \"/etc\", O_RDONLY) = 3".
 std::string line_text(const RenderedCall& rc);
+// The same texts appended to `out`, for a caller that reuses one line's
+// memory for every event.
+void append_entry_text(std::string& out, const RenderedCall& rc);
+void append_exit_text(std::string& out, const RenderedCall& rc);
 
 // JSON form of one event; schema in docs/json-events.md.
 nlohmann::json to_json(const RenderedCall& rc, const Call& call);

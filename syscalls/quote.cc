@@ -63,26 +63,45 @@ long read_cstring(MemoryReader& mem, uint64_t addr, unsigned char* buf, size_t m
 
 char octal_digit(unsigned value) { return static_cast<char>('0' + (value & 7)); }
 
-void put_escaped(std::string& out, unsigned char c, bool next_is_octal_digit) {
+// The longest escape of one byte: \ooo or \xhh.
+constexpr size_t kMostEscaped = 4;
+
+// Writes the byte's escape at `at` (room for kMostEscaped), returns its end.
+char* put_escaped(char* at, unsigned char c, bool next_is_octal_digit) {
+  const auto two = [&](char second) {
+    at[0] = '\\';
+    at[1] = second;
+    return at + 2;
+  };
   switch (c) {
-    case '"': out += "\\\""; return;
-    case '\\': out += "\\\\"; return;
-    case '\f': out += "\\f"; return;
-    case '\n': out += "\\n"; return;
-    case '\r': out += "\\r"; return;
-    case '\t': out += "\\t"; return;
-    case '\v': out += "\\v"; return;
+    case '"': return two('"');
+    case '\\': return two('\\');
+    case '\f': return two('f');
+    case '\n': return two('n');
+    case '\r': return two('r');
+    case '\t': return two('t');
+    case '\v': return two('v');
     default: break;
   }
   if (c >= ' ' && c < 0x7f) {
-    out += static_cast<char>(c);
-    return;
+    *at++ = static_cast<char>(c);
+    return at;
   }
   // \ooo, shortened as C allows unless a digit follows.
-  out += '\\';
-  if (next_is_octal_digit || c >= 0100) out += octal_digit(c >> 6);
-  if (next_is_octal_digit || c >= 010) out += octal_digit(c >> 3);
-  out += octal_digit(c);
+  *at++ = '\\';
+  if (next_is_octal_digit || c >= 0100) *at++ = octal_digit(c >> 6);
+  if (next_is_octal_digit || c >= 010) *at++ = octal_digit(c >> 3);
+  *at++ = octal_digit(c);
+  return at;
+}
+
+char* put_hex_escaped(char* at, unsigned char c) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  at[0] = '\\';
+  at[1] = 'x';
+  at[2] = kDigits[c >> 4];
+  at[3] = kDigits[c & 15];
+  return at + 4;
 }
 
 }  // namespace
@@ -103,19 +122,40 @@ std::string quote(const void* data, size_t len, size_t limit, bool more_follows)
 
 namespace detail {
 
+// Numbers are in every argument trace shows: format_int and the hex
+// digits below write them straight, without format_to's parsing of "{}"
+// and its iterator over `out`. The text is the same.
 void put_dec(std::string& out, int64_t value) {
-  fmt::format_to(std::back_inserter(out), "{}", value);
+  const fmt::format_int text(value);
+  out.append(text.data(), text.size());
 }
 
 void put_udec(std::string& out, uint64_t value) {
-  fmt::format_to(std::back_inserter(out), "{}", value);
+  const fmt::format_int text(value);
+  out.append(text.data(), text.size());
 }
+
+namespace {
+
+// "0x" and the lowercase digits, without leading zeros: "{:#x}" of a
+// nonzero value.
+void put_0x(std::string& out, uint64_t value) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  char text[2 + 16];
+  char* at = std::end(text);
+  for (; value != 0; value >>= 4) *--at = kDigits[value & 15];
+  *--at = 'x';
+  *--at = '0';
+  out.append(at, static_cast<size_t>(std::end(text) - at));
+}
+
+}  // namespace
 
 void put_hex(std::string& out, uint64_t value) {
   if (value == 0) {
     out += '0';
   } else {
-    fmt::format_to(std::back_inserter(out), "{:#x}", value);
+    put_0x(out, value);
   }
 }
 
@@ -123,7 +163,7 @@ void put_ptr(std::string& out, uint64_t value) {
   if (value == 0) {
     out += "NULL";
   } else {
-    fmt::format_to(std::back_inserter(out), "{:#x}", value);
+    put_0x(out, value);
   }
 }
 
@@ -131,19 +171,25 @@ void put_octal_mode(std::string& out, uint64_t mode) {
   fmt::format_to(std::back_inserter(out), "0{:02o}", mode);
 }
 
+// Escapes into room made once, not a byte at a time: trace shows every
+// buffer a call read or wrote this way.
 void put_quoted(std::string& out, const unsigned char* data, size_t len, size_t limit,
                 bool more_follows, bool hex) {
   size_t shown = std::min(len, limit);
-  out += '"';
+  const size_t start = out.size();
+  out.resize(start + 1 + shown * kMostEscaped + 1);
+  char* at = out.data() + start;
+  *at++ = '"';
   for (size_t i = 0; i < shown; ++i) {
     if (hex) {
-      fmt::format_to(std::back_inserter(out), "\\x{:02x}", data[i]);
+      at = put_hex_escaped(at, data[i]);
       continue;
     }
     bool next_digit = i + 1 < shown && data[i + 1] >= '0' && data[i + 1] <= '7';
-    put_escaped(out, data[i], next_digit);
+    at = put_escaped(at, data[i], next_digit);
   }
-  out += '"';
+  *at++ = '"';
+  out.resize(static_cast<size_t>(at - out.data()));
   if (len > limit || more_follows) out += "...";
 }
 

@@ -338,7 +338,9 @@ std::optional<Event> Engine::buffered_event(BufferedEvent& e) {
   }
   Task* task = it->second.get();
   if (!e.exit) return SyscallEnter{task, &e.frame};
-  SyscallExit exit{task, e.frame, e.result};
+  // An exit's frame is not looked at again in drained_: moved, not copied
+  // (a copy takes the captured memory's reference count twice).
+  SyscallExit exit{task, std::move(e.frame), e.result};
   exit.frame.exit_seq = e.order;
   return exit;
 }

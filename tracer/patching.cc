@@ -299,8 +299,7 @@ std::optional<Bytes> trampoline_bytes(const disasm::Window& w, uint64_t at, std:
 // `drained`: when the drain ran (the tracer cannot know when a buffered
 // call ran, so its duration in -c's table is 0). The record was checked by
 // the buffer reader: its fields are plain values now, not program memory.
-BufferedEvent event_of(patcher::BufferRecord&& r, std::chrono::steady_clock::time_point drained) {
-  BufferedEvent e;
+void fill_event(const patcher::BufferRecord& r, std::chrono::steady_clock::time_point drained, BufferedEvent& e) {
   e.order = r.seq;
   e.tid = static_cast<pid_t>(r.tid);
   e.exit = r.exit;
@@ -311,18 +310,33 @@ BufferedEvent event_of(patcher::BufferRecord&& r, std::chrono::steady_clock::tim
   e.frame.entered = drained;
   e.frame.buffered = true;
   if (e.exit) e.frame.duration = std::chrono::nanoseconds(r.duration_ns);
-  // Never null: a buffered event shows only what was copied, never the
-  // live memory.
-  static const auto nothing = std::make_shared<const Captured>();
-  if (r.captures.empty()) {
-    e.frame.captured = nothing;
-    return e;
+}
+
+// The read's copies of the record's captures, into `out` (its strings keep
+// their memory when it is a reused one).
+void fill_captured(const patcher::BufferRead& read, const patcher::BufferRecord& r, Captured& out) {
+  const auto captures = read.captures_of(r);
+  out.ranges.resize(captures.size());
+  for (size_t i = 0; i < captures.size(); ++i) {
+    out.ranges[i].first = captures[i].addr;
+    out.ranges[i].second.assign(read.bytes_of(captures[i]));
   }
-  auto captured = std::make_shared<Captured>();
-  captured->ranges.reserve(r.captures.size());
-  for (patcher::BufferCapture& c : r.captures) captured->ranges.emplace_back(c.addr, std::move(c.bytes));
-  e.frame.captured = std::move(captured);
-  return e;
+}
+
+// What the spare ones may keep allocated, each and together: a burst of
+// large captures should not stay allocated for good.
+constexpr size_t kMostReusedBytes = 4096;
+constexpr size_t kMostSpareBytes = 16u << 20;
+// The lent ones are looked over when this many were lent, or twice as many
+// as were still held at the last look: each look costs in proportion to
+// the ones lent since.
+constexpr size_t kReclaimAtLeast = 64;
+
+// About what a Captured keeps allocated.
+size_t bytes_held(const Captured& c) {
+  size_t bytes = sizeof(Captured) + c.ranges.capacity() * sizeof(c.ranges[0]);
+  for (const auto& range : c.ranges) bytes += range.second.capacity();
+  return bytes;
 }
 
 // True when the stopped task may be between reserving a record and
@@ -841,13 +855,56 @@ void Patching::drain(AddressSpace& space, std::vector<BufferedEvent>& out) {
   // Every record read was committed, so its seq was taken before now.
   patcher::limit_sequence(read, seq_now());
   const auto now = std::chrono::steady_clock::now();
-  for (patcher::BufferRecord& r : read.records) {
+  for (const patcher::BufferRecord& r : read.records) {
     patch->served_by_stub += r.exit;
     last_seq_ = std::max(last_seq_, r.seq);
-    out.push_back(event_of(std::move(r), now));
+    // Filled in place: an event is too big to build, then move.
+    BufferedEvent& e = out.emplace_back();
+    fill_event(r, now, e);
+    e.frame.captured = captured_of(read, r);
   }
   std::swap(patch->read, read.position);
   if (!read.malformed.empty()) distrust(*patch, read.malformed);
+}
+
+// Never null: a buffered event shows only what was copied, never the live
+// memory.
+std::shared_ptr<const Captured> Patching::captured_of(const patcher::BufferRead& read,
+                                                      const patcher::BufferRecord& r) {
+  static const auto nothing = std::make_shared<const Captured>();
+  if (r.capture_count == 0) return nothing;
+  if (captured_spare_.empty() && captured_lent_.size() >= reclaim_at_) reclaim_captured();
+  std::shared_ptr<Captured> c;
+  if (captured_spare_.empty()) {
+    c = std::make_shared<Captured>();
+  } else {
+    c = std::move(captured_spare_.back());
+    captured_spare_.pop_back();
+    spare_bytes_ -= bytes_held(*c);
+  }
+  fill_captured(read, r, *c);
+  captured_lent_.push_back(c);
+  return c;
+}
+
+// The lent ones that only this pool still holds: no event shows them any
+// more, so they can be refilled (the tracer is one thread: no other copy
+// can appear meanwhile).
+void Patching::reclaim_captured() {
+  for (size_t i = 0; i < captured_lent_.size();) {
+    if (captured_lent_[i].use_count() != 1) {
+      ++i;
+      continue;
+    }
+    const size_t bytes = bytes_held(*captured_lent_[i]);
+    if (bytes <= kMostReusedBytes && spare_bytes_ + bytes <= kMostSpareBytes) {
+      spare_bytes_ += bytes;
+      captured_spare_.push_back(std::move(captured_lent_[i]));
+    }
+    captured_lent_[i] = std::move(captured_lent_.back());
+    captured_lent_.pop_back();
+  }
+  reclaim_at_ = std::max(kReclaimAtLeast, 2 * captured_lent_.size());
 }
 
 // The program wrote into its buffer what no stub writes (a stray memset, or

@@ -182,7 +182,17 @@ class Patching {
   std::map<std::pair<std::string, uint64_t>, unsigned> stops_in_run_;  // by file and offset
   std::map<std::string, uint64_t> stops_by_name_;  // what still stops, for the report
   std::optional<std::pair<pid_t, int>> interruption_;
+  std::shared_ptr<const Captured> captured_of(const patcher::BufferRead& read, const patcher::BufferRecord& r);
+  void reclaim_captured();
+
   patcher::BufferRead read_scratch_;  // reused by every drain
+  // The drained events' captured memory: lent with the events, reused (with
+  // the memory of its strings) once no event holds it, so a drain of
+  // thousands of records allocates nothing per record.
+  std::vector<std::shared_ptr<Captured>> captured_lent_;
+  std::vector<std::shared_ptr<Captured>> captured_spare_;
+  size_t spare_bytes_ = 0;  // what the spare ones keep allocated (about)
+  size_t reclaim_at_ = 0;   // look the lent ones over when this many are lent
   std::function<void(const InjectedCall&)> injected_;
 };
 

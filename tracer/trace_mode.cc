@@ -44,27 +44,44 @@ void TraceMode::close_open_line() {
   open_line_ = 0;
 }
 
+// One write per event: the line is put together first.
 void TraceMode::write_event(pid_t tid, const std::string& text) {
   close_open_line();
-  out_.write(prefix(tid));
-  out_.write(text);
-  out_.write("\n");
+  line_ = prefix(tid);
+  line_ += text;
+  line_ += '\n';
+  out_.write(line_);
   out_.event_done();
+}
+
+TraceMode::Pending& TraceMode::add_pending(uint64_t seq) {
+  if (spare_pending_.empty()) return pending_[seq];
+  spare_pending_.key() = seq;
+  auto inserted = pending_.insert(std::move(spare_pending_));
+  // Already there (as pending_[seq] would find it): the spare stays spare.
+  if (!inserted.inserted) spare_pending_ = std::move(inserted.node);
+  return inserted.position->second;
+}
+
+void TraceMode::remove_pending(std::map<uint64_t, Pending>::iterator it) {
+  spare_pending_ = pending_.extract(it);
 }
 
 void TraceMode::on_syscall_enter(Task& task, SyscallFrame& frame) {
   if (!options_.set.shows(frame.call)) return;
-  Pending& p = pending_[frame.seq];
+  Pending& p = add_pending(frame.seq);
   p.tid = task.tid;
   p.frame = frame;
   FrameMemory mem(task.tid, frame.captured.get());
   p.call = syscalls::render_entry(frame.call, mem, options_.format);
   mark_foreign_abi(p.call, frame.call);
-  if (options_.json) p.decoded = syscalls::decode_entry(frame.call, mem);
+  // A reused entry must not keep the typed fields of the call before.
+  p.decoded = options_.json ? syscalls::decode_entry(frame.call, mem) : syscalls::Decoded{};
   if (options_.summary || options_.json) return;
   close_open_line();
-  out_.write(prefix(task.tid));
-  out_.write(syscalls::entry_text(p.call));
+  line_ = prefix(task.tid);
+  syscalls::append_entry_text(line_, p.call);
+  out_.write(line_);
   out_.event_done();
   open_line_ = frame.seq;
 }
@@ -73,7 +90,7 @@ void TraceMode::on_syscall_exit(Task& task, const SyscallFrame& frame, long resu
   auto it = pending_.find(frame.seq);
   if (it == pending_.end()) return;  // not a shown syscall
   finish(task, it->second, frame, result);
-  pending_.erase(it);
+  remove_pending(it);
 }
 
 void TraceMode::finish(Task& task, Pending& p, const SyscallFrame& frame,
@@ -108,8 +125,10 @@ void TraceMode::finish(Task& task, Pending& p, const SyscallFrame& frame,
     return;
   }
   if (open_line_ == frame.seq) {
-    out_.write(syscalls::exit_text(p.call));
-    out_.write("\n");
+    line_.clear();
+    syscalls::append_exit_text(line_, p.call);
+    line_ += '\n';
+    out_.write(line_);
     open_line_ = 0;
     out_.event_done();
     return;

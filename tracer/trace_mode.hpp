@@ -50,7 +50,14 @@ class TraceMode final : public Handler {
   Output& out_;
   TraceOptions options_;
   size_t live_tasks_;
+  Pending& add_pending(uint64_t seq);
+  void remove_pending(std::map<uint64_t, Pending>::iterator it);
+
   std::map<uint64_t, Pending> pending_;  // by the call's seq
+  // The last erased entry, reused by the next call (most calls are shown
+  // one at a time): its allocation and its strings' memory are kept.
+  std::map<uint64_t, Pending>::node_type spare_pending_;
+  std::string line_;  // the text of one write, its memory kept for the next
   uint64_t open_line_ = 0;  // seq of the call whose entry text ends the output, unfinished
   Summary summary_;
   std::vector<std::string> killed_;  // -c: "+++ killed by ..." lines for the end

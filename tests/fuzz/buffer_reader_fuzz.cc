@@ -68,8 +68,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   BufferRead read = read_buffer(buffer, header, from, facts);
   size_t captured = 0;
   for (const BufferRecord& r : read.records) {
-    check(r.captures.size() <= HYTRACE_STUB_MAX_CAPTURES);
-    for (const BufferCapture& c : r.captures) captured += c.bytes.size();
+    check(r.capture_count <= HYTRACE_STUB_MAX_CAPTURES);
+    check(uint64_t{r.first_capture} + r.capture_count <= read.captures.size());
+    for (const BufferCapture& c : read.captures_of(r)) {
+      check(c.offset + c.length <= read.bytes.size());
+      captured += read.bytes_of(c).size();
+    }
     check(r.nr >= 0 && r.nr < HYTRACE_STUB_MAX_NR);
   }
   check(captured <= bytes.size());

@@ -113,8 +113,11 @@ RecordMode::Pending& RecordMode::add_pending() {
   return p;
 }
 
+// The last live slot (the usual case: calls end in the order they began)
+// needs no swap, which would move the whole slot three times.
 void RecordMode::remove_pending(Pending& p) {
-  std::swap(p, pending_[--live_]);
+  Pending& last = pending_[--live_];
+  if (&p != &last) std::swap(p, last);
 }
 
 void RecordMode::on_syscall_enter(Task& task, SyscallFrame& frame) {
@@ -169,8 +172,7 @@ void RecordMode::read_writes(pid_t tid, const Pending& p, long result, tracefile
 }
 
 void RecordMode::append_syscall(Pending& p, const SyscallFrame& frame, std::optional<long> result) {
-  tracefile::SyscallEvent& e = scratch_;
-  e.writes.clear();
+  auto& e = std::get<tracefile::SyscallEvent>(scratch_);
   std::swap(e.reads, p.reads);
   e.entry_seq = p.frame.seq;
   e.exit_seq = result ? frame.exit_seq : 0;
@@ -181,10 +183,16 @@ void RecordMode::append_syscall(Pending& p, const SyscallFrame& frame, std::opti
   e.result = result.value_or(0);
   e.flags = result ? 0u : uint32_t{tracefile::kUnfinished};
   e.unreplayable = p.unreplayable;
+  // A stub's call refills the last call's writes in place, keeping their
+  // strings' memory; every other call starts them afresh.
+  if (p.frame.buffered && result && frame.captured) {
+    assign_ranges(*frame.captured, e.writes);
+  } else {
+    e.writes.clear();
+  }
   if (p.frame.buffered) {
     e.flags |= tracefile::kServedByStub;
     ++counts_.served_by_stub;
-    if (result && frame.captured) assign_ranges(*frame.captured, e.writes);
   } else if (!p.effects) {
     if (!p.modelled) e.flags |= tracefile::kEffectsUnknown;
   } else if (result) {
@@ -193,7 +201,7 @@ void RecordMode::append_syscall(Pending& p, const SyscallFrame& frame, std::opti
   if (!e.unreplayable.empty()) e.flags |= tracefile::kUnreplayable;
   counts_.unreplayable += !e.unreplayable.empty();
   ++counts_.syscalls;
-  append(e);
+  append(scratch_);
 }
 
 void RecordMode::on_syscall_exit(Task& task, const SyscallFrame& frame, long result) {

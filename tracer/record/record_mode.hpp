@@ -95,7 +95,10 @@ class RecordMode final : public Handler {
   std::map<pid_t, int> wait_statuses_;  // of the processes that ended
   uint64_t last_seq_ = 0;
   RecordCounts counts_;
-  tracefile::SyscallEvent scratch_;  // refilled per call: its vectors keep their memory
+  // Refilled per call: its vectors keep their memory, and being an Event
+  // already, appending it copies nothing (a SyscallEvent would be copied
+  // into a temporary Event, every range with it).
+  tracefile::Event scratch_{std::in_place_type<tracefile::SyscallEvent>};
 };
 
 }  // namespace hytrace::tracer

@@ -101,12 +101,12 @@ TEST(BufferReader, ReadsEntriesAndExitsWithTheirCaptures) {
   EXPECT_TRUE(r.records[1].exit);
   EXPECT_EQ(r.records[1].entry_seq, 11u);
   EXPECT_EQ(r.records[1].result, 42);
-  ASSERT_EQ(r.records[1].captures.size(), 1u);
-  EXPECT_EQ(r.records[1].captures[0].addr, 0x1000u);
-  EXPECT_EQ(r.records[1].captures[0].bytes, "hello");
+  ASSERT_EQ(r.records[1].capture_count, 1u);
+  EXPECT_EQ(r.captures_of(r.records[1])[0].addr, 0x1000u);
+  EXPECT_EQ(r.bytes_of(r.captures_of(r.records[1])[0]), "hello");
   EXPECT_EQ(r.records[2].nr, 257);
-  ASSERT_EQ(r.records[2].captures.size(), 1u);
-  EXPECT_EQ(r.records[2].captures[0].bytes, "/etc/passwd");
+  ASSERT_EQ(r.records[2].capture_count, 1u);
+  EXPECT_EQ(r.bytes_of(r.captures_of(r.records[2])[0]), "/etc/passwd");
   EXPECT_EQ(r.position.tail, b.exit_of(second) + b.at(b.exit_of(second))->length);
   EXPECT_TRUE(r.position.pending.empty());
 
@@ -130,7 +130,7 @@ TEST(BufferReader, ARunningCallsExitIsPickedUpLater) {
   EXPECT_EQ(second.fault, BufferFault::kNone) << second.malformed;
   ASSERT_EQ(second.records.size(), 1u);
   EXPECT_TRUE(second.records[0].exit);
-  EXPECT_EQ(second.records[0].captures[0].bytes, "ab");
+  EXPECT_EQ(second.bytes_of(second.captures_of(second.records[0])[0]), "ab");
   EXPECT_TRUE(second.position.pending.empty());
 }
 
@@ -236,6 +236,13 @@ TEST(BufferReader, EachKindOfMalformedRecordIsRefused) {
     EXPECT_THAT(r.malformed, HasSubstr(d.reason));
     EXPECT_LE(r.records.size(), 3u);
     EXPECT_LE(r.position.tail, b.bytes().size());
+    // A refused record keeps no captures: only the records read show any.
+    size_t shown = 0;
+    for (const BufferRecord& rec : r.records) shown += rec.capture_count;
+    EXPECT_EQ(r.captures.size(), shown);
+    size_t bytes = 0;
+    for (const BufferCapture& c : r.captures) bytes += c.length;
+    EXPECT_EQ(r.bytes.size(), bytes);
   }
 }
 
@@ -315,7 +322,7 @@ TEST(BufferReader, ACopyNeedNotBeAligned) {
   const BufferRead r = read_buffer(odd, header_of(odd), {}, {});
   EXPECT_EQ(r.fault, BufferFault::kNone) << r.malformed;
   ASSERT_EQ(r.records.size(), 2u);
-  EXPECT_EQ(r.records[1].captures[0].bytes, "hello");
+  EXPECT_EQ(r.bytes_of(r.captures_of(r.records[1])[0]), "hello");
 }
 
 TEST(BufferReader, SequenceNumbersAboveTheCounterAreRefused) {
@@ -327,6 +334,34 @@ TEST(BufferReader, SequenceNumbersAboveTheCounterAreRefused) {
   EXPECT_EQ(r.fault, BufferFault::kSequence);
   EXPECT_THAT(r.malformed, HasSubstr("sequence counter"));
   EXPECT_EQ(r.records.size(), 2u);
+}
+
+TEST(BufferReader, RecordsDroppedAboveTheCounterTakeTheirCaptures) {
+  Buffer b;
+  b.call(0, 11, 9, {}, {"kept"});
+  b.call(0, 1000, 9, {"dropped"}, {"dropped too"});
+  BufferRead r = read(b);
+  ASSERT_EQ(r.captures.size(), 3u);
+  limit_sequence(r, 100);
+  ASSERT_EQ(r.records.size(), 2u);
+  ASSERT_EQ(r.captures.size(), 1u);
+  EXPECT_EQ(r.bytes, "kept");
+}
+
+TEST(BufferReader, AReusedReadHoldsOnlyTheLastReadsCaptures) {
+  Buffer b;
+  b.call(0, 11, 9, {}, {"first"});
+  BufferRead r;
+  read_buffer(b.bytes(), b.values(), {}, {}, r);
+  const ReadPosition after_first = r.position;
+  b.call(0, 13, 9, {}, {"second"});
+  read_buffer(b.bytes(), b.values(), after_first, {}, r);
+  EXPECT_EQ(r.fault, BufferFault::kNone) << r.malformed;
+  ASSERT_EQ(r.records.size(), 2u);
+  EXPECT_EQ(r.records[0].capture_count, 0u);
+  ASSERT_EQ(r.records[1].capture_count, 1u);
+  EXPECT_EQ(r.bytes_of(r.captures_of(r.records[1])[0]), "second");
+  EXPECT_EQ(r.captures.size(), 1u);
 }
 
 TEST(BufferReader, HeaderAndReservationsNeverReadOutside) {
