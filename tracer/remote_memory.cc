@@ -6,6 +6,8 @@
 
 #include <string>
 
+#include "tracer/tracefile/format.hpp"
+
 namespace hytrace::tracer {
 
 size_t RemoteMemory::read(uint64_t addr, void* buf, size_t len) {
@@ -37,6 +39,12 @@ bool RemoteMemory::write(uint64_t addr, const void* buf, size_t len) {
   const ssize_t n = pwrite(fd, buf, len, static_cast<off_t>(addr));
   close(fd);
   return n == static_cast<ssize_t>(len);
+}
+
+uint64_t live_stack_hash(pid_t tid, uint64_t sp) {
+  std::string stack(((sp | 4095) + 1) - sp, '\0');
+  const size_t got = RemoteMemory(tid).read(sp, stack.data(), stack.size());
+  return tracefile::hash64({reinterpret_cast<const uint8_t*>(stack.data()), got});
 }
 
 }  // namespace hytrace::tracer

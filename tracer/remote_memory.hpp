@@ -20,4 +20,10 @@ class RemoteMemory final : public syscalls::MemoryReader {
   pid_t tid_;
 };
 
+// XXH64 of the live part of a stack: from `sp` to the end of its page. What
+// lies below the stack pointer is dead and differs between runs (a stub's
+// frames when recording), so the recorder's hash of an interrupted
+// context and the replay's check of it both take this range.
+uint64_t live_stack_hash(pid_t tid, uint64_t sp);
+
 }  // namespace hytrace::tracer

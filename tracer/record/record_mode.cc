@@ -238,12 +238,7 @@ void RecordMode::on_signal(Task& task, SignalDelivery& delivery) {
     xstate.resize(io.iov_len);
     e.xstate = std::move(xstate);
   }
-  // From the stack pointer to the end of its page: what lies below it is
-  // dead, and differs between runs (a stub's frames when recording).
-  const uint64_t page_end = (regs.rsp | 4095) + 1;
-  const MemoryRange stack = read_range(task.tid, regs.rsp, page_end - regs.rsp);
-  e.stack_hash = tracefile::hash64(
-      {reinterpret_cast<const uint8_t*>(stack.bytes.data()), stack.bytes.size()});
+  e.stack_hash = live_stack_hash(task.tid, regs.rsp);
   ++counts_.signals;
   append(e);
 }

@@ -25,7 +25,6 @@
 #include "tracer/record/exec_facts.hpp"
 #include "tracer/remote_memory.hpp"
 #include "tracer/signal_text.hpp"
-#include "tracer/tracefile/format.hpp"
 #include "tracer/tracefile/render.hpp"
 
 namespace hytrace::tracer {
@@ -95,6 +94,19 @@ bool another_request(const SyscallEvent& e, const syscalls::Call& live) {
     if (names_the_request(info->args[i]) && e.args[i] != live.args[i]) return true;
   }
   return false;
+}
+
+siginfo_t siginfo_of(const tracefile::SignalEvent& sig) {
+  siginfo_t info{};
+  std::memcpy(&info, sig.siginfo.data(), sizeof info);
+  return info;
+}
+
+// The task takes the recorded signal, with its recorded siginfo.
+void deliver_recorded(SignalDelivery& delivery, const siginfo_t& info) {
+  delivery.info = info;
+  delivery.set_info = true;
+  delivery.deliver = info.si_signo;
 }
 
 std::string join_path(const std::string& dir, const std::string& path) {
@@ -286,9 +298,9 @@ bool ReplayMode::hold_between(Task& task, const Place& place) {
 // execution breakpoint at the recorded instruction, and the signal at the
 // first hit whose registers and stack page are the recorded ones (a loop
 // passes there many times). Only for a task stopped now: held between its
-// places, or the one whose stop is being handled; false when it cannot be
-// armed, and the signal then comes at the task's next stop.
-bool ReplayMode::arm_breakpoint(pid_t tid, const Place& p) {
+// places, or `stopped`, the one whose stop is being handled; false when it
+// cannot be armed, and the signal then comes at the task's next stop.
+bool ReplayMode::arm_breakpoint(pid_t tid, const Place& p, Task* stopped) {
   const auto& sig = std::get<tracefile::SignalEvent>(events_[p.event]);
   // In hytrace's own pages when recording (a stub, around the call it
   // served): the replay has no stub there. It comes at the next stop: the
@@ -296,7 +308,7 @@ bool ReplayMode::arm_breakpoint(pid_t tid, const Place& p) {
   if (in_hytrace_pages(p)) return false;
   Task* task = take_between(p);
   const bool held = task != nullptr;
-  if (!task && handling_ && handling_->tid == tid) task = handling_;
+  if (!task && stopped && stopped->tid == tid) task = stopped;
   if (!task) return false;
   if (!engine_.set_breakpoint(*task, sig.ip)) {
     if (held) between_[task->tid] = task;
@@ -308,9 +320,7 @@ bool ReplayMode::arm_breakpoint(pid_t tid, const Place& p) {
 }
 
 // The breakpoint's task is where the recorded signal interrupted it: the
-// same registers and the same stack, from the stack pointer to the end of
-// its page (as the recorder hashed it). Not
-// compared: the resume flag (the breakpoint sets it), orig_rax, and rcx and
+// same registers and the same live stack (live_stack_hash). Not compared: the resume flag (the breakpoint sets it), orig_rax, and rcx and
 // r11, which the syscall instruction clobbers: after a call that a stub
 // served when recording they held the stub's values, here the kernel's.
 bool ReplayMode::at_recorded_state(Task& task, const tracefile::SignalEvent& sig) {
@@ -329,9 +339,7 @@ bool ReplayMode::at_recorded_state(Task& task, const tracefile::SignalEvent& sig
     const uint64_t mask = i == kFlags ? ~kResumeFlag : ~uint64_t{0};
     if ((live[i] & mask) != (sig.regs[i] & mask)) return false;
   }
-  std::string stack(((regs->rsp | 4095) + 1) - regs->rsp, '\0');
-  const size_t got = RemoteMemory(task.tid).read(regs->rsp, stack.data(), stack.size());
-  return tracefile::hash64({reinterpret_cast<const uint8_t*>(stack.data()), got}) == sig.stack_hash;
+  return live_stack_hash(task.tid, regs->rsp) == sig.stack_hash;
 }
 
 // A SIGTRAP of the breakpoint armed for `task`: the recorded signal goes in
@@ -344,8 +352,7 @@ bool ReplayMode::breakpoint_hit(Task& task, SignalDelivery& delivery) {
   delivery.deliver = 0;
   const Place& p = places_[armed->second];
   const auto& sig = std::get<tracefile::SignalEvent>(events_[p.event]);
-  siginfo_t info{};
-  std::memcpy(&info, sig.siginfo.data(), sizeof info);
+  const siginfo_t info = siginfo_of(sig);
   if (!at_recorded_state(task, sig)) {
     if (++breakpoint_passes_ >= kMostBreakpointPasses) {
       diverge(p.rtid, fmt::format("the instruction at {:#x} where the recording has {} was passed {} times, never "
@@ -357,9 +364,7 @@ bool ReplayMode::breakpoint_hit(Task& task, SignalDelivery& delivery) {
   breakpoint_passes_ = 0;
   engine_.set_breakpoint(task, 0);
   armed_.erase(armed);
-  delivery.info = info;
-  delivery.set_info = true;
-  delivery.deliver = info.si_signo;
+  deliver_recorded(delivery, info);
   hold_or_go(task, p);
   return true;
 }
@@ -369,9 +374,7 @@ bool ReplayMode::breakpoint_hit(Task& task, SignalDelivery& delivery) {
 void ReplayMode::arm_async(Task& task) {
   auto async = async_.find(task.tid);
   if (async == async_.end() || !async->second || task.inject_signal != 0) return;
-  siginfo_t info{};
-  std::memcpy(&info, async->second->siginfo.data(), sizeof info);
-  task.inject_signal = info.si_signo;
+  task.inject_signal = siginfo_of(*async->second).si_signo;
 }
 
 // A task held between its places whose next place is the order's next.
@@ -437,15 +440,13 @@ void ReplayMode::done(Task& task, const Place& place) {
   if (place.kind == Kind::kSignal) history.push_back("--- signal ---");
   if (history.size() > kHistory) history.pop_front();
   ++cursor_;
-  handling_ = &task;
-  release_next();
-  handling_ = nullptr;
+  release_next(&task);
 }
 
 // The order moved on: a task waiting at the new place goes; an in-user-code
 // signal at it is armed on a breakpoint (arm_breakpoint), or else sent to
 // its task now, to be delivered at that task's next stop.
-void ReplayMode::release_next() {
+void ReplayMode::release_next(Task* stopped) {
   while (cursor_ < places_.size() && divergence_.empty()) {
     if (happened_.erase(cursor_)) {
       ++cursor_;
@@ -456,7 +457,7 @@ void ReplayMode::release_next() {
       const auto& sig = std::get<tracefile::SignalEvent>(events_[p.event]);
       auto live = live_of_.find(p.rtid);
       if (sig.where == tracefile::SignalEvent::Where::kInUserCode && live != live_of_.end()) {
-        if (arm_breakpoint(live->second, p)) return;  // delivered when the task is there
+        if (arm_breakpoint(live->second, p, stopped)) return;  // delivered when the task is there
         async_[live->second] = &sig;
         queues_[p.rtid].pop_front();
         ++cursor_;
@@ -624,9 +625,7 @@ void ReplayMode::arm_signal_after(Task& task, uint64_t seq) {
   if (next.kind != Kind::kSignal) return;
   const auto& sig = std::get<tracefile::SignalEvent>(events_[next.event]);
   if (sig.where != tracefile::SignalEvent::Where::kAtEvent || sig.at_seq != seq) return;
-  siginfo_t info{};
-  std::memcpy(&info, sig.siginfo.data(), sizeof info);
-  task.inject_signal = info.si_signo;
+  task.inject_signal = siginfo_of(sig).si_signo;
 }
 
 void ReplayMode::on_syscall_exit(Task& task, const SyscallFrame& frame, long result) {
@@ -648,7 +647,10 @@ void ReplayMode::on_syscall_exit(Task& task, const SyscallFrame& frame, long res
     return;
   }
   entered_.erase(entered);
-  if (auto redo = redo_.find(task.tid); redo != redo_.end() && name == "rt_sigreturn") redo->second.returned = true;
+  if (auto redo = redo_.find(task.tid);
+      redo != redo_.end() && syscalls::role_of(e.abi, e.nr) == syscalls::Role::kSigreturn) {
+    redo->second.returned = true;
+  }
   if (real && !result_matches(e, result)) {
     diverge(p->rtid, fmt::format("{} returned {} here; the recording says\n  {}", name, result, recorded_text(e)));
     return;
@@ -750,12 +752,9 @@ void ReplayMode::on_signal(Task& task, SignalDelivery& delivery) {
   if (breakpoint_hit(task, delivery)) return;
   // An in-user-code signal this replay sent: delivered at this stop.
   if (auto async = async_.find(task.tid); async != async_.end() && async->second) {
-    siginfo_t info{};
-    std::memcpy(&info, async->second->siginfo.data(), sizeof info);
+    const siginfo_t info = siginfo_of(*async->second);
     if (info.si_signo == delivery.info.si_signo) {
-      delivery.info = info;
-      delivery.set_info = true;
-      delivery.deliver = info.si_signo;
+      deliver_recorded(delivery, info);
       async_.erase(async);
       pending_async_.erase(task.tid);
       return;
@@ -767,12 +766,9 @@ void ReplayMode::on_signal(Task& task, SignalDelivery& delivery) {
     const Place& p = places_[queue->second.front()];
     if (p.kind == Kind::kSignal) {
       const auto& sig = std::get<tracefile::SignalEvent>(events_[p.event]);
-      siginfo_t info{};
-      std::memcpy(&info, sig.siginfo.data(), sizeof info);
+      const siginfo_t info = siginfo_of(sig);
       if (info.si_signo == delivery.info.si_signo) {
-        delivery.info = info;
-        delivery.set_info = true;
-        delivery.deliver = info.si_signo;
+        deliver_recorded(delivery, info);
         hold_or_go(task, p);
         return;
       }

@@ -112,14 +112,14 @@ class ReplayMode final : public Handler {
   void hold_or_go(Task& task, const Place& place);
   bool hold_between(Task& task, const Place& place);
   Task* take_between(const Place& next);
-  bool arm_breakpoint(pid_t tid, const Place& p);
+  bool arm_breakpoint(pid_t tid, const Place& p, Task* stopped);
   bool at_recorded_state(Task& task, const tracefile::SignalEvent& sig);
   bool breakpoint_hit(Task& task, SignalDelivery& delivery);
   bool signal_before_exit(Task& task, const SyscallFrame& frame);
   bool undo_for_handler(Task& task, long nr);
   bool in_hytrace_pages(const Place& p) const;
   void arm_async(Task& task);
-  void release_next();
+  void release_next(Task* stopped = nullptr);
   bool ended(pid_t tid);
   bool end_in_turn(Task& task, const Place& p);
   std::set<size_t> late_joiners(int32_t rtid) const;
@@ -188,7 +188,6 @@ class ReplayMode final : public Handler {
   // (hardware counters, which would say how far to run, are not there).
   static constexpr uint64_t kMostBreakpointPasses = 200000;
   std::vector<std::pair<uint64_t, uint64_t>> hytrace_pages_;  // [start, end) hytrace mapped when recording
-  Task* handling_ = nullptr;  // the task whose place done() is marking
   std::map<pid_t, Task*> between_;  // held after a done place until their next place is the order's next
   std::map<pid_t, size_t> reaped_at_;  // live tid -> its end's place, done when it is reaped
   // Ending tasks held before they clear their CLONE_CHILD_CLEARTID word,
