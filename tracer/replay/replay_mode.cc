@@ -900,22 +900,31 @@ bool ReplayMode::end_in_turn(Task& task, const Place& p) {
   return true;
 }
 
-// The next calls of the other tasks (past the one each is in) that are
-// futex waits: each may wait on the ending task's word, having read it
-// before the kernel cleared it (then the wait failed with EAGAIN, or slept
-// until the clear woke it). The word's address and value are the
-// program's (glibc waits on the tid, a raw clone's caller on what it
-// stored), so any wait counts: the ending task only clears its word later.
+// The futex waits of the other tasks that may wait on the ending task's
+// word, having read it before the kernel cleared it (then the wait failed
+// with EAGAIN, or slept until the clear woke it): each one's next call
+// when it is a futex wait (the word's address and value are the program's:
+// glibc waits on the tid, a raw clone's caller on what it stored), or else
+// its first wait when that is for the ending task's tid, which it read
+// before the clear even when calls of its own came between
+// (main_exits_first). Each queue is looked at only up to its first wait.
 std::set<size_t> ReplayMode::late_joiners(int32_t rtid) const {
+  const auto is_wait = [&](const SyscallEvent& e) {
+    const uint64_t cmd = e.args[1] & FUTEX_CMD_MASK;
+    return syscalls::name_of(e.abi, e.nr) == "futex" && (cmd == FUTEX_WAIT || cmd == FUTEX_WAIT_BITSET);
+  };
   std::set<size_t> out;
   for (const auto& [other, queue] : queues_) {
     if (other == rtid) continue;
-    auto entry = std::find_if(queue.begin(), queue.end(), [&](size_t i) { return places_[i].kind == Kind::kEntry; });
-    if (entry == queue.end()) continue;
-    const SyscallEvent& e = syscall_at(places_[*entry]);
-    const uint64_t cmd = e.args[1] & FUTEX_CMD_MASK;
-    if (syscalls::name_of(e.abi, e.nr) == "futex" && (cmd == FUTEX_WAIT || cmd == FUTEX_WAIT_BITSET)) {
-      out.insert(*entry);
+    bool next = true;
+    for (const size_t i : queue) {
+      if (places_[i].kind != Kind::kEntry) continue;
+      const SyscallEvent& e = syscall_at(places_[i]);
+      if (is_wait(e)) {  // its first wait: the only one that may have read the word before the clear
+        if (next || static_cast<int32_t>(e.args[2]) == rtid) out.insert(i);
+        break;
+      }
+      next = false;
     }
   }
   return out;
