@@ -87,6 +87,7 @@ std::vector<Role> roles_of(Abi abi) {
       {"rt_sigreturn", Role::kSigreturn}, {"sigreturn", Role::kSigreturn},
       {"exit", Role::kExit},       {"exit_group", Role::kExit},
       {"prctl", Role::kPrctl},     {"seccomp", Role::kSeccomp},
+      {"ptrace", Role::kPtrace},   {"wait4", Role::kWait4},
   };
   std::vector<Role> roles;
   for (const Entry& e : kRoles) {

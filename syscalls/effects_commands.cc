@@ -221,8 +221,9 @@ bool ptrace_terms(const Call& call, std::vector<Term>& out) {
     case 0x4201: out.push_back(data_bytes(kOut, sizeof(unsigned long))); return true;  // GETEVENTMSG
     case 0x4202: out.push_back(data_bytes(kOut, 128)); return true;  // GETSIGINFO
     case 0x4203: out.push_back(data_bytes(kIn, 128)); return true;   // SETSIGINFO
+    case 0x4204:    // GETREGSET: at most the iovec's length is written
     case 0x4205: {  // SETREGSET: an iovec, its buffer, and the length stored back
-      Term t = data_bytes(kIn, 0);
+      Term t = data_bytes(call.args[0] == 0x4204 ? kOut : kIn, 0);
       t.shape = Shape::kIov;
       t.size = Count{Kind::kLiteral, 0, 1, 1};
       Term len = bytes(kOut, 0, sizeof(uint64_t));
@@ -256,7 +257,7 @@ bool ptrace_terms(const Call& call, std::vector<Term>& out) {
     case 0x4200: case 0x4206: case 0x4207: case 0x4208:
       return true;
   }
-  return false;  // GETREGSET: its buffer is sized by the length the kernel stores back
+  return false;
 }
 
 // --- clone(flags, stack, parent_tid, child_tid, tls), clone3(args, size) ----

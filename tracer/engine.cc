@@ -152,6 +152,7 @@ void Engine::spawn(const std::string& path, const std::vector<std::string>& argv
   }
   root_ = pid;
   transparency_.emplace(!bpf::has_sys_admin());  // as Launch decides no_new_privs
+  ptrace_emulation_.emplace(*this);
   Task& root = add_task(pid, std::make_shared<ThreadGroup>(ThreadGroup{pid}), new_space());
   root.started = true;  // a seized running task has no attach stop
   if (before_exec) before_exec(pid);
@@ -521,12 +522,14 @@ std::optional<Event> Engine::signal_stop(Task& task, int sig) {
       return *trap;
     }
   }
+  if (ptrace_emulation_ && ptrace_emulation_->on_signal_stop(task, sig, delivery.info)) return std::nullopt;
   delivery.seq = next_seq();
   return delivery;
 }
 
 std::optional<Event> Engine::task_exit(Task& task, int status) {
   TaskExit exit{&task, exit_status(status), status, task.exit_seq ? task.exit_seq : next_seq()};
+  if (ptrace_emulation_) ptrace_emulation_->on_exit(task);
   if (task.tid == root_) {
     root_status_ = exit.status;
     if (exit_with_root_ && !stopping_) begin_stop();
@@ -554,6 +557,11 @@ bool Engine::is_restart_code(long result) {
 
 // The one clock: the stubs' shared counter when patching, so stopped and
 // buffered calls have one order.
+Task* Engine::find_task(pid_t tid) {
+  auto it = tasks_.find(tid);
+  return it == tasks_.end() ? nullptr : it->second.get();
+}
+
 uint64_t Engine::next_seq() { return patching_ ? patching_->next_seq() : ++seq_; }
 
 void Engine::resume(Event& event) {
@@ -561,6 +569,12 @@ void Engine::resume(Event& event) {
   const bool holdable = std::holds_alternative<SyscallEnter>(event) || std::holds_alternative<SyscallExit>(event) ||
                         std::holds_alternative<SignalDelivery>(event) || std::holds_alternative<InstructionTrap>(event) ||
                         std::holds_alternative<TaskExiting>(event);
+  // The mode has decided; a call it lets run may be the program's own
+  // ptrace, which the engine serves.
+  if (auto* enter = std::get_if<SyscallEnter>(&event);
+      enter && ptrace_emulation_ && !enter->frame->skip && !task->hold && !enter->frame->buffered) {
+    ptrace_emulation_->on_entry(*task, *enter->frame);
+  }
   if (holdable && task->hold && !is_buffered(event)) {
     held_events_.insert_or_assign(task->tid, event);
     return;

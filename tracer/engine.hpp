@@ -27,6 +27,7 @@
 #include "tracer/event.hpp"
 #include "tracer/launch.hpp"
 #include "tracer/patching.hpp"
+#include "tracer/ptrace_emulation.hpp"
 #include "tracer/transparency.hpp"
 
 namespace hytrace::tracer {
@@ -95,6 +96,8 @@ class Engine {
   std::optional<user_regs_struct> registers(Task& task);
 
   size_t task_count() const { return tasks_.size(); }
+  // The live task of that tid, nullptr when there is none.
+  Task* find_task(pid_t tid);
   // Tasks that will report another event without a handler's say: neither
   // held (Task::hold) nor past their exit stop.
   size_t runnable_tasks() const;
@@ -118,6 +121,7 @@ class Engine {
   void on_idle(std::chrono::milliseconds after, std::function<void()> hook);
 
  private:
+  friend class PtraceEmulation;  // it stops, resumes and queues as the engine does
   uint64_t next_seq();
   std::optional<Event> decode(pid_t tid, int status);
   std::optional<Event> syscall_stop(Task& task);
@@ -167,6 +171,7 @@ class Engine {
   ExitStatus root_status_;
   std::unique_ptr<Launch> launch_;  // the spawned root, until it has exec'd
   std::optional<Transparency> transparency_;  // spawned programs: their filter is hidden
+  std::optional<PtraceEmulation> ptrace_emulation_;  // spawned programs: their own ptrace
   bool attach_mode_ = false;
   bool exit_with_root_ = false;
   long idle_after_us_ = 0;

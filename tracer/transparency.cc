@@ -42,8 +42,10 @@ void require_transparency_stops(bpf::FilterSpec& spec) {
   for (const uint64_t op : {PR_GET_SECCOMP, PR_SET_SECCOMP, PR_GET_NO_NEW_PRIVS, PR_SET_NO_NEW_PRIVS}) {
     spec.traced_when.push_back({SYS_prctl, 0, ~uint64_t{0}, op});
   }
-  // Their flags are in memory, where the filter cannot look.
-  for (const int nr : {SYS_clone3, SYS_seccomp}) {
+  // clone3's and seccomp's flags are in memory, where the filter cannot look.
+  // ptrace is served for the program's own tracees (tracer/ptrace_emulation.hpp),
+  // and their stops are reaped by wait4.
+  for (const int nr : {SYS_clone3, SYS_seccomp, SYS_ptrace, SYS_wait4}) {
     if (static_cast<size_t>(nr) < spec.traced.size()) spec.traced[nr] = true;
   }
 }

@@ -8,6 +8,7 @@
 //   - The filter is hidden: PR_GET_SECCOMP answers 0 and PR_GET_NO_NEW_PRIVS
 //     answers 0 (when hytrace set it), unless the program set them itself.
 // /proc/PID/status still shows the filter (docs/design/engine.md says why).
+// The program's own ptrace of its tree is served by tracer/ptrace_emulation.hpp.
 #pragma once
 
 #include "bpf/filter.hpp"

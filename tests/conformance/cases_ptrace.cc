@@ -6,10 +6,12 @@
 #include <linux/filter.h>
 #include <linux/sched.h>
 #include <linux/seccomp.h>
+#include <elf.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/user.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -24,6 +26,11 @@ namespace {
 
 // A word the tracer peeks at: the child's copy has the same address.
 uint64_t g_peek_me = 0x1122334455667788;
+
+uint64_t regset_iov(Arena& a) {
+  *a.at<struct iovec>(0) = {a.at(256), 1024};
+  return a.addr(0);
+}
 
 // A child stopped by SIGSTOP, traced by the test process; killed and
 // reaped before the next case that makes one, or at exit. With a seccomp
@@ -110,6 +117,12 @@ Register cases({
      [](Arena& a, Env&) { return call("ptrace", {u(PTRACE_GETREGS), 1, 0, a.addr(0)}); }},
     {"ptrace/getfpregs", Expect::kSuccess, false,
      [](Arena& a, Env&) { return call("ptrace", {u(PTRACE_GETFPREGS), stopped_child(), 0, a.addr(0)}); }},
+    // One iovec at 0 over 1024 bytes at 256: the registers, and their
+    // length stored back.
+    {"ptrace/getregset", Expect::kSuccess, false,
+     [](Arena& a, Env&) { return call("ptrace", {u(PTRACE_GETREGSET), stopped_child(), NT_PRSTATUS, regset_iov(a)}); }},
+    {"ptrace/getregset_einval", Expect::kError, false,
+     [](Arena& a, Env&) { return call("ptrace", {u(PTRACE_GETREGSET), stopped_child(), 0xdead, regset_iov(a)}); }},
     {"ptrace/getsiginfo", Expect::kSuccess, true,
      [](Arena& a, Env&) { return call("ptrace", {u(PTRACE_GETSIGINFO), stopped_child(), 0, a.addr(0)}); }},
     {"ptrace/geteventmsg", Expect::kSuccess, true,

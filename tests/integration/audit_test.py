@@ -23,7 +23,8 @@ Cases:
              refused by the kernel
   network    a port rule denies connect to 127.0.0.1 on one port and lets another through
   tracer     the program cannot read hytrace's memory (process_vm_readv: hytrace is not
-             dumpable) and, killing hytrace, dies with it: a denied call never succeeds
+             dumpable) nor trace it (PTRACE_SEIZE), and, killing hytrace, dies with it:
+             a denied call never succeeds
   json       --json: every line parses, carries the schema's fields, the summary counts them
   podman     Podman's default profile, enforced: the probe's output is the native one
   profile    record the probe, `profile` the recording, audit --enforce with that profile:
@@ -33,6 +34,7 @@ Cases:
 
 Exit status 0 passed, 1 failed, 77 skipped.
 """
+import errno
 import json
 import os
 import re
@@ -232,6 +234,8 @@ def tracer_case(hytrace, prog, tmp, _):
     run = audit(hytrace, tmp, policy, ["peek-parent"], "--enforce", prog=prog)
     expect(run, 0, None, [r"^audit summary"])
     check(run.stdout.startswith("peek-parent = -1 "), f"the program read hytrace's memory\n{run.show()}")
+    run = audit(hytrace, tmp, policy, ["attach-parent"], "--enforce", prog=prog)
+    check(run.stdout == f"attach-parent = -1 {errno.EPERM}\n", f"the program could trace hytrace\n{run.show()}")
     run = audit(hytrace, tmp, policy, ["kill-parent", "dup:2", "dup:2"], "--enforce", prog=prog)
     check(run.status == -signal.SIGKILL, f"hytrace was not killed\n{run.show()}")
     check("dup:2 = 0" not in run.stdout, f"a denied call succeeded once hytrace was gone\n{run.show()}")

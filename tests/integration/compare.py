@@ -31,7 +31,7 @@ Compare mode (default):
   --shell runs PROG as a `sh -c` script (ARGS become $0, $1...).
   --workdir-file copies a file into the fresh empty directory each run uses as its
   working directory (every execution, native or traced, gets its own).
-  --normalize RE replaces, in both stdouts before comparing, each match of RE (its
+  --normalize RE replaces, in both stdouts and stderrs before comparing, each match of RE (its
   group 1 if it has one) by '#': for output that legitimately differs between runs.
   --trace-stderr leaves out -o: the trace is read from the traced run's stderr, which
   is then not compared with the native stderr.
@@ -425,9 +425,11 @@ def compare_run(args, command, run, keep_root):
         failures.append("stdout differs (native vs traced%s):\n" % (
             ", after --normalize" if args.normalize else "") +
                         diff(native_out, traced_out, "native", "traced"))
-    if args.compare_stderr and not args.trace_stderr and native.stderr != traced.stderr:
+    native_err = normalize(native.stderr, args.normalize)
+    traced_err = normalize(traced.stderr, args.normalize)
+    if args.compare_stderr and not args.trace_stderr and native_err != traced_err:
         failures.append("stderr differs (native vs traced):\n" +
-                        diff(native.stderr, traced.stderr, "native", "traced"))
+                        diff(native_err, traced_err, "native", "traced"))
 
     trace_text = text(trace)
     for rx in args.expect_trace:

@@ -13,6 +13,7 @@
 //   listener     installs an allow-all filter with a user-notification listener
 //   kill-parent  SIGKILL to its parent (under hytrace: the tracer)
 //   peek-parent  process_vm_readv of 8 bytes of its parent's stack
+//   attach-parent  PTRACE_SEIZE of its parent
 // A line per call: "NAME = RESULT" or "NAME = -1 ERRNO_NUMBER".
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -27,6 +28,7 @@
 #include <linux/seccomp.h>
 #include <stddef.h>
 #include <sys/prctl.h>
+#include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -148,6 +150,8 @@ int main(int argc, char** argv) {
       report(a, parent > 1 ? kill(parent, SIGKILL) : -1);
     } else if (strcmp(a, "peek-parent") == 0) {
       report(a, peek_parent());
+    } else if (strcmp(a, "attach-parent") == 0) {
+      report(a, ptrace(PTRACE_SEIZE, getppid(), 0, 0));
     } else if (strcmp(a, "trap") == 0) {
       struct sigaction sa = {.sa_sigaction = on_sigsys, .sa_flags = SA_SIGINFO};
       sigemptyset(&sa.sa_mask);

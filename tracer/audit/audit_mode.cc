@@ -91,6 +91,17 @@ int severity(audit::Verdict verdict) {
   return 2;
 }
 
+// A thread of hytrace's own process.
+bool is_hytrace(pid_t tid) {
+  if (tid <= 0) return false;
+  if (tid == getpid()) return true;
+  std::ifstream status(fmt::format("/proc/{}/status", tid));
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("Tgid:", 0) == 0) return std::strtol(line.c_str() + 5, nullptr, 10) == getpid();
+  }
+  return false;
+}
+
 // hytrace itself, or a task it traces (a sibling, the caller itself).
 bool ours(pid_t pid) {
   if (pid <= 0) return false;
@@ -119,7 +130,10 @@ pid_t pid_of_pidfd(pid_t tid, uint64_t fd) {
 bool reaches_tracer(pid_t caller, const syscalls::Call& call) {
   if (call.abi != syscalls::Abi::kX86_64) return false;
   switch (call.nr) {
-    case SYS_ptrace: return call.args[0] != 0 /* PTRACE_TRACEME */ && ours(static_cast<pid_t>(call.args[1]));
+    // A traced task's ptrace of another is served by the engine, only on
+    // that task's stops (tracer/ptrace_emulation.hpp): hytrace's own
+    // threads are what must stay out of reach.
+    case SYS_ptrace: return call.args[0] != 0 /* PTRACE_TRACEME */ && is_hytrace(static_cast<pid_t>(call.args[1]));
     case SYS_process_vm_readv:
     case SYS_process_vm_writev: return ours(static_cast<pid_t>(call.args[0]));
     case SYS_pidfd_getfd: return ours(pid_of_pidfd(caller, call.args[0]));

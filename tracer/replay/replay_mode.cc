@@ -6,6 +6,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/user.h>
 #include <unistd.h>
@@ -615,6 +616,20 @@ void ReplayMode::write_outputs(Task& task, const SyscallEvent& e) {
   for (const auto& range : e.writes) {
     if (!range.bytes.empty()) engine_.write_memory(task, range.addr, range.bytes.data(), range.bytes.size());
   }
+  write_poke(task, e);
+}
+
+// A recorded PTRACE_POKETEXT or POKEDATA wrote a word into its tracee (the
+// engine served it: tracer/ptrace_emulation.hpp): the replay writes it too.
+void ReplayMode::write_poke(const Task& task, const SyscallEvent& e) {
+  const bool poke = e.abi == syscalls::Abi::kX86_64 && syscalls::role_of(e.abi, e.nr) == syscalls::Role::kPtrace &&
+                    (e.args[0] == PTRACE_POKETEXT || e.args[0] == PTRACE_POKEDATA);
+  if (!poke || e.result != 0) return;
+  auto live = live_of_.find(static_cast<pid_t>(e.args[1]));
+  Task* tracee = live == live_of_.end() ? nullptr : engine_.find_task(live->second);
+  if (!tracee || tracee->tgid() == task.tgid()) return;
+  const uint64_t word = e.args[3];
+  engine_.write_memory(*tracee, e.args[2], &word, sizeof word);
 }
 
 // A signal recorded at this event is sent as the task goes on from it.

@@ -138,6 +138,7 @@ class ReplayMode final : public Handler {
   static void track_output(Files& files, std::string_view name, const tracefile::SyscallEvent& e);
   bool result_matches(const tracefile::SyscallEvent& e, long live) const;
   void write_outputs(Task& task, const tracefile::SyscallEvent& e);
+  void write_poke(const Task& task, const tracefile::SyscallEvent& e);
   void arm_signal_after(Task& task, uint64_t seq);
   void make_injected_mappings(Task& task);
   const tracefile::SyscallEvent& syscall_at(const Place& p) const;

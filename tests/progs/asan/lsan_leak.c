@@ -1,8 +1,8 @@
 // A leak that LeakSanitizer reports at exit. LSan stops the program's
 // threads with ptrace from a thread made with CLONE_UNTRACED: under a tracer
-// that left that thread untraced it hung, spinning; under hytrace it runs,
-// and (until hytrace emulates ptrace for the program) LSan says it cannot
-// work under ptrace and exits 1, as under strace.
+// that left that thread untraced it hung, spinning; under strace LSan says
+// it cannot work under ptrace. Under hytrace the thread is traced and its
+// ptrace is served by hytrace: the report is the native one.
 #include <stdio.h>
 #include <stdlib.h>
 

@@ -1,0 +1,106 @@
+// A program that traces a child of its own, as debuggers and crash
+// reporters do: attach, the attach stop, a second attach refused, peek and
+// poke, registers (GETREGS, SETREGS, GETREGSET), the stop's siginfo, a
+// signal stop passed on at detach, and requests on a task it no longer
+// traces. Under hytrace, which is already every task's tracer, these are
+// served by hytrace (tracer/ptrace_emulation.hpp); the output must be the
+// same as natively.
+#define _GNU_SOURCE
+#include <elf.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/uio.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static volatile long word = 0x1111;
+static volatile sig_atomic_t got_usr1;
+
+static void on_usr1(int sig) {
+  (void)sig;
+  got_usr1 = 1;
+}
+
+static const char* stop_name(int status) {
+  if (!WIFSTOPPED(status)) return "not a stop";
+  return WSTOPSIG(status) == SIGSTOP ? "SIGSTOP" : WSTOPSIG(status) == SIGUSR1 ? "SIGUSR1" : "other";
+}
+
+static void child_main(int ready, int go) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_usr1;
+  sa.sa_flags = SA_RESTART;
+  sigaction(SIGUSR1, &sa, NULL);
+  char c = 'r';
+  if (write(ready, &c, 1) != 1) _exit(2);
+  // The parent attaches while this read waits: it is interrupted by the
+  // stop, and restarted.
+  if (read(go, &c, 1) != 1) _exit(3);
+  printf("child: word %#lx, SIGUSR1 handled %d\n", word, (int)got_usr1);
+  _exit(0);
+}
+
+int main(void) {
+  setvbuf(stdout, NULL, _IONBF, 0);
+  int ready[2], go[2];
+  if (pipe(ready) != 0 || pipe(go) != 0) return 1;
+  const pid_t child = fork();
+  if (child < 0) return 1;
+  if (child == 0) {
+    close(ready[0]);
+    close(go[1]);  // a parent that fails does not leave it waiting
+    child_main(ready[1], go[0]);
+  }
+  close(go[0]);
+  char c;
+  if (read(ready[0], &c, 1) != 1) return 1;
+
+  if (ptrace(PTRACE_ATTACH, child, 0, 0) != 0) {
+    perror("PTRACE_ATTACH");
+    return 1;
+  }
+  int status = 0;
+  if (waitpid(child, &status, __WALL) != child) return 1;
+  printf("attach stop: %s\n", stop_name(status));
+  printf("attach again: %s\n", ptrace(PTRACE_ATTACH, child, 0, 0) == 0 ? "ok" : strerrorname_np(errno));
+
+  errno = 0;
+  const long peeked = ptrace(PTRACE_PEEKDATA, child, (void*)&word, 0);
+  printf("peek: %#lx (%s)\n", peeked, errno ? strerrorname_np(errno) : "ok");
+  printf("poke: %s\n", ptrace(PTRACE_POKEDATA, child, (void*)&word, (void*)0x2222) == 0 ? "ok" : "failed");
+
+  struct user_regs_struct regs, again;
+  memset(&again, 0, sizeof again);
+  if (ptrace(PTRACE_GETREGS, child, 0, &regs) != 0) return 1;
+  printf("regs: %s\n", regs.rsp != 0 && regs.rip != 0 ? "non-zero rsp and rip" : "zero");
+  printf("setregs: %s\n", ptrace(PTRACE_SETREGS, child, 0, &regs) == 0 ? "ok" : "failed");
+  struct iovec iov = {&again, sizeof again};
+  const long got = ptrace(PTRACE_GETREGSET, child, (void*)NT_PRSTATUS, &iov);
+  printf("regset: %s, %s\n", got == 0 && iov.iov_len == sizeof again ? "full length" : "short",
+         memcmp(&regs, &again, sizeof regs) == 0 ? "same registers" : "different registers");
+  siginfo_t info;
+  if (ptrace(PTRACE_GETSIGINFO, child, 0, &info) != 0) return 1;
+  printf("siginfo: %s\n", info.si_signo == SIGSTOP ? "SIGSTOP" : "other");
+  printf("WNOHANG while stopped and reaped: %d\n", (int)waitpid(child, &status, WNOHANG | __WALL));
+
+  // A signal stop of the tracee's own, passed on at detach.
+  if (ptrace(PTRACE_CONT, child, 0, 0) != 0) return 1;
+  kill(child, SIGUSR1);
+  if (waitpid(child, &status, __WALL) != child) return 1;
+  printf("second stop: %s\n", stop_name(status));
+  printf("detach: %s\n", ptrace(PTRACE_DETACH, child, 0, (void*)SIGUSR1) == 0 ? "ok" : "failed");
+  errno = 0;
+  ptrace(PTRACE_PEEKDATA, child, (void*)&word, 0);
+  printf("peek after detach: %s\n", errno ? strerrorname_np(errno) : "ok");
+
+  if (write(go[1], "g", 1) != 1) return 1;
+  if (waitpid(child, &status, 0) != child) return 1;
+  printf("child exit: %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+  return 0;
+}

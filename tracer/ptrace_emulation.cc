@@ -1,0 +1,286 @@
+#include "tracer/ptrace_emulation.hpp"
+
+#include <sys/ptrace.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <vector>
+
+#include "tracer/engine.hpp"
+#include "tracer/remote_memory.hpp"
+
+namespace hytrace::tracer {
+namespace {
+
+constexpr uint64_t kSupportedOptions = PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD;
+constexpr size_t kMostRegsetBytes = 16 * 1024;  // XSTATE is ~2.7 KiB on this kind of machine
+
+bool put(const Task& task, uint64_t addr, const void* bytes, size_t len) {
+  return RemoteMemory(task.tid).write(addr, bytes, len);
+}
+
+bool get(const Task& task, uint64_t addr, void* bytes, size_t len) {
+  return RemoteMemory(task.tid).read(addr, bytes, len) == len;
+}
+
+// The kernel's answer when the tracer's buffer is bad.
+long to_result(bool ok) { return ok ? 0 : -EFAULT; }
+
+long kernel_ptrace(long req, pid_t tid, uint64_t addr, void* data) {
+  errno = 0;
+  const long r = ::ptrace(static_cast<enum __ptrace_request>(req), tid, addr, data);
+  return errno != 0 ? -errno : r;
+}
+
+// GETREGS and kin: the registers as hytrace's own ptrace reads them, copied
+// to the inner tracer's buffer.
+template <typename Regs>
+long copy_out(const Task& caller, long req, pid_t tid, uint64_t data) {
+  Regs regs{};
+  if (const long r = kernel_ptrace(req, tid, 0, &regs); r < 0) return r;
+  return to_result(put(caller, data, &regs, sizeof regs));
+}
+
+template <typename Regs>
+long copy_in(const Task& caller, long req, pid_t tid, uint64_t data) {
+  Regs regs{};
+  if (!get(caller, data, &regs, sizeof regs)) return -EFAULT;
+  return kernel_ptrace(req, tid, 0, &regs);
+}
+
+// GETREGSET and SETREGSET: an iovec in the inner tracer's memory, whose
+// length the kernel updates to what it wrote.
+long regset(const Task& caller, long req, pid_t tid, uint64_t type, uint64_t iov_addr) {
+  iovec iov{};
+  if (!get(caller, iov_addr, &iov, sizeof iov)) return -EFAULT;
+  const uint64_t user_buffer = reinterpret_cast<uint64_t>(iov.iov_base);
+  std::vector<uint8_t> bytes(std::min<size_t>(iov.iov_len, kMostRegsetBytes));
+  if (req == PTRACE_SETREGSET && !get(caller, user_buffer, bytes.data(), bytes.size())) return -EFAULT;
+  iovec local{bytes.data(), bytes.size()};
+  if (const long r = kernel_ptrace(req, tid, type, &local); r < 0) return r;
+  if (req == PTRACE_SETREGSET) return 0;
+  iov.iov_len = local.iov_len;
+  return to_result(put(caller, user_buffer, bytes.data(), local.iov_len) && put(caller, iov_addr, &iov, sizeof iov));
+}
+
+}  // namespace
+
+void PtraceEmulation::on_entry(Task& caller, SyscallFrame& frame) {
+  if (frame.call.abi != syscalls::Abi::kX86_64) return;
+  const syscalls::Role role = syscalls::role_of(frame.call.abi, frame.call.nr);
+  if (role == syscalls::Role::kWait4) return wait(caller, frame);
+  if (role != syscalls::Role::kPtrace) return;
+  const auto tid = static_cast<pid_t>(frame.call.args[1]);
+  if (frame.call.args[0] == PTRACE_TRACEME) return;
+  if (!tracees_.count(tid) && !engine_.find_task(tid)) return;  // not ours: the kernel's to answer
+  frame.skip = true;
+  frame.result = request(caller, frame);
+}
+
+long PtraceEmulation::request(Task& caller, const SyscallFrame& frame) {
+  const long req = static_cast<long>(frame.call.args[0]);
+  const auto tid = static_cast<pid_t>(frame.call.args[1]);
+  const uint64_t addr = frame.call.args[2];
+  const uint64_t data = frame.call.args[3];
+  if (req == PTRACE_ATTACH || req == PTRACE_SEIZE) {
+    Task* target = engine_.find_task(tid);
+    if (!target) return -ESRCH;
+    if (req == PTRACE_SEIZE && (data & ~kSupportedOptions)) return unsupported(req);
+    return attach(caller, *target, req == PTRACE_SEIZE);
+  }
+  auto it = tracees_.find(tid);
+  if (it == tracees_.end() || it->second.tracer != caller.tid) return -ESRCH;
+  Tracee& tracee = it->second;
+  if (req == PTRACE_KILL) {
+    if (const Task* target = engine_.find_task(tid)) syscall(SYS_tgkill, target->tgid(), tid, SIGKILL);
+    return 0;
+  }
+  if (!tracee.stopped || !engine_.find_task(tid)) return -ESRCH;  // as the kernel: only a stopped tracee
+  switch (req) {
+    case PTRACE_CONT: return go_on(tracee, tid, data, false);
+    case PTRACE_DETACH: return go_on(tracee, tid, data, true);
+    default: return access(caller, tracee, tid, req, addr, data);
+  }
+}
+
+long PtraceEmulation::attach(const Task& caller, Task& target, bool seize) {
+  // The kernel's refusals: its own thread group, an already traced task.
+  if (target.tgid() == caller.tgid() || tracees_.count(target.tid)) return -EPERM;
+  tracees_[target.tid] = Tracee{caller.tid};
+  if (!seize) syscall(SYS_tgkill, target.tgid(), target.tid, SIGSTOP);
+  return 0;
+}
+
+// The requests that read or change the stopped tracee.
+long PtraceEmulation::access(Task& caller, Tracee& tracee, pid_t tid, long req, uint64_t addr, uint64_t data) {
+  switch (req) {
+    case PTRACE_PEEKTEXT:
+    case PTRACE_PEEKDATA: {
+      uint64_t word = 0;
+      if (!get(*engine_.find_task(tid), addr, &word, sizeof word)) return -EIO;
+      return to_result(put(caller, data, &word, sizeof word));
+    }
+    case PTRACE_PEEKUSER: {
+      errno = 0;
+      const long word = ::ptrace(PTRACE_PEEKUSER, tid, addr, nullptr);
+      if (errno != 0) return -errno;
+      return to_result(put(caller, data, &word, sizeof word));
+    }
+    case PTRACE_POKETEXT:
+    case PTRACE_POKEDATA:
+      return put(*engine_.find_task(tid), addr, &data, sizeof data) ? 0 : -EIO;
+    case PTRACE_POKEUSER: return kernel_ptrace(req, tid, addr, reinterpret_cast<void*>(data));
+    case PTRACE_GETREGS: return copy_out<user_regs_struct>(caller, req, tid, data);
+    case PTRACE_SETREGS: return copy_in<user_regs_struct>(caller, req, tid, data);
+    case PTRACE_GETFPREGS: return copy_out<user_fpregs_struct>(caller, req, tid, data);
+    case PTRACE_SETFPREGS: return copy_in<user_fpregs_struct>(caller, req, tid, data);
+    case PTRACE_GETREGSET:
+    case PTRACE_SETREGSET: return regset(caller, req, tid, addr, data);
+    case PTRACE_GETSIGINFO: return to_result(put(caller, data, &tracee.info, sizeof tracee.info));
+    case PTRACE_SETSIGINFO: return to_result(get(caller, data, &tracee.info, sizeof tracee.info));
+    case PTRACE_SETOPTIONS: return (data & ~kSupportedOptions) ? unsupported(req) : 0;
+    default: return unsupported(req);
+  }
+}
+
+// CONT and DETACH: the tracee goes on from its signal stop, with the signal
+// its tracer chose. A signal it passes on is delivered as any other, and the
+// mode sees it; one it suppresses never happened, as far as the program can
+// tell.
+long PtraceEmulation::go_on(Tracee& tracee, pid_t tid, uint64_t sig, bool detach) {
+  if (sig >= _NSIG) return -EIO;
+  Task* task = engine_.find_task(tid);
+  const siginfo_t info = tracee.info;
+  tracee.stopped = false;
+  tracee.status = 0;
+  if (detach) tracees_.erase(tid);
+  if (!task) return 0;
+  if (sig == 0) {
+    engine_.resume_task(*task, 0);
+    return 0;
+  }
+  SignalDelivery delivery{task, info, static_cast<int>(sig), engine_.next_seq()};
+  if (static_cast<int>(sig) != info.si_signo) {
+    // The kernel's rule for a tracer that changes the signal: the siginfo
+    // becomes a plain SI_USER one for the new signal.
+    delivery.info = siginfo_t{};
+    delivery.info.si_signo = static_cast<int>(sig);
+    delivery.info.si_code = SI_USER;
+    delivery.set_info = true;
+  }
+  engine_.queued_.push_back(delivery);
+  return 0;
+}
+
+long PtraceEmulation::unsupported(long req) {
+  if (!said_unsupported_) {
+    std::fprintf(stderr, "hytrace: the program's ptrace request %ld is not emulated: it fails with EIO\n", req);
+    said_unsupported_ = true;
+  }
+  return -EIO;
+}
+
+// wait4(pid, status, options, rusage) by a task with tracees.
+void PtraceEmulation::wait(Task& caller, SyscallFrame& frame) {
+  const auto pid = static_cast<pid_t>(frame.call.args[0]);
+  const bool for_tracee = pid > 0 && tracees_.count(pid) && tracees_.at(pid).tracer == caller.tid;
+  if (!for_tracee && !(pid == -1 && has_tracees(caller.tid))) return;
+  const Waiter waiter{pid, frame.call.args[1], frame.call.args[3]};
+  if (const pid_t tid = reapable(caller, waiter)) {
+    frame.skip = true;
+    frame.result = reap(caller, waiter, tid);
+    return;
+  }
+  if (frame.call.args[2] & WNOHANG) {
+    if (!for_tracee) return;  // its own children may have something: the kernel's to say
+    frame.skip = true;
+    frame.result = 0;
+    return;
+  }
+  waiters_[caller.tid] = waiter;
+  caller.hold = true;
+}
+
+pid_t PtraceEmulation::reapable(const Task& caller, const Waiter& waiter) const {
+  for (const auto& [tid, tracee] : tracees_) {
+    if (tracee.tracer == caller.tid && tracee.status != 0 && (waiter.pid == -1 || waiter.pid == tid)) return tid;
+  }
+  return 0;
+}
+
+long PtraceEmulation::reap(Task& caller, const Waiter& waiter, pid_t tid) {
+  Tracee& tracee = tracees_.at(tid);
+  const int status = std::exchange(tracee.status, 0);
+  const rusage usage{};
+  if (waiter.status_addr && !put(caller, waiter.status_addr, &status, sizeof status)) return -EFAULT;
+  if (waiter.rusage_addr && !put(caller, waiter.rusage_addr, &usage, sizeof usage)) return -EFAULT;
+  return tid;
+}
+
+// A tracee of `tracer` has something to report: a waiting tracer gets it.
+void PtraceEmulation::wake(pid_t tracer) {
+  auto it = waiters_.find(tracer);
+  Task* task = engine_.find_task(tracer);
+  if (it == waiters_.end() || !task || task->frames.empty()) return;
+  const pid_t tid = reapable(*task, it->second);
+  if (!tid) return;
+  SyscallFrame& frame = task->frames.back();
+  frame.skip = true;
+  frame.result = reap(*task, it->second, tid);
+  waiters_.erase(it);
+  engine_.release(*task);
+}
+
+bool PtraceEmulation::on_signal_stop(Task& task, int sig, const siginfo_t& info) {
+  auto it = tracees_.find(task.tid);
+  if (it == tracees_.end() || it->second.stopped) return false;
+  Tracee& tracee = it->second;
+  tracee.stopped = true;
+  tracee.info = info;
+  tracee.status = (sig << 8) | 0x7f;  // as WIFSTOPPED reads it
+  wake(tracee.tracer);
+  return true;
+}
+
+void PtraceEmulation::on_exit(const Task& task) {
+  waiters_.erase(task.tid);
+  // Its tracees go on untraced, as the kernel detaches them.
+  for (auto it = tracees_.begin(); it != tracees_.end();) {
+    if (it->second.tracer != task.tid) {
+      ++it;
+      continue;
+    }
+    Task* tracee = engine_.find_task(it->first);
+    const bool stopped = it->second.stopped;
+    it = tracees_.erase(it);
+    if (tracee && stopped) engine_.resume_task(*tracee, 0);
+  }
+  // A tracee's death is the kernel's to report: once hytrace has reaped it,
+  // the kernel tells the real parent, and a tracer that is not the parent
+  // is told nothing (the kernel would tell it too: not emulated).
+  auto it = tracees_.find(task.tid);
+  if (it == tracees_.end()) return;
+  const pid_t tracer = it->second.tracer;
+  tracees_.erase(it);
+  auto waiter = waiters_.find(tracer);
+  Task* waiting = engine_.find_task(tracer);
+  if (waiter == waiters_.end() || !waiting) return;
+  if (waiter->second.pid != -1 && waiter->second.pid != task.tid) return;
+  waiters_.erase(waiter);
+  engine_.release(*waiting);  // its wait4 runs in the kernel
+}
+
+bool PtraceEmulation::has_tracees(pid_t tracer) const {
+  for (const auto& [tid, tracee] : tracees_) {
+    if (tracee.tracer == tracer) return true;
+  }
+  return false;
+}
+
+}  // namespace hytrace::tracer

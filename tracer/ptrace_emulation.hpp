@@ -1,0 +1,80 @@
+// ptrace by the traced program, served by hytrace. hytrace is already every
+// task's tracer, so the kernel refuses the program's own PTRACE_ATTACH with
+// EPERM (LeakSanitizer then gives up: "does not work under ptrace"). For a
+// target in the traced tree, the engine answers instead, from its own stops:
+//
+//   - ATTACH sends SIGSTOP, as the kernel does; SEIZE does not. The target's
+//     signal stops are then its inner tracer's: the task stays stopped, the
+//     mode sees nothing, and the inner tracer's wait4 reaps the stop.
+//   - CONT and DETACH let it go on, with the signal the inner tracer chose
+//     (the mode sees that delivery as any other); KILL kills it.
+//   - PEEK*, POKE*, GETREGS, SETREGS, GET/SETFPREGS, GET/SETREGSET,
+//     GET/SETSIGINFO and SETOPTIONS (EXITKILL, TRACESYSGOOD) act on the
+//     stopped task through hytrace's own ptrace.
+//   - Everything else (syscall and event stops, INTERRUPT, LISTEN,
+//     SINGLESTEP, TRACEME) fails with EIO, said once on stderr.
+//
+// A wait4 for a tracee (or for -1 by a task that has tracees) is answered
+// from the stops not yet reaped; with none, the caller waits in its entry
+// stop until one comes. The mode decides each call first: what it refuses
+// (audit's off-limits rule) or emulates itself (replay) is never served.
+#pragma once
+
+#include <signal.h>
+#include <sys/types.h>
+
+#include <map>
+
+#include "tracer/task.hpp"
+
+namespace hytrace::tracer {
+
+class Engine;
+
+class PtraceEmulation {
+ public:
+  explicit PtraceEmulation(Engine& engine) : engine_(engine) {}
+
+  // At a ptrace or wait4 entry the mode let run: decides it (frame.skip and
+  // result), or sets caller.hold until a tracee's stop answers it. Nothing
+  // for a call that concerns no traced tracee.
+  void on_entry(Task& caller, SyscallFrame& frame);
+  // A signal stop of `task`: true when it is a tracee's, kept for its
+  // tracer (the task stays stopped until the tracer lets it go on).
+  bool on_signal_stop(Task& task, int sig, const siginfo_t& info);
+  // The task ended: its tracees go on untraced, and a tracer waiting for it
+  // makes its wait4 in the kernel.
+  void on_exit(const Task& task);
+
+ private:
+  struct Tracee {
+    pid_t tracer = 0;
+    bool stopped = false;  // in a signal stop its tracer sees
+    siginfo_t info{};      // that stop's
+    int status = 0;        // a stop's wait status not reaped yet, 0 when none
+  };
+  struct Waiter {
+    pid_t pid;  // as wait4 got it: a tracee, or -1
+    uint64_t status_addr;
+    uint64_t rusage_addr;
+  };
+
+  long request(Task& caller, const SyscallFrame& frame);
+  long attach(const Task& caller, Task& target, bool seize);
+  long access(Task& caller, Tracee& tracee, pid_t tid, long req, uint64_t addr, uint64_t data);
+  long go_on(Tracee& tracee, pid_t tid, uint64_t sig, bool detach);
+  long unsupported(long req);
+  void wait(Task& caller, SyscallFrame& frame);
+  // The stop or death `tid` reports to `waiter` now, 0 when none.
+  pid_t reapable(const Task& caller, const Waiter& waiter) const;
+  long reap(Task& caller, const Waiter& waiter, pid_t tid);
+  void wake(pid_t tracer);
+  bool has_tracees(pid_t tracer) const;
+
+  Engine& engine_;
+  std::map<pid_t, Tracee> tracees_;  // by tid
+  std::map<pid_t, Waiter> waiters_;  // by the inner tracer's tid
+  bool said_unsupported_ = false;
+};
+
+}  // namespace hytrace::tracer
