@@ -380,6 +380,9 @@ std::optional<Event> Engine::decode(pid_t tid, int status) {
     case PTRACE_EVENT_EXEC: return exec(task);
     case PTRACE_EVENT_STOP: return stop_event(task, sig);
     case PTRACE_EVENT_EXIT:
+      // A wait4 held for a tracee's stop is over: the task dies (SIGKILL,
+      // another thread's exit_group) and must go on to its death.
+      if (ptrace_emulation_ && ptrace_emulation_->on_exiting(task)) held_events_.erase(task.tid);
       task.exiting = true;
       task.exit_seq = next_seq();
       return TaskExiting{&task, task.exit_seq};

@@ -248,6 +248,12 @@ bool PtraceEmulation::on_signal_stop(Task& task, int sig, const siginfo_t& info)
   return true;
 }
 
+bool PtraceEmulation::on_exiting(Task& task) {
+  if (!waiters_.erase(task.tid)) return false;
+  task.hold = false;
+  return true;
+}
+
 void PtraceEmulation::on_exit(const Task& task) {
   waiters_.erase(task.tid);
   // Its tracees go on untraced, as the kernel detaches them.

@@ -42,6 +42,9 @@ class PtraceEmulation {
   // A signal stop of `task`: true when it is a tracee's, kept for its
   // tracer (the task stays stopped until the tracer lets it go on).
   bool on_signal_stop(Task& task, int sig, const siginfo_t& info);
+  // The task began to exit: true when it was held in a wait4 here (no
+  // longer held now).
+  bool on_exiting(Task& task);
   // The task ended: its tracees go on untraced, and a tracer waiting for it
   // makes its wait4 in the kernel.
   void on_exit(const Task& task);
