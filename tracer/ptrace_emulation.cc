@@ -165,14 +165,13 @@ long PtraceEmulation::go_on(Tracee& tracee, pid_t tid, uint64_t sig, bool detach
     engine_.resume_task(*task, 0);
     return 0;
   }
-  SignalDelivery delivery{task, info, static_cast<int>(sig), engine_.next_seq()};
+  // The siginfo is set again, so a SETSIGINFO counts. The kernel's rule for
+  // a tracer that changes the signal: it becomes a plain SI_USER one.
+  SignalDelivery delivery{task, info, static_cast<int>(sig), engine_.next_seq(), true};
   if (static_cast<int>(sig) != info.si_signo) {
-    // The kernel's rule for a tracer that changes the signal: the siginfo
-    // becomes a plain SI_USER one for the new signal.
     delivery.info = siginfo_t{};
     delivery.info.si_signo = static_cast<int>(sig);
     delivery.info.si_code = SI_USER;
-    delivery.set_info = true;
   }
   engine_.queued_.push_back(delivery);
   return 0;

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <climits>
 #include <fstream>
+#include <string_view>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -91,27 +92,20 @@ int severity(audit::Verdict verdict) {
   return 2;
 }
 
-// A thread of hytrace's own process.
-bool is_hytrace(pid_t tid) {
-  if (tid <= 0) return false;
-  if (tid == getpid()) return true;
-  std::ifstream status(fmt::format("/proc/{}/status", tid));
-  for (std::string line; std::getline(status, line);) {
-    if (line.rfind("Tgid:", 0) == 0) return std::strtol(line.c_str() + 5, nullptr, 10) == getpid();
-  }
-  return false;
-}
-
-// hytrace itself, or a task it traces (a sibling, the caller itself).
-bool ours(pid_t pid) {
-  if (pid <= 0) return false;
-  if (pid == getpid()) return true;
+// A number of /proc/PID/status ("Tgid:", "TracerPid:"), -1 when unreadable.
+long status_number(pid_t pid, std::string_view field) {
   std::ifstream status(fmt::format("/proc/{}/status", pid));
   for (std::string line; std::getline(status, line);) {
-    if (line.rfind("TracerPid:", 0) == 0) return std::strtol(line.c_str() + 10, nullptr, 10) == getpid();
+    if (line.rfind(field, 0) == 0) return std::strtol(line.c_str() + field.size(), nullptr, 10);
   }
-  return false;
+  return -1;
 }
+
+// A thread of hytrace's own process.
+bool is_hytrace(pid_t tid) { return tid > 0 && (tid == getpid() || status_number(tid, "Tgid:") == getpid()); }
+
+// hytrace itself, or a task it traces (a sibling, the caller itself).
+bool ours(pid_t pid) { return pid > 0 && (pid == getpid() || status_number(pid, "TracerPid:") == getpid()); }
 
 // The pid behind a pidfd of the task, from its fdinfo ("Pid:\tN").
 pid_t pid_of_pidfd(pid_t tid, uint64_t fd) {
