@@ -469,11 +469,23 @@ std::optional<Event> Engine::new_task(Task& parent) {
     child.space->moved_contexts = parent.space->moved_contexts;
   }
   if (patching_ && !(flags & CLONE_VM) && parent.space->patch) patching_->forked(parent, child);
-  if (early_stops_.erase(tid)) {
+  if (early_stops_.erase(tid) || take_early_stop(tid)) {
     child.started = true;
     child.stopped = true;
   }
   return TaskStart{&child, &parent, flags, next_seq()};
+}
+
+// A new child's first stop reaped while a space was being stopped, before
+// its parent's event was decoded: it is in statuses_, not yet seen as an
+// early stop. Left there, the child would count as running, and the next
+// stop of its space would wait for an interrupt stop that never comes.
+bool Engine::take_early_stop(pid_t tid) {
+  const auto it = std::find_if(statuses_.begin(), statuses_.end(),
+                               [&](const auto& s) { return s.first == tid && WIFSTOPPED(s.second); });
+  if (it == statuses_.end()) return false;
+  statuses_.erase(it);
+  return true;
 }
 
 std::optional<Event> Engine::exec(Task& task) {
