@@ -92,7 +92,7 @@ long PtraceEmulation::request(Task& caller, const SyscallFrame& frame) {
     Task* target = engine_.find_task(tid);
     if (!target) return -ESRCH;
     if (req == PTRACE_SEIZE && (data & ~kSupportedOptions)) return unsupported(req);
-    return attach(caller, *target, req == PTRACE_SEIZE);
+    return attach(caller, *target, req == PTRACE_SEIZE, req == PTRACE_SEIZE ? data : 0);
   }
   auto it = tracees_.find(tid);
   if (it == tracees_.end() || it->second.tracer != caller.tid) return -ESRCH;
@@ -109,10 +109,12 @@ long PtraceEmulation::request(Task& caller, const SyscallFrame& frame) {
   }
 }
 
-long PtraceEmulation::attach(const Task& caller, Task& target, bool seize) {
+long PtraceEmulation::attach(const Task& caller, Task& target, bool seize, uint64_t options) {
   // The kernel's refusals: its own thread group, an already traced task.
   if (target.tgid() == caller.tgid() || tracees_.count(target.tid)) return -EPERM;
-  tracees_[target.tid] = Tracee{caller.tid};
+  Tracee& tracee = tracees_[target.tid];
+  tracee.tracer = caller.tid;
+  tracee.options = options;
   if (!seize) syscall(SYS_tgkill, target.tgid(), target.tid, SIGSTOP);
   return 0;
 }
@@ -144,7 +146,10 @@ long PtraceEmulation::access(Task& caller, Tracee& tracee, pid_t tid, long req, 
     case PTRACE_SETREGSET: return regset(caller, req, tid, addr, data);
     case PTRACE_GETSIGINFO: return to_result(put(caller, data, &tracee.info, sizeof tracee.info));
     case PTRACE_SETSIGINFO: return to_result(get(caller, data, &tracee.info, sizeof tracee.info));
-    case PTRACE_SETOPTIONS: return (data & ~kSupportedOptions) ? unsupported(req) : 0;
+    case PTRACE_SETOPTIONS:
+      if (data & ~kSupportedOptions) return unsupported(req);
+      tracee.options = data;
+      return 0;
     default: return unsupported(req);
   }
 }
@@ -248,12 +253,23 @@ bool PtraceEmulation::on_signal_stop(Task& task, int sig, const siginfo_t& info)
 }
 
 bool PtraceEmulation::on_exiting(Task& task) {
+  kill_on_exit(task.tid);
   if (!waiters_.erase(task.tid)) return false;
   task.hold = false;
   return true;
 }
 
+// The kernel kills them in the tracer's exit, before its parent can reap it:
+// at its PTRACE_EVENT_EXIT here, which comes earlier still.
+void PtraceEmulation::kill_on_exit(pid_t tracer) {
+  for (const auto& [tid, tracee] : tracees_) {
+    if (tracee.tracer != tracer || !(tracee.options & PTRACE_O_EXITKILL)) continue;
+    if (const Task* task = engine_.find_task(tid)) syscall(SYS_tgkill, task->tgid(), tid, SIGKILL);
+  }
+}
+
 void PtraceEmulation::on_exit(const Task& task) {
+  kill_on_exit(task.tid);  // a tracer whose exit event was not seen
   waiters_.erase(task.tid);
   // Its tracees go on untraced, as the kernel detaches them.
   for (auto it = tracees_.begin(); it != tracees_.end();) {

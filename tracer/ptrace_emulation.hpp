@@ -42,8 +42,9 @@ class PtraceEmulation {
   // A signal stop of `task`: true when it is a tracee's, kept for its
   // tracer (the task stays stopped until the tracer lets it go on).
   bool on_signal_stop(Task& task, int sig, const siginfo_t& info);
-  // The task began to exit: true when it was held in a wait4 here (no
-  // longer held now).
+  // The task began to exit: its tracees that asked for PTRACE_O_EXITKILL
+  // are killed now, before anyone can see it dead, as the kernel does.
+  // True when it was held in a wait4 here (no longer held now).
   bool on_exiting(Task& task);
   // The task ended: its tracees go on untraced, and a tracer waiting for it
   // makes its wait4 in the kernel.
@@ -55,6 +56,7 @@ class PtraceEmulation {
     bool stopped = false;  // in a signal stop its tracer sees
     siginfo_t info{};      // that stop's
     int status = 0;        // a stop's wait status not reaped yet, 0 when none
+    uint64_t options = 0;  // PTRACE_O_* from SEIZE or SETOPTIONS
   };
   struct Waiter {
     pid_t pid;  // as wait4 got it: a tracee, or -1
@@ -63,7 +65,8 @@ class PtraceEmulation {
   };
 
   long request(Task& caller, const SyscallFrame& frame);
-  long attach(const Task& caller, Task& target, bool seize);
+  long attach(const Task& caller, Task& target, bool seize, uint64_t options);
+  void kill_on_exit(pid_t tracer);
   long access(Task& caller, Tracee& tracee, pid_t tid, long req, uint64_t addr, uint64_t data);
   long go_on(Tracee& tracee, pid_t tid, uint64_t sig, bool detach);
   long unsupported(long req);

@@ -1,8 +1,8 @@
 // A program that traces a child of its own, as debuggers and crash
 // reporters do: attach, the attach stop, a second attach refused, peek and
 // poke, registers (GETREGS, SETREGS, GETREGSET), the stop's siginfo, a
-// signal stop passed on at detach, and requests on a task it no longer
-// traces. Under hytrace, which is already every task's tracer, these are
+// signal stop passed on at detach, requests on a task it no longer
+// traces, and a tracer that exits with PTRACE_O_EXITKILL set. Under hytrace, which is already every task's tracer, these are
 // served by hytrace (tracer/ptrace_emulation.hpp); the output must be the
 // same as natively.
 #define _GNU_SOURCE
@@ -44,6 +44,32 @@ static void child_main(int ready, int go) {
   if (read(go, &c, 1) != 1) _exit(3);
   printf("child: word %#lx, SIGUSR1 handled %d\n", word, (int)got_usr1);
   _exit(0);
+}
+
+// A sibling seizes a child of ours with PTRACE_O_EXITKILL and exits: the
+// kernel kills the child as the tracer exits, so by the time the tracer is
+// reaped, closing the child's pipe can no longer let it exit on its own.
+static void exit_kill(void) {
+  int go[2];
+  if (pipe(go) != 0) exit(1);
+  const pid_t victim = fork();
+  if (victim < 0) exit(1);
+  if (victim == 0) {
+    close(go[1]);
+    char c;
+    _exit(read(go[0], &c, 1) == 0 ? 0 : 4);
+  }
+  close(go[0]);
+  const pid_t tracer = fork();
+  if (tracer < 0) exit(1);
+  if (tracer == 0) _exit(ptrace(PTRACE_SEIZE, victim, 0, (void*)PTRACE_O_EXITKILL) == 0 ? 0 : 5);
+  int status = 0;
+  if (waitpid(tracer, &status, 0) != tracer) exit(1);
+  printf("exitkill tracer exit: %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+  close(go[1]);
+  if (waitpid(victim, &status, 0) != victim) exit(1);
+  if (WIFSIGNALED(status)) printf("exitkill victim: killed by signal %d\n", WTERMSIG(status));
+  else printf("exitkill victim: exited %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 }
 
 int main(void) {
@@ -102,5 +128,6 @@ int main(void) {
   if (write(go[1], "g", 1) != 1) return 1;
   if (waitpid(child, &status, 0) != child) return 1;
   printf("child exit: %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+  exit_kill();
   return 0;
 }

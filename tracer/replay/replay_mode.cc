@@ -9,6 +9,7 @@
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/user.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -258,6 +259,8 @@ const ReplayMode::Place* ReplayMode::expect(Task& task, Kind kind, const std::st
     expected = recorded_text(syscall_at(p));
   } else if (p.kind == Kind::kSignal) {
     expected = "a signal";
+  } else if (p.kind == Kind::kTaskExit) {
+    expected = "its end";
   } else {
     expected = "an rdtsc or cpuid";
   }
@@ -422,7 +425,7 @@ void ReplayMode::check_stuck() {
   for (const auto& [tid, at] : reaped_at_) {
     if (!waiting_.count(at)) return;
   }
-  if (engine_.runnable_tasks() > 0) return;
+  if (engine_.runnable_tasks() > 0 || !killed_.empty()) return;  // a kill_parked death moves it on
   {
     const Place& next = places_[cursor_];
     std::string who;
@@ -472,6 +475,7 @@ void ReplayMode::release_next(Task* stopped) {
         continue;
       }
     }
+    if (p.kind == Kind::kTaskExit) kill_parked(p);
     auto waiting = waiting_.find(cursor_);
     if (waiting == waiting_.end()) {
       if (Task* task = take_between(p)) {  // it runs up to its place
@@ -491,6 +495,37 @@ void ReplayMode::release_next(Task* stopped) {
     if (!parked_.count(task->tid) && !hold_between(*task, p)) engine_.release(*task);
     return;  // done() released the ones after it
   }
+}
+
+bool ReplayMode::killed_by_sigkill(const Place& p) const {
+  if (p.kind != Kind::kTaskExit) return false;
+  const auto& end = std::get<tracefile::ProcessEvent>(events_[p.event]);
+  return WIFSIGNALED(end.status) && WTERMSIG(end.status) == SIGKILL;
+}
+
+// The recording saw this task killed by SIGKILL in a call that never
+// returned. What killed it is not made again here (another task's kill is
+// emulated; hytrace itself killed it for a tracer's PTRACE_O_EXITKILL), so
+// the replay kills it, in its turn.
+void ReplayMode::kill_parked(const Place& p) {
+  if (!killed_by_sigkill(p)) return;
+  auto live = live_of_.find(p.rtid);
+  if (live == live_of_.end() || !parked_.count(live->second)) return;
+  const Task* task = engine_.find_task(live->second);
+  if (task && killed_.insert(task->tid).second) syscall(SYS_tgkill, task->tgid(), task->tid, SIGKILL);
+}
+
+// A SIGKILL from elsewhere lands anywhere, even before the task's first
+// call: the task waits at the call it reached for its turn to be killed.
+bool ReplayMode::killed_before(Task& task) {
+  const auto queue = queues_.find(recorded_tid(task));
+  if (queue == queues_.end() || queue->second.empty()) return false;
+  const Place& p = places_[queue->second.front()];
+  if (!killed_by_sigkill(p)) return false;
+  parked_.insert(task.tid);
+  task.hold = true;
+  if (queue->second.front() == cursor_) kill_parked(p);
+  return true;
 }
 
 bool ReplayMode::runs_for_real(const SyscallEvent& e) const {
@@ -518,6 +553,7 @@ void ReplayMode::on_syscall_enter(Task& task, SyscallFrame& frame) {
     frame.result = e.result;
     return;
   }
+  if (killed_before(task)) return;
   const std::string live = live_text(task, frame.call);
   const Place* p = expect(task, Kind::kEntry, live);
   if (!p) return;
@@ -1027,6 +1063,7 @@ void ReplayMode::on_task_exit(const TaskExit& exit) {
 void ReplayMode::forget(const Task& task) {
   entered_.erase(task.tid);
   parked_.erase(task.tid);
+  killed_.erase(task.tid);
   between_.erase(task.tid);
   uncleared_.erase(task.tid);
   async_.erase(task.tid);

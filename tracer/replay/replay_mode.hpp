@@ -120,6 +120,9 @@ class ReplayMode final : public Handler {
   bool in_hytrace_pages(const Place& p) const;
   void arm_async(Task& task);
   void release_next(Task* stopped = nullptr);
+  void kill_parked(const Place& p);
+  bool killed_before(Task& task);
+  bool killed_by_sigkill(const Place& p) const;
   bool ended(pid_t tid);
   bool end_in_turn(Task& task, const Place& p);
   std::set<size_t> late_joiners(int32_t rtid) const;
@@ -168,6 +171,7 @@ class ReplayMode final : public Handler {
   std::map<pid_t, int32_t> remap_after_exit_;  // live tid -> its recorded tid once its execve returned
   std::set<pid_t> restarting_;  // live tids whose real call the kernel restarts
   std::set<pid_t> parked_;  // in a call the recording never saw return: held for good
+  std::set<pid_t> killed_;  // parked ones the replay killed itself (kill_parked)
   uint64_t unordered_ = 0;  // times idle() let held tasks go on out of the recorded order
   size_t idle_cursor_ = 0;  // the cursor when idle() last counted
   int idle_steps_ = 0;      // idle() calls since the cursor last moved
