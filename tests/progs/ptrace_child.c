@@ -49,17 +49,22 @@ static void child_main(int ready, int go) {
 // A sibling seizes a child of ours with PTRACE_O_EXITKILL and exits: the
 // kernel kills the child as the tracer exits, so by the time the tracer is
 // reaped, closing the child's pipe can no longer let it exit on its own.
+// The child says it is ready first, so it is always killed in its read.
 static void exit_kill(void) {
-  int go[2];
-  if (pipe(go) != 0) exit(1);
+  int go[2], ready[2];
+  if (pipe(go) != 0 || pipe(ready) != 0) exit(1);
   const pid_t victim = fork();
   if (victim < 0) exit(1);
   if (victim == 0) {
     close(go[1]);
-    char c;
+    char c = 'r';
+    if (write(ready[1], &c, 1) != 1) _exit(6);
     _exit(read(go[0], &c, 1) == 0 ? 0 : 4);
   }
   close(go[0]);
+  close(ready[1]);
+  char c;
+  if (read(ready[0], &c, 1) != 1) exit(1);
   const pid_t tracer = fork();
   if (tracer < 0) exit(1);
   if (tracer == 0) _exit(ptrace(PTRACE_SEIZE, victim, 0, (void*)PTRACE_O_EXITKILL) == 0 ? 0 : 5);
