@@ -469,23 +469,11 @@ std::optional<Event> Engine::new_task(Task& parent) {
     child.space->moved_contexts = parent.space->moved_contexts;
   }
   if (patching_ && !(flags & CLONE_VM) && parent.space->patch) patching_->forked(parent, child);
-  if (early_stops_.erase(tid) || take_early_stop(tid)) {
+  if (early_stops_.erase(tid)) {
     child.started = true;
     child.stopped = true;
   }
   return TaskStart{&child, &parent, flags, next_seq()};
-}
-
-// A new child's first stop reaped while a space was being stopped, before
-// its parent's event was decoded: it is in statuses_, not yet seen as an
-// early stop. Left there, the child would count as running, and the next
-// stop of its space would wait for an interrupt stop that never comes.
-bool Engine::take_early_stop(pid_t tid) {
-  const auto it = std::find_if(statuses_.begin(), statuses_.end(),
-                               [&](const auto& s) { return s.first == tid && WIFSTOPPED(s.second); });
-  if (it == statuses_.end()) return false;
-  statuses_.erase(it);
-  return true;
 }
 
 std::optional<Event> Engine::exec(Task& task) {
@@ -766,7 +754,14 @@ bool Engine::wait_for_held() {
       return !g_interrupted;
     }
     auto task_it = tasks_.find(got);
-    if (task_it != tasks_.end()) task_it->second->stopped = WIFSTOPPED(status);
+    if (task_it == tasks_.end()) {
+      // A new child's first stop, before its parent's event: noted now, as
+      // an early stop. Queued, it would be decoded after the parent's event,
+      // and the child taken to be running meanwhile.
+      decode(got, status);
+      continue;
+    }
+    task_it->second->stopped = WIFSTOPPED(status);
     const auto it = std::find_if(held_.begin(), held_.begin() + static_cast<long>(unseen),
                                  [&](const Held& h) { return h.task->tid == got; });
     if (it == held_.begin() + static_cast<long>(unseen)) {

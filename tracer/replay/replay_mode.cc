@@ -517,7 +517,9 @@ void ReplayMode::kill_parked(const Place& p) {
 
 // A SIGKILL from elsewhere lands anywhere, even before the task's first
 // call: the task waits at the call it reached for its turn to be killed.
-bool ReplayMode::killed_before(Task& task) {
+// Not a call a stub served: it has run already (that case diverges).
+bool ReplayMode::killed_before(Task& task, const SyscallFrame& frame) {
+  if (frame.buffered) return false;
   const auto queue = queues_.find(recorded_tid(task));
   if (queue == queues_.end() || queue->second.empty()) return false;
   const Place& p = places_[queue->second.front()];
@@ -553,7 +555,7 @@ void ReplayMode::on_syscall_enter(Task& task, SyscallFrame& frame) {
     frame.result = e.result;
     return;
   }
-  if (killed_before(task)) return;
+  if (killed_before(task, frame)) return;
   const std::string live = live_text(task, frame.call);
   const Place* p = expect(task, Kind::kEntry, live);
   if (!p) return;

@@ -121,7 +121,7 @@ class ReplayMode final : public Handler {
   void arm_async(Task& task);
   void release_next(Task* stopped = nullptr);
   void kill_parked(const Place& p);
-  bool killed_before(Task& task);
+  bool killed_before(Task& task, const SyscallFrame& frame);
   bool killed_by_sigkill(const Place& p) const;
   bool ended(pid_t tid);
   bool end_in_turn(Task& task, const Place& p);
