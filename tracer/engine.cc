@@ -606,8 +606,9 @@ bool Engine::write_memory(Task& task, uint64_t addr, const void* bytes, size_t l
 }
 
 bool Engine::set_syscall_arg(Task& task, int index, uint64_t value) {
-  if (task.frames.empty()) return false;
-  return ptrace::set_syscall_arg(task.tid, task.frames.back().call.abi, index, value);
+  // At an exit stop the call's frame is gone: the ABI of the task's calls.
+  const syscalls::Abi abi = task.frames.empty() ? syscalls::Abi::kX86_64 : task.frames.back().call.abi;
+  return ptrace::set_syscall_arg(task.tid, abi, index, value);
 }
 
 bool Engine::set_syscall_result(Task& task, long result) { return ptrace::set_result(task.tid, result); }
@@ -632,7 +633,13 @@ std::optional<long> Engine::inject_syscall(Task& task, long nr, std::array<uint6
   if (own_interruption_) return std::nullopt;
   user_regs_struct regs{};
   if (::ptrace(PTRACE_GETREGS, task.tid, nullptr, &regs) != 0) return std::nullopt;
-  const Injection done = tracer::inject_syscall(task.tid, regs.rip - 2, nr, args);
+  // After an exec the task stops at the new program's entry point, with no
+  // syscall instruction behind it: one is written at the IP for the call.
+  uint8_t insn[2] = {};
+  const bool after_syscall = RemoteMemory(task.tid).read(regs.rip - 2, insn, 2) == 2 && insn[0] == 0x0f && insn[1] == 0x05;
+  if (!after_syscall && tasks_in(*task.space) != 1) return std::nullopt;
+  const Injection done = after_syscall ? tracer::inject_syscall(task.tid, regs.rip - 2, nr, args)
+                                       : inject_syscall_at_ip(task.tid, nr, args);
   if (!done.result && done.status != 0) own_interruption_ = {task.tid, done.status};
   return done.result;
 }

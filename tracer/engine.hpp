@@ -77,6 +77,8 @@ class Engine {
   // The program's memory, read-only pages included.
   bool write_memory(Task& task, uint64_t addr, const void* bytes, size_t len);
   // At a syscall-entry stop: argument `index` of the call becomes `value`.
+  // At an exit stop: the register that held it (a restart of the call, or
+  // the program after it, sees that value).
   bool set_syscall_arg(Task& task, int index, uint64_t value);
   // At a syscall-exit stop: the call returns `result`.
   bool set_syscall_result(Task& task, long result);
@@ -85,9 +87,12 @@ class Engine {
   // handler runs.
   bool restart_syscall(Task& task, long nr);
   // At a syscall stop: runs syscall `nr` in the task through the syscall
-  // instruction that stopped, its registers kept. nullopt when it did not
-  // run (a signal came first: that stop is handled as an event before the
-  // task goes on).
+  // instruction that stopped, its registers kept (at the exit stop of an
+  // exec, through one written for the time of the call at the new
+  // program's entry point). nullopt when it did not run (a signal came
+  // first: that stop is handled as an event before the task goes on).
+  // Not at an entry stop whose call must still run: the task would return
+  // from the injected call instead.
   std::optional<long> inject_syscall(Task& task, long nr, std::array<uint64_t, 6> args);
   // An execution breakpoint at `addr` (0: none): the task reports a SIGTRAP
   // signal (si_code TRAP_HWBKPT) before it runs the instruction there.

@@ -9,6 +9,7 @@
 #include <system_error>
 
 #include "tracer/ptrace_x86_64.hpp"
+#include "tracer/remote_memory.hpp"
 
 namespace hytrace::tracer {
 namespace {
@@ -73,6 +74,19 @@ Injection inject_syscall(pid_t tid, uint64_t insn, long nr, std::array<uint64_t,
   }
   set_regs(tid, saved);
   return out;
+}
+
+Injection inject_syscall_at_ip(pid_t tid, long nr, std::array<uint64_t, 6> args) {
+  constexpr std::array<uint8_t, 2> kSyscall = {0x0f, 0x05};
+  user_regs_struct regs{};
+  if (!get_regs(tid, regs)) return {};
+  RemoteMemory memory(tid);
+  std::array<uint8_t, kSyscall.size()> saved{};
+  if (memory.read(regs.rip, saved.data(), saved.size()) != saved.size()) return {};
+  if (!memory.write(regs.rip, kSyscall.data(), kSyscall.size())) return {};
+  const Injection done = inject_syscall(tid, regs.rip, nr, args);
+  memory.write(regs.rip, saved.data(), saved.size());
+  return done;
 }
 
 }  // namespace hytrace::tracer

@@ -24,4 +24,11 @@ struct Injection {
 // every register afterwards. Seccomp stops on the way are passed through.
 Injection inject_syscall(pid_t tid, uint64_t insn, long nr, std::array<uint64_t, 6> args);
 
+// The same where no syscall instruction is at hand (the first stop of a new
+// program, whose IP is its entry point): one is written at the task's IP for
+// the call, and the bytes are put back. Only for a task alone in its address
+// space, as after an exec: another thread could run the written bytes.
+// nullopt result, status 0, when the bytes could not be read or written.
+Injection inject_syscall_at_ip(pid_t tid, long nr, std::array<uint64_t, 6> args);
+
 }  // namespace hytrace::tracer

@@ -19,7 +19,6 @@ namespace {
 constexpr std::array<uint8_t, 2> kRdtsc = {0x0f, 0x31};
 constexpr std::array<uint8_t, 3> kRdtscp = {0x0f, 0x01, 0xf9};
 constexpr std::array<uint8_t, 2> kCpuid = {0x0f, 0xa2};
-constexpr std::array<uint8_t, 2> kSyscall = {0x0f, 0x05};
 
 template <size_t N>
 bool starts_with(const uint8_t* bytes, const std::array<uint8_t, N>& insn) {
@@ -90,14 +89,7 @@ bool complete(const InstructionTrap& trap) {
 }
 
 std::optional<int> enable_cpuid_faulting(pid_t tid) {
-  user_regs_struct regs{};
-  if (ptrace(PTRACE_GETREGS, tid, nullptr, &regs) != 0) return std::nullopt;
-  RemoteMemory memory(tid);
-  std::array<uint8_t, kSyscall.size()> saved{};
-  if (memory.read(regs.rip, saved.data(), saved.size()) != saved.size()) return std::nullopt;
-  if (!memory.write(regs.rip, kSyscall.data(), kSyscall.size())) return std::nullopt;
-  const Injection done = inject_syscall(tid, regs.rip, SYS_arch_prctl, {ARCH_SET_CPUID, 0, 0, 0, 0, 0});
-  memory.write(regs.rip, saved.data(), saved.size());
+  const Injection done = inject_syscall_at_ip(tid, SYS_arch_prctl, {ARCH_SET_CPUID, 0, 0, 0, 0, 0});
   if (!done.result && done.status != 0) return done.status;
   return std::nullopt;
 }
