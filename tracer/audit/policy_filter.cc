@@ -4,7 +4,9 @@
 // SCMP_CMP_EQ, foreign ABIs) are explained in docs/design/audit-policy.md.
 #include "tracer/audit/policy_filter.hpp"
 
+#include <linux/audit.h>
 #include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <seccomp.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -12,6 +14,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -481,7 +484,43 @@ std::optional<int> errno_of(Action action, std::optional<uint16_t> errno_ret) {
 
 }  // namespace
 
-CompiledFilter compile_filter(const Policy& policy, FilterMode mode) {
+// The prologue that allows `own`: per call, a block that falls through to
+// SECCOMP_RET_ALLOW when every test holds and jumps to the next block on the
+// first that does not.
+bpf::Program own_calls_prologue(const std::vector<OwnCall>& own) {
+  constexpr uint32_t kArgs = offsetof(seccomp_data, args);
+  bpf::Program out;
+  for (const OwnCall& call : own) {
+    struct Test {
+      uint32_t offset, mask, value;
+    };
+    std::vector<Test> tests{{offsetof(seccomp_data, arch), ~0u, AUDIT_ARCH_X86_64},
+                            {offsetof(seccomp_data, nr), ~0u, static_cast<uint32_t>(call.nr)}};
+    for (uint32_t i = 0; i < 6; ++i) {
+      for (uint32_t half = 0; half < 2; ++half) {
+        const uint32_t mask = static_cast<uint32_t>(call.mask[i] >> (32 * half));
+        const uint32_t value = static_cast<uint32_t>(call.value[i] >> (32 * half));
+        if (mask != 0) tests.push_back({kArgs + 8 * i + 4 * half, mask, value & mask});
+      }
+    }
+    size_t left = 1;  // the RET ALLOW
+    for (const Test& t : tests) left += t.mask == ~0u ? 2 : 3;
+    for (const Test& t : tests) {
+      out.push_back({BPF_LD | BPF_W | BPF_ABS, 0, 0, t.offset});
+      --left;
+      if (t.mask != ~0u) {
+        out.push_back({BPF_ALU | BPF_AND | BPF_K, 0, 0, t.mask});
+        --left;
+      }
+      --left;  // the jump itself: `left` is what follows it in the block
+      out.push_back({BPF_JMP | BPF_JEQ | BPF_K, 0, static_cast<uint8_t>(left), t.value});
+    }
+    out.push_back({BPF_RET | BPF_K, 0, 0, SECCOMP_RET_ALLOW});
+  }
+  return out;
+}
+
+CompiledFilter compile_filter(const Policy& policy, FilterMode mode, const std::vector<OwnCall>& own) {
   Notes notes;
   note_action(policy.default_action, kDefaultRule, mode, notes);
   const uint32_t default_action = kernel_action(policy.default_action, kDefaultRule, mode);
@@ -502,7 +541,9 @@ CompiledFilter compile_filter(const Policy& policy, FilterMode mode) {
   for (const std::string& flag : policy.flags) {
     notes.about("flags ", flag, " not applied: hytrace installs the filter with its own flags");
   }
-  CompiledFilter out{export_program(merged.get()), notes.lines()};
+  CompiledFilter out{own_calls_prologue(own), notes.lines()};
+  const bpf::Program body = export_program(merged.get());
+  out.program.insert(out.program.end(), body.begin(), body.end());
   if (out.program.size() > BPF_MAXINSNS) {
     throw PolicyError(fmt::format("the compiled filter has {} instructions; the kernel takes at most {}",
                                   out.program.size(), BPF_MAXINSNS));

@@ -8,6 +8,7 @@
 // the syscall rules".
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -46,11 +47,23 @@ struct CompiledFilter {
   std::vector<std::string> notes;
 };
 
+// A call hytrace makes in the tracee itself (mapping the pages of its
+// argument copies, tracer/audit/frozen_args.hpp), which the policy filter
+// lets through whatever the policy says: an x86-64 call of number `nr` whose
+// every argument has (args[i] & mask[i]) == value[i]. Only those exact calls:
+// the program making one itself gains nothing.
+struct OwnCall {
+  int nr = 0;
+  std::array<uint64_t, 6> mask{};
+  std::array<uint64_t, 6> value{};
+};
+
 // Builds the program; nothing is installed. Throws PolicyError when a rule
 // cannot be said in seccomp-bpf (one argument compared twice in one rule,
 // but by SCMP_CMP_EQ), its repeated SCMP_CMP_EQ make more than 1024
 // combinations, or the program is longer than the kernel takes (4096).
-CompiledFilter compile_filter(const Policy& policy, FilterMode mode);
+// `own` come first, before the policy's rules.
+CompiledFilter compile_filter(const Policy& policy, FilterMode mode, const std::vector<OwnCall>& own = {});
 
 // The rule of a seccomp stop's data (PTRACE_GETEVENTMSG): a SyscallRule
 // index, kDefaultRule or kForeignAbiRule; nullopt when the stop is not the

@@ -437,6 +437,37 @@ TEST(PolicyFilter, NamedX32RulesAreResolvedByName) {
                                                                     });
 }
 
+// hytrace's own calls (the argument copies' pages) pass whatever the
+// policy says, and only exactly those: a masked argument takes any value in
+// its free bits, every other argument must be equal in all 64 bits.
+TEST(PolicyFilter, OwnCallsPassBeforeThePolicy) {
+  OwnCall own{SYS_mmap, {}, {}};
+  own.mask.fill(~uint64_t{0});
+  own.mask[0] = ~uint64_t{0xf00000};
+  own.value = {0x580040000000, 0xc0000, 1, 0x100022, ~uint64_t{0}, 0};
+  const Policy policy = policy_of(profile("SCMP_ACT_ERRNO", R"({"names": ["read"], "action": "SCMP_ACT_ALLOW"})"));
+  const CompiledFilter filter = compile_filter(policy, FilterMode::kEnforce, {own});
+  const Call exact{SYS_mmap, own.value};
+  Call other_region = exact;
+  other_region.args[0] += 0x300000;
+  Call writable = exact;
+  writable.args[2] = 3;
+  Call high_bits = exact;
+  high_bits.args[3] |= uint64_t{1} << 40;
+  Call elsewhere = exact;
+  elsewhere.args[0] = 0x580040001000;
+  Call foreign = exact;
+  foreign.arch = AUDIT_ARCH_I386;
+  expect_cases(filter.program, {{exact, kAllow},
+                                {other_region, kAllow},
+                                {writable, traced(kDefaultRule)},
+                                {high_bits, traced(kDefaultRule)},
+                                {elsewhere, traced(kDefaultRule)},
+                                {foreign, kKillProcess},
+                                {{SYS_read}, kAllow},
+                                {{SYS_getpid}, traced(kDefaultRule)}});
+}
+
 TEST(PolicyFilter, PolicyRuleOfTheStopData) {
   EXPECT_EQ(policy_rule_of(0), std::nullopt);  // hytrace's own tracing filter
   EXPECT_EQ(policy_rule_of(1), std::nullopt);
