@@ -17,10 +17,14 @@ Cases:
              denied call to a tracer too (its data wins over the policy's) does not let
              it through; a user-notification listener is refused under --enforce
   paths      a path rule denies reading under one directory (EACCES) and lets another be
-             read; observe mode logs the would-be denial
+             read (and its times set through the fd: utimensat with a NULL path); observe
+             mode logs the would-be denial
   landlock   "write only beneath public/" is enforced by Landlock too: a symlink from
              public/ into secret/, which the check at the stop cannot see through, is
              refused by the kernel
+  race       a second thread changes what an open names between hytrace's check and the
+             kernel's use (the path's bytes, the cwd, the dirfd; tests/progs/audit_race.c):
+             a denied file is never read; /proc/self/mem cannot be opened for writing
   network    a port rule denies connect to 127.0.0.1 on one port and lets another through
   tracer     the program cannot read hytrace's memory (process_vm_readv: hytrace is not
              dumpable) nor trace it (PTRACE_SEIZE), and, killing hytrace, dies with it:
@@ -174,9 +178,10 @@ def paths_case(hytrace, prog, tmp, _):
     secret, public = os.path.join(tmp, "secret"), os.path.join(tmp, "public")
     policy = {"defaultAction": "SCMP_ACT_ALLOW",
               "hytrace": {"paths": [{"action": "deny", "access": ["read"], "prefix": secret}]}}
-    steps = [f"open:{secret}/file", f"open:{public}/file", f"open:{tmp}/secret/../secret/file"]
+    steps = [f"open:{secret}/file", f"open:{public}/file", f"open:{tmp}/secret/../secret/file",
+             f"futimens:{public}/file"]
     run = audit(hytrace, tmp, policy, steps, "--enforce", "-q", prog=prog)
-    expect(run, 0, f"{steps[0]} = -1 13\n{steps[1]} = 0\n{steps[2]} = -1 13\n",
+    expect(run, 0, f"{steps[0]} = -1 13\n{steps[1]} = 0\n{steps[2]} = -1 13\n{steps[3]} = 0\n",
            [re.escape(f'path="{secret}/file": deny (deny, hytrace.paths[0])') + "$"])
     run = audit(hytrace, tmp, policy, steps[:1], "-q", prog=prog)
     expect(run, 0, f"{steps[0]} = 0\n", [re.escape(f'path="{secret}/file": would-deny (deny, hytrace.paths[0])')])
@@ -200,6 +205,39 @@ def landlock_case(hytrace, prog, tmp, _):
     check("write: enforced by Landlock in the kernel" in run.stderr, f"Landlock not used\n{run.show()}")
     expect(run, 0, f"{steps[0]} = 0\n{steps[1]} = -1 13\n{steps[2]} = -1 13\n",
            [re.escape(f'path="{public}/link": allow (allow, hytrace.paths[0])') + "$"])
+
+
+def race_case(hytrace, prog, tmp, _):
+    racer = os.path.join(os.path.dirname(prog), "prog_audit_race")
+    for name in ("public", "secret"):
+        os.mkdir(os.path.join(tmp, name))
+        with open(os.path.join(tmp, name, "file"), "w") as f:
+            f.write(name)
+    policy = {"defaultAction": "SCMP_ACT_ALLOW",
+              "hytrace": {"paths": [{"action": "deny", "access": ["read"], "prefix": os.path.join(tmp, "secret")}]}}
+    opens = 300
+    for mode in ("memory", "cwd", "dirfd"):
+        run = audit(hytrace, tmp, policy, [mode, tmp, str(opens)], "--enforce", "-q", prog=racer)
+        expect(run, 0, f"{mode}: secret 0 of {opens}\n", [])
+    run = audit(hytrace, tmp, policy, ["procmem"], "--enforce", "-q", prog=racer)
+    expect(run, 0, f"procmem = {-errno.EACCES}\n",
+           [re.escape('path="/proc/self/mem": deny (deny, hytrace: the memory of a traced task is off limits)')])
+    # Under a profile that allows only what the program made (not hytrace's
+    # own mmap and mseal of the copies' pages), the copies still work.
+    trace = os.path.join(tmp, "race.hyt")
+    steps = ["memory", tmp, str(opens)]
+    recorded = subprocess.run([hytrace, "record", "-q", "-o", trace, "--", racer, *steps],
+                              capture_output=True, text=True, timeout=TIMEOUT)
+    check(recorded.returncode == 0, f"record: {recorded}")
+    made = subprocess.run([hytrace, "profile", trace], capture_output=True, text=True, timeout=TIMEOUT)
+    check(made.returncode == 0, f"profile: {made}")
+    tight = json.loads(made.stdout)
+    check("mseal" not in json.dumps(tight), f"the recording's profile allows mseal: {made.stdout[:300]}")
+    tight["hytrace"] = policy["hytrace"]
+    run = audit(hytrace, tmp, tight, steps, "--enforce", "-q", prog=racer)
+    expect(run, 0, f"memory: secret 0 of {opens}\n", [])
+    check("cannot copy" not in run.log and "cannot seal" not in run.stderr and not re.search(r": (kill|trap) ", run.log),
+          f"under the tight profile\n{run.show()}")
 
 
 def network_case(hytrace, prog, tmp, _):
@@ -342,8 +380,9 @@ def bad_policy_case(hytrace, prog, tmp, _):
 
 
 CASES = {"errno": errno_case, "observe": observe_case, "log": log_case, "kill": kill_case, "trap": trap_case,
-         "args": args_case, "own_filter": own_filter_case, "paths": paths_case, "landlock": landlock_case, "tracer": tracer_case, "network": network_case, "foreign": foreign_case, "json": json_case, "podman": podman_case, "profile": profile_case,
-         "bad_policy": bad_policy_case}
+         "args": args_case, "own_filter": own_filter_case, "paths": paths_case, "race": race_case,
+         "landlock": landlock_case, "tracer": tracer_case, "network": network_case, "foreign": foreign_case,
+         "json": json_case, "podman": podman_case, "profile": profile_case, "bad_policy": bad_policy_case}
 
 
 def main():

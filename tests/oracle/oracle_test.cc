@@ -155,12 +155,12 @@ void expect_audit_log_matches_kernel(const std::string& program, int runs) {
         options.enforce = true;
         options.json = true;
         options.audited = tracer::SyscallSet::parse("all");
-        tracer::AuditMode mode(policy, compiled.program, out, options);
+        tracer::Engine engine;
+        tracer::AuditMode mode(engine, policy, compiled.program, out, options);
         bpf::FilterSpec spec{options.audited.bits(), std::nullopt, {}};
         tracer::require_transparency_stops(spec);
         tracer::ChildSetup setup;
         setup.policy_filter = &compiled.program;
-        tracer::Engine engine;
         engine.spawn(program, {program}, bpf::build_filter(spec), [&](pid_t pid) { counter.follow_from_exec(pid); },
                      setup);
         ASSERT_FALSE(engine.run(mode).signaled) << program;

@@ -4,6 +4,7 @@
 //   dup:N        dup(N)
 //   open:PATH    openat(AT_FDCWD, PATH, O_RDONLY)
 //   write:PATH   openat(AT_FDCWD, PATH, O_WRONLY)
+//   futimens:PATH  futimens(2) of PATH opened read-only (utimensat with a NULL path)
 //   connect:PORT a TCP connect to 127.0.0.1:PORT
 //   int80        getpid through int 0x80 (the i386 ABI)
 //   x32          getpid with __X32_SYSCALL_BIT
@@ -30,6 +31,7 @@
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -134,6 +136,10 @@ int main(int argc, char** argv) {
       const long fd = openat(AT_FDCWD, a + 6, O_WRONLY | O_CLOEXEC);
       report(a, fd < 0 ? -1 : 0);
       if (fd >= 0) close((int)fd);
+    } else if (strncmp(a, "futimens:", 9) == 0) {
+      const int fd = openat(AT_FDCWD, a + 9, O_RDONLY | O_CLOEXEC);
+      report(a, fd < 0 ? -1 : futimens(fd, NULL));
+      if (fd >= 0) close(fd);
     } else if (strncmp(a, "connect:", 8) == 0) {
       report(a, tcp_connect(atoi(a + 8)));
     } else if (strcmp(a, "int80") == 0) {

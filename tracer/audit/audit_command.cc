@@ -82,6 +82,12 @@ void stop_for_hytrace_rules(const audit::Policy& policy, bpf::FilterSpec& spec) 
     stop(SYS_connect);
     stop(SYS_bind);
   }
+  // At the exit of each exec, the new image gets the pages of the checked
+  // arguments' copies (tracer/audit/frozen_args.hpp).
+  if (!policy.hytrace.paths.empty() || !policy.hytrace.network.empty()) {
+    stop(SYS_execve);
+    stop(SYS_execveat);
+  }
   // Refused when they reach hytrace or a traced task (audit_mode.cc).
   for (long nr : {SYS_ptrace, SYS_process_vm_readv, SYS_process_vm_writev, SYS_pidfd_getfd}) stop(nr);
 }
@@ -121,8 +127,8 @@ int landlock_ruleset(const AuditCommand& cmd, const audit::Policy& policy) {
   }
   if (!cmd.quiet) {
     for (const std::string& note : notes) warn(fmt::format("{}: hytrace rules: {}", cmd.policy, note));
-    warn(fmt::format("{}: hytrace rules are also checked at each call's stop, where another thread may change a "
-                     "path or an address between the check and its use",
+    warn(fmt::format("{}: hytrace rules are also checked at each call's stop, and the kernel is given a copy of "
+                     "what was checked; a symlink changed between the check and the call is seen by Landlock alone",
                      cmd.policy));
   }
   return fd;
@@ -156,7 +162,8 @@ int run_audit(const AuditCommand& cmd) {
   }
   try {
     const audit::CompiledFilter compiled =
-        audit::compile_filter(policy, cmd.enforce ? audit::FilterMode::kEnforce : audit::FilterMode::kObserve);
+        audit::compile_filter(policy, cmd.enforce ? audit::FilterMode::kEnforce : audit::FilterMode::kObserve,
+                              FrozenArguments::own_calls());
     if (!cmd.quiet) warn_about(cmd.policy, policy, compiled);
     // The tracing filter stops the audited calls; the policy filter, stacked
     // on it, decides every call, and stops the ones the log must see.
@@ -170,7 +177,7 @@ int run_audit(const AuditCommand& cmd) {
     Output log(cmd.output);
     Engine engine;
     engine.handle_interrupts();
-    AuditMode mode(policy, compiled.program, log, options);
+    AuditMode mode(engine, policy, compiled.program, log, options);
     ChildSetup setup;
     setup.policy_filter = &compiled.program;
     setup.landlock_ruleset_fd = landlock_ruleset(cmd, policy);

@@ -3,12 +3,15 @@
 #include <fcntl.h>
 #include <sys/syscall.h>
 #include <linux/audit.h>
+#include <linux/openat2.h>
+#include <sys/ptrace.h>
 #include <linux/seccomp.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
 #include <climits>
+#include <cstring>
 #include <fstream>
 #include <string_view>
 
@@ -19,6 +22,7 @@
 #include "tracer/audit/policy_filter.hpp"
 #include "tracer/audit/rules.hpp"
 #include "tracer/captured_memory.hpp"
+#include "tracer/engine.hpp"
 
 namespace hytrace::tracer {
 namespace {
@@ -127,12 +131,48 @@ bool reaches_tracer(pid_t caller, const syscalls::Call& call) {
     // A traced task's ptrace of another is served by the engine, only on
     // that task's stops (tracer/ptrace_emulation.hpp): hytrace's own
     // threads are what must stay out of reach.
-    case SYS_ptrace: return call.args[0] != 0 /* PTRACE_TRACEME */ && is_hytrace(static_cast<pid_t>(call.args[1]));
+    case SYS_ptrace:
+      if ((call.args[0] == PTRACE_POKETEXT || call.args[0] == PTRACE_POKEDATA) &&
+          FrozenArguments::touches(call.args[2], sizeof(long))) {
+        return true;  // the copies of checked arguments (frozen_args.hpp)
+      }
+      return call.args[0] != 0 /* PTRACE_TRACEME */ && is_hytrace(static_cast<pid_t>(call.args[1]));
     case SYS_process_vm_readv:
     case SYS_process_vm_writev: return ours(static_cast<pid_t>(call.args[0]));
     case SYS_pidfd_getfd: return ours(pid_of_pidfd(caller, call.args[0]));
     default: return false;
   }
+}
+
+// A syscall rule's action that lets the call run, logged or not: the hytrace
+// rules still decide it.
+bool runs(audit::Action action) {
+  return action == audit::Action::kAllow || action == audit::Action::kLog || action == audit::Action::kTrace;
+}
+
+// Writing to /proc/PID/mem of a traced task: it writes even read-only pages,
+// so with it a thread could rewrite the copy of a checked path
+// (FrozenArguments) between the check and the kernel's read.
+bool writes_task_memory(pid_t caller, const std::string& path, uint32_t access) {
+  if (!(access & audit::kAccessWrite)) return false;
+  const auto normal = audit::normalized_path(path);
+  if (!normal || !normal->starts_with("/proc/") || !normal->ends_with("/mem")) return false;
+  std::vector<std::string_view> parts;
+  for (std::string_view rest = std::string_view(*normal).substr(1); !rest.empty();) {
+    const size_t slash = rest.find('/');
+    parts.push_back(rest.substr(0, slash));
+    rest = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
+  }
+  // proc, PID, [task, TID,] mem
+  if (parts.size() != 3 && !(parts.size() == 5 && parts[2] == "task")) return false;
+  const std::string_view who = parts.size() == 5 ? parts[3] : parts[1];
+  if (who == "self" || who == "thread-self") return true;
+  pid_t pid = 0;
+  for (char c : who) {
+    if (c < '0' || c > '9' || pid > 100000000) return true;  // not a number: fail closed
+    pid = pid * 10 + (c - '0');
+  }
+  return pid == caller || ours(pid);
 }
 
 std::string rule_name(uint16_t rule) {
@@ -145,6 +185,10 @@ const AuditMode::Decision AuditMode::kNoListener{audit::Action::kErrno,
                                                 "hytrace: no user-notification listener under --enforce", kNoRule};
 const AuditMode::Decision AuditMode::kOffLimits{audit::Action::kErrno,
                                                "hytrace: the tracer and the traced tasks are off limits", kNoRule};
+// Fail closed: the checked bytes could not be put out of the program's
+// reach (no room, a signal in the way), so the call does not run.
+const AuditMode::Decision AuditMode::kCannotFreeze{audit::Action::kErrno, "hytrace: cannot copy the checked arguments",
+                                                  kNoRule, audit::Verdict::kDeny, EAGAIN, "deny"};
 
 std::string_view outcome_name(Outcome outcome) {
   switch (outcome) {
@@ -160,19 +204,24 @@ std::string_view outcome_name(Outcome outcome) {
   return "?";
 }
 
-std::vector<std::string> absolute_paths(pid_t tid, const syscalls::Call& call, syscalls::MemoryReader& mem) {
-  std::vector<std::string> out;
+std::vector<PathArgument> path_arguments(pid_t tid, const syscalls::Call& call, syscalls::MemoryReader& mem) {
+  std::vector<PathArgument> out;
   const syscalls::SyscallInfo* info = call.abi == syscalls::Abi::kX86_64 ? syscalls::lookup(call.nr) : nullptr;
   if (!info) return out;
   for (int i = 0; i < info->nargs && i < 6; ++i) {
     if (info->args[i] != syscalls::ArgKind::kPath) continue;
-    const auto path = read_path(mem, call.args[i]);
-    if (!path) {
-      out.emplace_back();  // kept in place: one entry per path argument
+    PathArgument& a = out.emplace_back();  // kept in place: one entry per path argument
+    a.arg = i;
+    a.raw = read_path(mem, call.args[i]);
+    if (!a.raw && call.nr == SYS_utimensat && call.args[i] == 0 && static_cast<int>(call.args[0]) != AT_FDCWD) {
+      // utimensat(fd, NULL, ...), futimens(3): the file behind the fd.
+      a.absolute = read_link(fmt::format("/proc/{}/fd/{}", tid, static_cast<int>(call.args[0])));
+      a.of_fd = !a.absolute.empty();
       continue;
     }
-    if (!path->empty() && (*path)[0] == '/') {
-      out.push_back(*path);
+    if (!a.raw) continue;
+    if (!a.raw->empty() && (*a.raw)[0] == '/') {
+      a.absolute = *a.raw;
       continue;
     }
     const bool has_dirfd = i > 0 && info->args[i - 1] == syscalls::ArgKind::kDirFd;
@@ -180,22 +229,71 @@ std::vector<std::string> absolute_paths(pid_t tid, const syscalls::Call& call, s
     const std::string base = dirfd == AT_FDCWD ? read_link(fmt::format("/proc/{}/cwd", tid))
                                                : read_link(fmt::format("/proc/{}/fd/{}", tid, dirfd));
     if (base.empty()) {
-      out.push_back(*path);  // the directory is gone: the path as given
-    } else if (path->empty()) {
-      out.push_back(base);   // AT_EMPTY_PATH: the dirfd itself
+      a.absolute = *a.raw;  // the directory is gone: the path as given
+    } else if (a.raw->empty()) {
+      a.absolute = base;    // AT_EMPTY_PATH: the dirfd itself
     } else {
-      out.push_back(base == "/" ? "/" + *path : base + "/" + *path);
+      a.absolute = base == "/" ? "/" + *a.raw : base + "/" + *a.raw;
+      // A directory's link names it when it is reachable from hytrace's
+      // root; else it reads "... (deleted)", "pipe:[N]" and the like. The
+      // name means the same to the task when its root is hytrace's (no
+      // chroot).
+      a.joined = base[0] == '/' && !base.ends_with(" (deleted)") &&
+                 read_link(fmt::format("/proc/{}/root", tid)) == "/";
     }
   }
   return out;
 }
 
-AuditMode::AuditMode(const audit::Policy& policy, const bpf::Program& program, Output& log, AuditOptions options)
+std::vector<std::string> absolute_paths(pid_t tid, const syscalls::Call& call, syscalls::MemoryReader& mem) {
+  std::vector<std::string> out;
+  for (PathArgument& a : path_arguments(tid, call, mem)) out.push_back(std::move(a.absolute));
+  return out;
+}
+
+CallMemory read_call_memory(pid_t tid, const syscalls::Call& call, syscalls::MemoryReader& mem) {
+  CallMemory out;
+  out.paths = path_arguments(tid, call, mem);
+  if (call.abi != syscalls::Abi::kX86_64) return out;
+  if (call.nr == SYS_openat2) {
+    // The kernel takes sizes from the first version's to a page (EINVAL,
+    // E2BIG otherwise).
+    const uint64_t size = call.args[3];
+    if (size >= sizeof(open_how) && size <= FrozenArguments::kMaxCopy) {
+      out.open_how.resize(size);
+      if (mem.read(call.args[2], out.open_how.data(), size) != size) out.open_how.clear();
+    }
+  }
+  std::optional<uint64_t> how_flags;  // without them, every open access counts
+  if (!out.open_how.empty()) {
+    open_how how{};
+    std::memcpy(&how, out.open_how.data(), sizeof how);
+    how_flags = how.flags;
+    out.open_how_resolve = how.resolve;
+  }
+  out.accesses = audit::path_accesses(call.nr, std::span<const uint64_t, 6>(call.args, 6), how_flags);
+  if (call.nr == SYS_connect || call.nr == SYS_bind) {
+    // The kernel takes at most a sockaddr_storage (EINVAL otherwise).
+    const uint64_t len = call.args[2];
+    if (len > 0 && len <= 128) {
+      out.sockaddr.resize(len);
+      const size_t got = mem.read(call.args[1], out.sockaddr.data(), len);
+      out.sockaddr.resize(got);
+      out.sockaddr_short = got != len;
+    }
+  }
+  return out;
+}
+
+AuditMode::AuditMode(Engine& engine, const audit::Policy& policy, const bpf::Program& program, Output& log,
+                     AuditOptions options)
     : policy_(policy),
       program_(program),
       log_(log),
       options_(std::move(options)),
-      has_hytrace_rules_(!policy.hytrace.paths.empty() || !policy.hytrace.network.empty()) {}
+      has_hytrace_rules_(!policy.hytrace.paths.empty() || !policy.hytrace.network.empty()),
+      freezing_(options_.enforce && has_hytrace_rules_),
+      frozen_(engine) {}
 
 // The policy program run on the call decides, not the stop's seccomp data:
 // a filter of the program's own, installed later, returning TRACE too,
@@ -283,12 +381,11 @@ Outcome AuditMode::apply_verdict(audit::Verdict verdict, int error, SyscallFrame
 }
 
 // The hytrace section's rules, decided on what the call names when it
-// stops: a path made absolute, a socket address. Another thread can change
-// that memory before the kernel reads it (docs/design/audit-policy.md).
-// Of several paths (rename), the most severe verdict wins.
-std::optional<AuditMode::Decision> AuditMode::hytrace_decision(const syscalls::Call& call,
-                                                               const std::vector<std::string>& paths,
-                                                               syscalls::MemoryReader& mem) const {
+// stops: a path made absolute, a socket address. Under --enforce the kernel
+// is then given the bytes decided on (freeze). Of several paths (rename),
+// the most severe verdict wins.
+std::optional<AuditMode::Decision> AuditMode::hytrace_decision(pid_t tid, const syscalls::Call& call,
+                                                               const CallMemory& read) const {
   if (call.abi != syscalls::Abi::kX86_64) return std::nullopt;  // their numbers differ: see the notes
   std::optional<Decision> worst;
   const auto consider = [&](audit::Verdict verdict, std::string rule, int error) {
@@ -300,34 +397,62 @@ std::optional<AuditMode::Decision> AuditMode::hytrace_decision(const syscalls::C
     d.action_text = std::string(audit::verdict_name(verdict));
     worst = std::move(d);
   };
-  std::optional<uint64_t> how_flags;
-  if (call.nr == SYS_openat2) {
-    uint64_t flags = 0;
-    if (mem.read(call.args[2], &flags, sizeof flags) == sizeof flags) how_flags = flags;
-  }
-  const auto accesses = audit::path_accesses(call.nr, std::span<const uint64_t, 6>(call.args, 6), how_flags);
-  for (size_t i = 0; i < accesses.size() && i < paths.size(); ++i) {
+  const std::vector<uint32_t>& accesses = read.accesses;
+  for (size_t i = 0; i < accesses.size() && i < read.paths.size(); ++i) {
     if (accesses[i] == 0) continue;
-    if (paths[i].empty()) {
+    const PathArgument& path = read.paths[i];
+    if (!path.raw && !path.of_fd) {
       // Not readable at the stop: the kernel would fail it with EFAULT,
       // unless another thread maps it first. Fail closed.
       consider(audit::Verdict::kDeny, "hytrace: a path that cannot be read", EFAULT);
       continue;
     }
-    if (const auto d = audit::decide_path(policy_.hytrace.paths, paths[i], accesses[i])) {
+    if (options_.enforce && writes_task_memory(tid, path.absolute, accesses[i])) {
+      consider(audit::Verdict::kDeny, "hytrace: the memory of a traced task is off limits", EACCES);
+      continue;
+    }
+    if (const auto d = audit::decide_path(policy_.hytrace.paths, path.absolute, accesses[i])) {
       consider(d->verdict, fmt::format("hytrace.paths[{}]", d->rule_index), EACCES);
     }
   }
   if (call.nr == SYS_connect || call.nr == SYS_bind) {
-    uint8_t addr[128];
-    const size_t want = std::min<uint64_t>(call.args[2], sizeof addr);
-    const size_t got = mem.read(call.args[1], addr, want);
-    const auto op = call.nr == SYS_connect ? audit::NetOp::kConnect : audit::NetOp::kBind;
-    if (const auto d = audit::decide_network(policy_.hytrace.network, op, std::span<const uint8_t>(addr, got))) {
+    if (read.sockaddr_short) {
+      consider(audit::Verdict::kDeny, "hytrace: an address that cannot be read", EFAULT);
+    } else if (const auto d = audit::decide_network(policy_.hytrace.network,
+                                                    call.nr == SYS_connect ? audit::NetOp::kConnect
+                                                                           : audit::NetOp::kBind,
+                                                    read.sockaddr)) {
       consider(d->verdict, fmt::format("hytrace.network[{}]", d->rule_index), EACCES);
     }
   }
   return worst;
+}
+
+// The checked bytes go where no task can change them, and the call reads
+// them there (tracer/audit/frozen_args.hpp). A relative path that hytrace
+// joined to its directory is given as the absolute path decided on, so a
+// chdir or a dup2 over the dirfd in between changes nothing either; not for
+// exec (a script would see its interpreter's argument change) and not with
+// openat2's RESOLVE_BENEATH or RESOLVE_IN_ROOT, which are about that
+// directory.
+bool AuditMode::freeze(Task& task, const SyscallFrame& frame, const CallMemory& read) {
+  const syscalls::Call& call = frame.call;
+  const bool keep_relative = syscalls::role_of(call.abi, call.nr) == syscalls::Role::kExec ||
+                             (read.open_how_resolve & (RESOLVE_BENEATH | RESOLVE_IN_ROOT)) != 0;
+  std::vector<FrozenCopy> copies;
+  for (size_t i = 0; i < read.accesses.size() && i < read.paths.size(); ++i) {
+    const PathArgument& path = read.paths[i];
+    if (read.accesses[i] == 0 || !path.raw) continue;
+    const bool absolute = path.joined && !keep_relative && path.absolute.size() < PATH_MAX;
+    const std::string& text = absolute ? path.absolute : *path.raw;
+    FrozenCopy& copy = copies.emplace_back();
+    copy.arg = path.arg;
+    copy.bytes.assign(text.begin(), text.end());
+    copy.bytes.push_back('\0');
+  }
+  if (!read.open_how.empty()) copies.push_back({2, read.open_how});
+  if (!read.sockaddr.empty()) copies.push_back({1, read.sockaddr});
+  return copies.empty() || frozen_.freeze(task, frame.seq, copies);
 }
 
 void AuditMode::on_syscall_enter(Task& task, SyscallFrame& frame) {
@@ -341,12 +466,18 @@ void AuditMode::on_syscall_enter(Task& task, SyscallFrame& frame) {
   auto decision = decision_of(frame);
   if (!decision && opens_listener(frame.call)) decision = kNoListener;
   if (!decision && reaches_tracer(task.tid, frame.call)) decision = kOffLimits;
-  std::vector<std::string> paths;
-  if (!decision && has_hytrace_rules_) {
-    paths = absolute_paths(task.tid, frame.call, mem);
-    decision = hytrace_decision(frame.call, paths, mem);
+  // The hytrace rules have their say over every call the syscall rules let
+  // run (allowed, or logged).
+  std::optional<CallMemory> read;
+  if (has_hytrace_rules_ && (!decision || runs(decision->action))) {
+    read = read_call_memory(task.tid, frame.call, mem);
+    auto own = hytrace_decision(task.tid, frame.call, *read);
+    if (own && (!decision || own->verdict == audit::Verdict::kDeny)) decision = std::move(own);
   }
-  if (!decision && !options_.audited.shows(frame.call)) return;
+  if (!decision && !options_.audited.shows(frame.call)) {
+    if (read && freezing_ && !freeze(task, frame, *read)) decision = kCannotFreeze;
+    if (!decision) return;
+  }
   Pending& p = pending_[frame.seq];
   p.tid = task.tid;
   // Which filter sent the stop, as its data says (a filter of the
@@ -354,7 +485,11 @@ void AuditMode::on_syscall_enter(Task& task, SyscallFrame& frame) {
   p.stopped_by = frame.seccomp_data && audit::policy_rule_of(*frame.seccomp_data) ? "policy" : "tracer";
   p.call = syscalls::render_entry(frame.call, mem, options_.format);
   p.call.name = syscall_name(frame.call);
-  p.paths = paths.empty() ? absolute_paths(task.tid, frame.call, mem) : std::move(paths);
+  if (read) {
+    for (const PathArgument& a : read->paths) p.paths.push_back(a.absolute);
+  } else {
+    p.paths = absolute_paths(task.tid, frame.call, mem);
+  }
   std::erase(p.paths, std::string());  // unreadable: no path to show
   if (decision) {
     p.decision = *decision;
@@ -362,11 +497,27 @@ void AuditMode::on_syscall_enter(Task& task, SyscallFrame& frame) {
   } else {
     p.decision.rule = "allowed";
   }
+  if (read && freezing_ && !frame.skip && !freeze(task, frame, *read)) {
+    p.decision = kCannotFreeze;
+    p.outcome = apply(kCannotFreeze, frame);
+  }
   // A would-kill or would-trap call in observe mode, and an enforced one
   // the kernel did not act on, still run: the log is written at exit.
 }
 
 void AuditMode::on_syscall_exit(Task& task, const SyscallFrame& frame, long result) {
+  if (freezing_) {
+    const bool exec = syscalls::role_of(frame.call.abi, frame.call.nr) == syscalls::Role::kExec && result == 0;
+    frozen_.thaw(task, frame.seq, !exec);
+    // Not where the kernel is to restart the call: an injected call there
+    // could disturb it (restart_syscall's state).
+    if (exec) {
+      frozen_.on_exec(task);
+    } else if (!Engine::is_restart_code(result)) {
+      frozen_.grow(task);
+    }
+    if (const auto problem = frozen_.take_problem()) fmt::print(stderr, "hytrace: {}\n", *problem);
+  }
   auto it = pending_.find(frame.seq);
   if (it == pending_.end()) return;
   FrameMemory mem(task.tid, frame.captured.get());
@@ -400,6 +551,7 @@ void AuditMode::on_task_exiting(const TaskExiting& exiting) {
 
 void AuditMode::on_task_exit(const TaskExit& exit) {
   const pid_t tid = exit.task->tid;
+  frozen_.forget(tid);
   for (auto it = pending_.begin(); it != pending_.end();) {
     if (it->second.tid != tid) {
       ++it;

@@ -11,9 +11,11 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "bpf/filter.hpp"
 #include "syscalls/format.hpp"
+#include "tracer/audit/frozen_args.hpp"
 #include "tracer/audit/policy.hpp"
 #include "tracer/event.hpp"
 #include "tracer/output.hpp"
@@ -47,11 +49,37 @@ struct AuditCounts {
   uint64_t events = 0;
 };
 
+// A path argument as a call passed it, and made absolute.
+struct PathArgument {
+  int arg = 0;                     // its index among the call's arguments
+  std::optional<std::string> raw;  // the bytes before the NUL; nullopt: unreadable
+  std::string absolute;            // "" when unreadable
+  // `absolute` was made by joining a relative path to a directory that hytrace
+  // sees by the same name: giving the kernel `absolute` instead names the same
+  // file, with no cwd or dirfd that another thread could change in between.
+  bool joined = false;
+  bool of_fd = false;  // no path: the call is about the file of its fd argument (futimens), named by `absolute`
+};
+
+// What the hytrace rules read of a call's memory, read once: the decision is
+// made on it, and under --enforce the kernel is given these very bytes.
+struct CallMemory {
+  std::vector<PathArgument> paths;  // one per kPath argument
+  std::vector<uint32_t> accesses;   // audit::path_accesses of the call: what it does to each path
+  std::vector<uint8_t> open_how;    // openat2's struct, all `size` bytes, when readable and of a size the kernel takes
+  uint64_t open_how_resolve = 0;    // its RESOLVE_* flags
+  std::vector<uint8_t> sockaddr;    // connect, bind: the address, when readable and of a size the kernel takes
+  bool sockaddr_short = false;      // the address could not be read as long as the call says
+};
+CallMemory read_call_memory(pid_t tid, const syscalls::Call& call, syscalls::MemoryReader& mem);
+
 class AuditMode final : public Handler {
  public:
   // `program`: the policy filter as compiled for the tracee (its verdicts
-  // decide the stops).
-  AuditMode(const audit::Policy& policy, const bpf::Program& program, Output& log, AuditOptions options);
+  // decide the stops). `engine`: for the copies of checked arguments under
+  // --enforce (FrozenArguments).
+  AuditMode(Engine& engine, const audit::Policy& policy, const bpf::Program& program, Output& log,
+            AuditOptions options);
 
   void on_syscall_enter(Task& task, SyscallFrame& frame) override;
   void on_syscall_exit(Task& task, const SyscallFrame& frame, long result) override;
@@ -84,11 +112,12 @@ class AuditMode final : public Handler {
   };
   static const Decision kNoListener;
   static const Decision kOffLimits;
+  static const Decision kCannotFreeze;
   std::optional<Decision> decision_of(const SyscallFrame& frame) const;
   Outcome apply(const Decision& d, SyscallFrame& frame) const;
   Outcome apply_verdict(audit::Verdict verdict, int error, SyscallFrame& frame) const;
-  std::optional<Decision> hytrace_decision(const syscalls::Call& call,
-                                           const std::vector<std::string>& paths, syscalls::MemoryReader& mem) const;
+  std::optional<Decision> hytrace_decision(pid_t tid, const syscalls::Call& call, const CallMemory& read) const;
+  bool freeze(Task& task, const SyscallFrame& frame, const CallMemory& read);
   void write(const Task& task, const Pending& p, std::optional<long> result);
   void write_kernel_action(pid_t pid, pid_t tid, const std::string& syscall, Outcome outcome);
 
@@ -97,6 +126,8 @@ class AuditMode final : public Handler {
   Output& log_;
   AuditOptions options_;
   bool has_hytrace_rules_;
+  bool freezing_;          // --enforce with hytrace rules: checked memory is copied (FrozenArguments)
+  FrozenArguments frozen_;
   bool launched_ = false;  // the root's execve seen: the launcher's own calls are not the program's
   std::map<uint64_t, Pending> pending_;      // by the call's seq
   std::map<pid_t, std::string> last_call_;   // at PTRACE_EVENT_EXIT: the call a kill ended
@@ -109,5 +140,7 @@ class AuditMode final : public Handler {
 // through symlinks).
 std::vector<std::string> absolute_paths(pid_t tid, const syscalls::Call& call,
                                         syscalls::MemoryReader& mem);
+// The same, with what the program passed.
+std::vector<PathArgument> path_arguments(pid_t tid, const syscalls::Call& call, syscalls::MemoryReader& mem);
 
 }  // namespace hytrace::tracer

@@ -98,7 +98,7 @@ std::vector<uint32_t> path_accesses(long nr, std::span<const uint64_t, 6> args,
     case SYS_utime:
     case SYS_utimes:
     case SYS_futimesat:
-    case SYS_utimensat:  // a NULL path (the dirfd itself) gives no path argument
+    case SYS_utimensat:  // a NULL path: the file of its dirfd (futimens; tracer::path_arguments)
     case SYS_setxattr:
     case SYS_lsetxattr:
     case SYS_removexattr:
