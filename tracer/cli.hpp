@@ -51,6 +51,7 @@ struct AuditCommand {
 struct ProfileCommand {
   std::string file;    // TRACE.hyt
   std::string output;  // -o; stdout by default
+  bool paths = false;  // --paths: a hytrace path section too
 };
 
 struct ReplayCommand {

@@ -76,7 +76,10 @@ Examples:
 constexpr const char* kProfileHelp = R"(Write the smallest Docker/OCI seccomp profile that allows what the program
 recorded in FILE did: every syscall it made, by name; socket, personality
 and clone only with the argument values the recording shows (when there
-were at most 4); everything else fails with EPERM. The profile is for
+were at most 4); everything else fails with EPERM. With --paths, a path
+section too (hytrace's own, which Docker ignores): the files and directories
+the program read, wrote, executed, created, removed or renamed, and a deny of
+everything else, which hytrace audit hands to Landlock. The profile is for
 `hytrace audit --policy` and for `docker run --security-opt seccomp=FILE`.
 
 Example:
@@ -240,6 +243,8 @@ int main(int argc, char** argv) {
   profile_sub->add_option("FILE", profile.file, "The trace file (from hytrace record)")->required();
   profile_sub->add_option("-o,--output", profile.output, "Write the profile to FILE instead of stdout")
       ->type_name("FILE");
+  profile_sub->add_flag("--paths", profile.paths,
+                        "Add path rules: allow what the program did to files, deny the rest");
 
   hytrace::tracer::ReplayCommand replay;
   CLI::App* replay_sub = app.add_subcommand("replay", "Re-run a recording, feeding back its results");

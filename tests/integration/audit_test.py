@@ -32,8 +32,8 @@ Cases:
   json       --json: every line parses, carries the schema's fields, the summary counts them
   podman     Podman's default profile, enforced: the probe's output is the native one
   profile    record the probe, `profile` the recording, audit --enforce with that profile:
-             the native output and no denial; without getppid in it, getppid is denied
-             and logged
+             the native output and no denial, with --paths too (then another file is
+             denied); without getppid in it, getppid is denied and logged
   bad_policy an unknown operator: one line naming the JSON path, status 2, the program not run
 
 Exit status 0 passed, 1 failed, 77 skipped.
@@ -363,6 +363,21 @@ def profile_case(hytrace, prog, tmp, _):
     run = audit(hytrace, tmp, profile, steps, "--enforce", "-q", prog=prog)
     expect(run, native.returncode, native.stdout, [r"^audit summary"])
     check(not re.search(r": (deny|kill|trap) ", run.log), f"a denial under the recording's own profile\n{run.show()}")
+
+    # --paths: what the program did to files, and nothing else.
+    made = subprocess.run([hytrace, "profile", "--paths", trace], capture_output=True, text=True, timeout=TIMEOUT)
+    check(made.returncode == 0, f"profile --paths: {made}")
+    with_paths = json.loads(made.stdout)
+    rules = with_paths["hytrace"]["paths"]
+    check({"action": "allow", "access": ["read"], "prefix": "/etc/hostname"} in rules, f"no rule for /etc/hostname: {rules}")
+    check(rules[-1]["action"] == "deny" and rules[-1]["prefix"] == "/", f"the last rule: {rules[-1]}")
+    run = audit(hytrace, tmp, with_paths, steps, "--enforce", prog=prog)
+    expect(run, native.returncode, native.stdout, [r"^audit summary"])
+    check(not re.search(r": (deny|kill|trap) ", run.log), f"a denial under the recording's own paths\n{run.show()}")
+    check("read: enforced by Landlock in the kernel" in run.stderr or "Landlock is off" in run.stderr,
+          f"the path rules are not Landlock's\n{run.show()}")
+    run = audit(hytrace, tmp, with_paths, ["open:/etc/passwd"], "--enforce", "-q", prog=prog)
+    expect(run, 0, f"open:/etc/passwd = -1 {errno.EACCES}\n", [re.escape('path="/etc/passwd": deny (deny, hytrace.paths[')])
 
     allowed.remove("getppid")
     run = audit(hytrace, tmp, profile, steps, "--enforce", "-q", prog=prog)

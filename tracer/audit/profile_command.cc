@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "syscalls/catalogue.hpp"
+#include "tracer/audit/profile_paths.hpp"
 #include "tracer/cli.hpp"
 #include "tracer/tracefile/reader.hpp"
 
@@ -97,8 +98,10 @@ nlohmann::ordered_json to_oci(const Profile& p, const std::string& source) {
 int run_profile(const ProfileCommand& cmd) {
   TraceReader reader = TraceReader::open(cmd.file);
   Profile profile;
+  audit::PathProfile paths;
   while (auto event = reader.next()) {
     if (const auto* s = std::get_if<SyscallEvent>(&*event)) add(profile, *s);
+    if (cmd.paths) paths.add(*event);
   }
   // A damaged trace would give a profile that silently lacks calls.
   if (const ReadError* error = reader.error()) {
@@ -108,7 +111,17 @@ int run_profile(const ProfileCommand& cmd) {
   if (const std::string note = reader.cut_short(); !note.empty()) {
     fmt::print(stderr, "hytrace: {}: {} (the profile allows only what was recorded)\n", cmd.file, note);
   }
-  const std::string text = to_oci(profile, "the recorded program").dump(2) + "\n";
+  nlohmann::ordered_json oci = to_oci(profile, "the recorded program");
+  if (cmd.paths) {
+    oci["hytrace"] = {{"paths", paths.rules()}};
+    if (paths.unplaced() > 0) {
+      fmt::print(stderr,
+                 "hytrace: {}: {} path accesses are not in the path rules: their directory is not in the "
+                 "recording (a descriptor or cwd from before it)\n",
+                 cmd.file, paths.unplaced());
+    }
+  }
+  const std::string text = oci.dump(2) + "\n";
   if (cmd.output.empty() || cmd.output == "-") {
     std::fwrite(text.data(), 1, text.size(), stdout);
     return 0;
