@@ -42,6 +42,7 @@ import errno
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -213,15 +214,29 @@ def race_case(hytrace, prog, tmp, _):
         os.mkdir(os.path.join(tmp, name))
         with open(os.path.join(tmp, name, "file"), "w") as f:
             f.write(name)
+        shutil.copy(racer, os.path.join(tmp, name, "prog"))
     policy = {"defaultAction": "SCMP_ACT_ALLOW",
-              "hytrace": {"paths": [{"action": "deny", "access": ["read"], "prefix": os.path.join(tmp, "secret")}]}}
+              "hytrace": {"paths": [{"action": "deny", "access": ["read", "exec"],
+                                     "prefix": os.path.join(tmp, "secret")}]}}
     opens = 300
     for mode in ("memory", "cwd", "dirfd"):
         run = audit(hytrace, tmp, policy, [mode, tmp, str(opens)], "--enforce", "-q", prog=racer)
         expect(run, 0, f"{mode}: secret 0 of {opens}\n", [])
-    run = audit(hytrace, tmp, policy, ["procmem"], "--enforce", "-q", prog=racer)
+    # An exec cannot be given another path (a script would see it): what ran
+    # is checked at its exit, and the wrong program is killed first.
+    run = audit(hytrace, tmp, policy, ["exec", tmp, "100"], "--enforce", "-q", prog=racer)
+    expect(run, 0, "exec: secret 0 of 100\n", [])
+    run = audit(hytrace, tmp, policy, ["procmem", "/proc/self/mem"], "--enforce", "-q", prog=racer)
     expect(run, 0, f"procmem = {-errno.EACCES}\n",
            [re.escape('path="/proc/self/mem": deny (deny, hytrace: the memory of a traced task is off limits)')])
+    # Spellings the check at entry cannot tell: the descriptor is looked at
+    # when the open returns, and the program killed before it can use it.
+    for spelling in ("/proc/self/root/proc/self/mem", "/proc/thread-self/../self/mem"):
+        run = audit(hytrace, tmp, policy, ["procmem", spelling], "--enforce", "-q", prog=racer)
+        denied = run.status == 0 and run.stdout == f"procmem = {-errno.EACCES}\n"
+        killed = run.status == 128 + signal.SIGKILL and run.stdout == "" and re.search(
+            r": kill \(kill, hytrace: the memory of a traced task is off limits\)$", run.log, re.M)
+        check(denied or killed, f"{spelling}: the program kept a writable descriptor of its memory\n{run.show()}")
     # Under a profile that allows only what the program made (not hytrace's
     # own mmap and mseal of the copies' pages), the copies still work.
     trace = os.path.join(tmp, "race.hyt")

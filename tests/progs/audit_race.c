@@ -7,7 +7,12 @@
 //                            DIR/public and DIR/secret (fchdir)
 //   audit_race dirfd DIR N   openat(D, "file") while D flips between the two
 //                            directories (dup2)
-//   audit_race procmem       open("/proc/self/mem", O_RDWR)
+//   audit_race exec DIR N    N children each exec ./prog while the cwd flips
+//                            between DIR/public and DIR/secret, where prog is
+//                            a copy of this program: it says where it runs
+//   audit_race procmem PATH  open(PATH, O_RDWR): PATH a spelling of
+//                            /proc/self/mem
+//   audit_race whoami        prints the name of the directory it runs from
 // DIR/public/file holds "public", DIR/secret/file "secret". Each of the N
 // opens that succeeds is read; the line printed counts the reads that got
 // "secret": "memory: secret 0 of 400" (and the opens that failed).
@@ -20,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static atomic_int done;
@@ -69,14 +75,48 @@ static int open_dir(const char* dir, const char* name) {
   return fd;
 }
 
+// Forks n children that each exec ./prog while a thread flips the cwd, and
+// counts the ones that ran from DIR/secret.
+static int exec_race(int n) {
+  int secret = 0;
+  for (int i = 0; i < n; ++i) {
+    int out[2];
+    if (pipe(out) != 0) return 2;
+    const pid_t child = fork();
+    if (child == 0) {
+      dup2(out[1], 1);
+      pthread_t flipper;
+      if (fchdir(public_dir) != 0 || pthread_create(&flipper, NULL, flip_cwd, NULL) != 0) _exit(2);
+      execl("./prog", "prog", "whoami", (char*)NULL);
+      _exit(3);
+    }
+    close(out[1]);
+    char buf[64] = {0};
+    if (read(out[0], buf, sizeof buf - 1) > 0 && strncmp(buf, "secret", 6) == 0) ++secret;
+    close(out[0]);
+    waitpid(child, NULL, 0);
+  }
+  printf("exec: secret %d of %d\n", secret, n);
+  return 0;
+}
+
 int main(int argc, char** argv) {
-  if (argc == 2 && strcmp(argv[1], "procmem") == 0) {
-    const int fd = open("/proc/self/mem", O_RDWR);
+  if (argc == 3 && strcmp(argv[1], "procmem") == 0) {
+    const int fd = open(argv[2], O_RDWR);
     printf("procmem = %d\n", fd < 0 ? -errno : 0);
     return 0;
   }
+  if (argc == 2 && strcmp(argv[1], "whoami") == 0) {
+    char exe[4096];
+    const ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) return 2;
+    exe[n] = '\0';
+    *strrchr(exe, '/') = '\0';
+    printf("%s\n", strrchr(exe, '/') + 1);
+    return 0;
+  }
   if (argc != 4) {
-    fprintf(stderr, "usage: %s memory|cwd|dirfd DIR N | procmem\n", argv[0]);
+    fprintf(stderr, "usage: %s memory|cwd|dirfd|exec DIR N | procmem PATH | whoami\n", argv[0]);
     return 2;
   }
   const char* mode = argv[1];
@@ -101,6 +141,8 @@ int main(int argc, char** argv) {
   } else if (strcmp(mode, "dirfd") == 0) {
     at = dir_slot;
     flip = flip_dirfd;
+  } else if (strcmp(mode, "exec") == 0) {
+    return exec_race(n);
   } else {
     fprintf(stderr, "%s: unknown mode %s\n", argv[0], mode);
     return 2;

@@ -5,6 +5,8 @@
 #include <linux/audit.h>
 #include <linux/openat2.h>
 #include <sys/ptrace.h>
+#include <sys/stat.h>
+#include <csignal>
 #include <linux/seccomp.h>
 #include <unistd.h>
 
@@ -35,7 +37,8 @@ constexpr uint16_t kNoRule = audit::kMaxSyscallRules;
 std::string read_link(const std::string& path) {
   char buf[PATH_MAX];
   const ssize_t n = readlink(path.c_str(), buf, sizeof buf);
-  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
+  // A link as long as the buffer may be cut short: no name is safer than a wrong one.
+  return n > 0 && static_cast<size_t>(n) < sizeof buf ? std::string(buf, static_cast<size_t>(n)) : std::string();
 }
 
 std::string first_line(const std::string& path) {
@@ -144,6 +147,11 @@ bool reaches_tracer(pid_t caller, const syscalls::Call& call) {
   }
 }
 
+bool opens(const syscalls::Call& call) {
+  return call.abi == syscalls::Abi::kX86_64 &&
+         (call.nr == SYS_open || call.nr == SYS_openat || call.nr == SYS_openat2 || call.nr == SYS_creat);
+}
+
 // A syscall rule's action that lets the call run, logged or not: the hytrace
 // rules still decide it.
 bool runs(audit::Action action) {
@@ -175,6 +183,34 @@ bool writes_task_memory(pid_t caller, const std::string& path, uint32_t access) 
   return pid == caller || ours(pid);
 }
 
+// A file's identity as stat(2) follows it: what an exec must have run.
+std::optional<std::pair<dev_t, ino_t>> identity(const std::string& path) {
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0) return std::nullopt;
+  return std::make_pair(st.st_dev, st.st_ino);
+}
+
+// A file that starts with "#!": the kernel runs its interpreter instead.
+bool is_script(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  char head[2] = {};
+  return in.read(head, 2) && head[0] == '#' && head[1] == '!';
+}
+
+// Descriptor `fd` of the task is a /proc/PID/mem file (however its path was
+// spelled: through /proc/self/root, a dirfd of /proc/self, /dev/fd...).
+bool is_memory_file(pid_t tid, long fd) {
+  static const dev_t proc_dev = [] {
+    struct stat st {};
+    return stat("/proc", &st) == 0 ? st.st_dev : dev_t{0};
+  }();
+  const std::string link = fmt::format("/proc/{}/fd/{}", tid, fd);
+  struct stat st {};
+  if (stat(link.c_str(), &st) != 0 || st.st_dev != proc_dev) return false;
+  const std::string target = read_link(link);
+  return target.empty() || target.ends_with("/mem");  // unnamed: fail closed
+}
+
 std::string rule_name(uint16_t rule) {
   return rule == audit::kDefaultRule ? "defaultAction" : fmt::format("syscalls[{}]", rule);
 }
@@ -186,9 +222,15 @@ const AuditMode::Decision AuditMode::kNoListener{audit::Action::kErrno,
 const AuditMode::Decision AuditMode::kOffLimits{audit::Action::kErrno,
                                                "hytrace: the tracer and the traced tasks are off limits", kNoRule};
 // Fail closed: the checked bytes could not be put out of the program's
-// reach (no room, a signal in the way), so the call does not run.
+// reach (no room, a signal in the way), so the call does not run. Or a
+// relative path could not be given as the absolute one decided on (its
+// directory is gone or unnamed, or openat2's RESOLVE_BENEATH, IN_ROOT or
+// NO_XDEV are about that directory), so another thread could change it.
 const AuditMode::Decision AuditMode::kCannotFreeze{audit::Action::kErrno, "hytrace: cannot copy the checked arguments",
                                                   kNoRule, audit::Verdict::kDeny, EAGAIN, "deny"};
+const AuditMode::Decision AuditMode::kCannotPin{audit::Action::kErrno,
+                                               "hytrace: a relative path that cannot be given as the one checked",
+                                               kNoRule, audit::Verdict::kDeny, EACCES, "deny"};
 
 std::string_view outcome_name(Outcome outcome) {
   switch (outcome) {
@@ -435,15 +477,21 @@ std::optional<AuditMode::Decision> AuditMode::hytrace_decision(pid_t tid, const 
 // exec (a script would see its interpreter's argument change) and not with
 // openat2's RESOLVE_BENEATH or RESOLVE_IN_ROOT, which are about that
 // directory.
-bool AuditMode::freeze(Task& task, const SyscallFrame& frame, const CallMemory& read) {
+//
+// An exec's relative path stays as it is (a script would see its
+// interpreter's argument change): what it ran is checked at its exit
+// instead (check_exec).
+const AuditMode::Decision* AuditMode::freeze(Task& task, const SyscallFrame& frame, const CallMemory& read) {
   const syscalls::Call& call = frame.call;
-  const bool keep_relative = syscalls::role_of(call.abi, call.nr) == syscalls::Role::kExec ||
-                             (read.open_how_resolve & (RESOLVE_BENEATH | RESOLVE_IN_ROOT)) != 0;
+  const bool exec = syscalls::role_of(call.abi, call.nr) == syscalls::Role::kExec;
+  const bool about_dir = (read.open_how_resolve & (RESOLVE_BENEATH | RESOLVE_IN_ROOT | RESOLVE_NO_XDEV)) != 0;
   std::vector<FrozenCopy> copies;
   for (size_t i = 0; i < read.accesses.size() && i < read.paths.size(); ++i) {
     const PathArgument& path = read.paths[i];
     if (read.accesses[i] == 0 || !path.raw) continue;
-    const bool absolute = path.joined && !keep_relative && path.absolute.size() < PATH_MAX;
+    const bool relative = !path.raw->empty() && (*path.raw)[0] != '/';
+    const bool absolute = relative && path.joined && !exec && !about_dir && path.absolute.size() < PATH_MAX;
+    if (relative && !absolute && (!exec || !path.joined)) return &kCannotPin;
     const std::string& text = absolute ? path.absolute : *path.raw;
     FrozenCopy& copy = copies.emplace_back();
     copy.arg = path.arg;
@@ -452,16 +500,78 @@ bool AuditMode::freeze(Task& task, const SyscallFrame& frame, const CallMemory& 
   }
   if (!read.open_how.empty()) copies.push_back({2, read.open_how});
   if (!read.sockaddr.empty()) copies.push_back({1, read.sockaddr});
-  return copies.empty() || frozen_.freeze(task, frame.seq, copies);
+  if (!copies.empty() && !frozen_.freeze(task, frame.seq, copies)) return &kCannotFreeze;
+  if (exec && !read.paths.empty()) {
+    if (const auto id = identity(read.paths[0].absolute)) {
+      exec_checked_[frame.seq] = {task.tid, *id, is_script(read.paths[0].absolute)};
+    }
+  }
+  return nullptr;
+}
+
+// At the exit of an exec whose path was checked: the program that now runs
+// must be the file that was decided on. Another thread changing the cwd, a
+// dirfd or a symlink in between could have made the kernel run another;
+// it is killed before its first instruction.
+//
+// A script runs its interpreter (the program then is that): the
+// interpreter must be one the exec rules allow, and it reads the script
+// through an open that is checked in turn.
+void AuditMode::check_exec(Task& task, const SyscallFrame& frame, long result) {
+  const auto it = exec_checked_.find(frame.seq);
+  if (it == exec_checked_.end()) return;
+  const ExecCheck checked = it->second;
+  exec_checked_.erase(it);
+  if (result != 0) return;
+  const std::string exe_link = fmt::format("/proc/{}/exe", task.tid);
+  if (identity(exe_link) == checked.file) return;
+  const std::string exe = read_link(exe_link);
+  const auto d = exe.empty() ? std::nullopt : audit::decide_path(policy_.hytrace.paths, exe, audit::kAccessExec);
+  const bool allowed = !exe.empty() && (!d || d->verdict != audit::Verdict::kDeny);
+  if (!checked.script || !allowed) kill_for(task, frame.seq, "hytrace: exec of another file than the one checked");
+}
+
+// A write-open that ends as a /proc/PID/mem file: its path got past the
+// check at entry (a spelling it could not tell). With it the program could
+// rewrite the copies of checked arguments: it is killed before the
+// descriptor is its own.
+void AuditMode::note_write_open(const Task& task, const SyscallFrame& frame, const CallMemory& read) {
+  if (opens(frame.call) && !read.accesses.empty() && (read.accesses[0] & audit::kAccessWrite)) {
+    write_opens_[frame.seq] = task.tid;
+  }
+}
+
+void AuditMode::check_open(Task& task, const SyscallFrame& frame, long result) {
+  const auto it = write_opens_.find(frame.seq);
+  if (it == write_opens_.end()) return;
+  write_opens_.erase(it);
+  if (result >= 0 && is_memory_file(task.tid, result)) {
+    kill_for(task, frame.seq, "hytrace: the memory of a traced task is off limits");
+  }
+}
+
+void AuditMode::kill_for(Task& task, uint64_t seq, const char* rule) {
+  ::kill(task.tgid(), SIGKILL);
+  auto it = pending_.find(seq);
+  if (it == pending_.end()) {
+    it = pending_.emplace(seq, Pending{}).first;
+    it->second.tid = task.tid;
+  }
+  it->second.decision = Decision{audit::Action::kKillProcess, rule, kNoRule, audit::Verdict::kDeny, 0, "kill"};
+  it->second.outcome = Outcome::kKill;
 }
 
 void AuditMode::on_syscall_enter(Task& task, SyscallFrame& frame) {
+  // The launcher's exec of the program: hytrace's own code, one thread,
+  // nothing to copy the path away from (and no region to copy it to).
+  const bool launcher = !launched_;
   if (!launched_) {
     // Until the root execs the program, the calls are the launcher's,
     // made before the policy filter exists (installing it, say).
     if (syscalls::role_of(frame.call.abi, frame.call.nr) != syscalls::Role::kExec) return;
     launched_ = true;
   }
+  const bool freezing = freezing_ && !launcher;
   FrameMemory mem(task.tid, frame.captured.get());
   auto decision = decision_of(frame);
   if (!decision && opens_listener(frame.call)) decision = kNoListener;
@@ -475,8 +585,13 @@ void AuditMode::on_syscall_enter(Task& task, SyscallFrame& frame) {
     if (own && (!decision || own->verdict == audit::Verdict::kDeny)) decision = std::move(own);
   }
   if (!decision && !options_.audited.shows(frame.call)) {
-    if (read && freezing_ && !freeze(task, frame, *read)) decision = kCannotFreeze;
-    if (!decision) return;
+    if (read && freezing) {
+      if (const Decision* failed = freeze(task, frame, *read)) decision = *failed;
+    }
+    if (!decision) {
+      if (read && freezing) note_write_open(task, frame, *read);
+      return;
+    }
   }
   Pending& p = pending_[frame.seq];
   p.tid = task.tid;
@@ -497,10 +612,13 @@ void AuditMode::on_syscall_enter(Task& task, SyscallFrame& frame) {
   } else {
     p.decision.rule = "allowed";
   }
-  if (read && freezing_ && !frame.skip && !freeze(task, frame, *read)) {
-    p.decision = kCannotFreeze;
-    p.outcome = apply(kCannotFreeze, frame);
+  if (read && freezing && !frame.skip) {
+    if (const Decision* failed = freeze(task, frame, *read)) {
+      p.decision = *failed;
+      p.outcome = apply(*failed, frame);
+    }
   }
+  if (read && freezing && !frame.skip) note_write_open(task, frame, *read);
   // A would-kill or would-trap call in observe mode, and an enforced one
   // the kernel did not act on, still run: the log is written at exit.
 }
@@ -509,13 +627,9 @@ void AuditMode::on_syscall_exit(Task& task, const SyscallFrame& frame, long resu
   if (freezing_) {
     const bool exec = syscalls::role_of(frame.call.abi, frame.call.nr) == syscalls::Role::kExec && result == 0;
     frozen_.thaw(task, frame.seq, !exec);
-    // Not where the kernel is to restart the call: an injected call there
-    // could disturb it (restart_syscall's state).
-    if (exec) {
-      frozen_.on_exec(task);
-    } else if (!Engine::is_restart_code(result)) {
-      frozen_.grow(task);
-    }
+    check_exec(task, frame, result);
+    check_open(task, frame, result);
+    if (exec) frozen_.on_exec(task);
     if (const auto problem = frozen_.take_problem()) fmt::print(stderr, "hytrace: {}\n", *problem);
   }
   auto it = pending_.find(frame.seq);
@@ -552,6 +666,9 @@ void AuditMode::on_task_exiting(const TaskExiting& exiting) {
 void AuditMode::on_task_exit(const TaskExit& exit) {
   const pid_t tid = exit.task->tid;
   frozen_.forget(tid);
+  // What it left unfinished is gone with it.
+  std::erase_if(write_opens_, [&](const auto& entry) { return entry.second == tid; });
+  std::erase_if(exec_checked_, [&](const auto& entry) { return entry.second.tid == tid; });
   for (auto it = pending_.begin(); it != pending_.end();) {
     if (it->second.tid != tid) {
       ++it;

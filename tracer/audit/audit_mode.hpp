@@ -113,11 +113,17 @@ class AuditMode final : public Handler {
   static const Decision kNoListener;
   static const Decision kOffLimits;
   static const Decision kCannotFreeze;
+  static const Decision kCannotPin;
   std::optional<Decision> decision_of(const SyscallFrame& frame) const;
   Outcome apply(const Decision& d, SyscallFrame& frame) const;
   Outcome apply_verdict(audit::Verdict verdict, int error, SyscallFrame& frame) const;
   std::optional<Decision> hytrace_decision(pid_t tid, const syscalls::Call& call, const CallMemory& read) const;
-  bool freeze(Task& task, const SyscallFrame& frame, const CallMemory& read);
+  // nullptr when done (or nothing to copy); else the decision that fails the call.
+  const Decision* freeze(Task& task, const SyscallFrame& frame, const CallMemory& read);
+  void check_exec(Task& task, const SyscallFrame& frame, long result);
+  void note_write_open(const Task& task, const SyscallFrame& frame, const CallMemory& read);
+  void check_open(Task& task, const SyscallFrame& frame, long result);
+  void kill_for(Task& task, uint64_t seq, const char* rule);
   void write(const Task& task, const Pending& p, std::optional<long> result);
   void write_kernel_action(pid_t pid, pid_t tid, const std::string& syscall, Outcome outcome);
 
@@ -128,6 +134,15 @@ class AuditMode final : public Handler {
   bool has_hytrace_rules_;
   bool freezing_;          // --enforce with hytrace rules: checked memory is copied (FrozenArguments)
   FrozenArguments frozen_;
+  // By the call's seq, while it runs: an exec's checked file (tid, dev, inode),
+  // a write-open's tid (check_exec, check_open).
+  struct ExecCheck {
+    pid_t tid = 0;
+    std::pair<dev_t, ino_t> file;
+    bool script = false;
+  };
+  std::map<uint64_t, ExecCheck> exec_checked_;
+  std::map<uint64_t, pid_t> write_opens_;
   bool launched_ = false;  // the root's execve seen: the launcher's own calls are not the program's
   std::map<uint64_t, Pending> pending_;      // by the call's seq
   std::map<pid_t, std::string> last_call_;   // at PTRACE_EVENT_EXIT: the call a kill ended

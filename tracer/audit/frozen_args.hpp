@@ -5,12 +5,13 @@
 // Another thread rewriting the program's own buffer after the check then
 // changes nothing (docs/design/audit-policy.md, "The time of check").
 //
-// The pages: in every address space, regions of read-only private anonymous
-// memory at fixed addresses, mapped at the exit stop of each exec (a fork
-// child inherits its parent's) and sealed with mseal(2), so no task can
-// mprotect, munmap, mremap, madvise or map over them. hytrace writes them
-// through /proc/PID/mem. Each region holds kSlots slots, one per call in
-// flight, of three pages (one per copy).
+// The pages: in every address space, one region of read-only private
+// anonymous memory at a fixed address, mapped at the exit stop of each exec
+// (the task alone in its new space; a fork child inherits its parent's) and
+// sealed with mseal(2), so no task can mprotect, munmap, mremap, madvise or
+// map over it. hytrace writes it through /proc/PID/mem. It holds kSlots
+// slots, one per call in flight, of three pages (one per copy); untouched
+// pages cost nothing.
 #pragma once
 
 #include <sys/types.h>
@@ -45,33 +46,24 @@ class FrozenArguments {
   static constexpr uint64_t kMaxCopy = kPage;    // PATH_MAX with its NUL; open_how and sockaddr are smaller
   static constexpr size_t kCopiesPerSlot = 3;    // rename's two paths, or a path and its open_how
   static constexpr uint64_t kSlotSize = kCopiesPerSlot * kPage;
-  static constexpr size_t kSlots = 64;
+  static constexpr size_t kSlots = 1024;         // calls in flight at once in one address space
   static constexpr uint64_t kRegionSize = kSlots * kSlotSize;
-  static constexpr uint64_t kRegionStride = uint64_t{1} << 20;
-  static constexpr size_t kMaxRegions = 16;
-  static_assert(kRegionSize <= kRegionStride);
-  static_assert(((kBase & 0xffffffff) & (((kMaxRegions - 1) * kRegionStride))) == 0,
-                "region numbers must be free bits of the base, for the filter's mask");
 
   explicit FrozenArguments(Engine& engine) : engine_(engine) {}
 
-  // The calls with which hytrace maps and seals the regions, for the policy
+  // The calls with which hytrace maps and seals the region, for the policy
   // filter to let through whatever the policy says (nothing else matches).
   static std::vector<audit::OwnCall> own_calls();
-  // The arguments of those calls for region `index`.
-  static std::array<uint64_t, 6> map_args(size_t index);
-  static std::array<uint64_t, 6> seal_args(size_t index);
+  static std::array<uint64_t, 6> map_args();
+  static std::array<uint64_t, 6> seal_args();
 
   // At the exit stop of a successful exec (the task alone in its new space):
-  // maps the space's first region.
+  // maps and seals the space's region.
   void on_exec(Task& task);
-  // At the exit stop of a call: when the space's free slots run low, one more
-  // region is mapped through the task.
-  void grow(Task& task);
   // At the entry stop of a call that is to run: the copies go into a free
   // slot of the task's space and the arguments point at them. False when
-  // they cannot (no region, all slots taken, the write failed): the call
-  // must then not run.
+  // they cannot (no sealed region, every slot taken, a write failed): the
+  // call must then not run, and its arguments are as the program had them.
   bool freeze(Task& task, uint64_t seq, std::span<const FrozenCopy> copies);
   // At the call's exit stop: its arguments point where the program had them
   // (`restore`: not after an exec, whose registers are the new program's),
@@ -79,40 +71,32 @@ class FrozenArguments {
   void thaw(Task& task, uint64_t seq, bool restore);
   // A task that ended with calls in flight.
   void forget(pid_t tid);
-  // Whether [addr, addr + len) touches a region's addresses.
+  // Whether [addr, addr + len) touches the region's addresses.
   static bool touches(uint64_t addr, uint64_t len);
-  // Why the regions are not sealed on this kernel, once (mseal(2) is Linux
-  // 6.10): a program could then mprotect them writable.
+  // Why the region is not sealed on this kernel, once: mseal(2) is Linux
+  // 6.10; without it a program could make the region writable.
   std::optional<std::string> take_problem();
 
  private:
-  struct Region {
-    uint64_t addr = 0;
-    std::bitset<kSlots> used;
-  };
   struct Space {
     std::weak_ptr<AddressSpace> space;
-    std::vector<Region> regions;
-    bool adopted = false;  // inherited regions looked for (a fork child's)
+    bool usable = false;   // the region is there, sealed where the kernel can seal
+    bool checked = false;  // looked for (a fork child's inherited region)
+    std::bitset<kSlots> used;
   };
   struct InFlight {
     pid_t tid = 0;
     uint64_t space_id = 0;
-    size_t region = 0;
     size_t slot = 0;
     std::vector<std::pair<int, uint64_t>> originals;  // argument, the program's value
   };
 
   Space& space_of(Task& task);
-  bool map_region(Task& task, Space& space);
-  void adopt_inherited(Task& task, Space& space);
-  size_t free_slots(const Space& space) const;
   void release(const InFlight& call);
 
   Engine& engine_;
-  std::map<uint64_t, Space> spaces_;  // by AddressSpace::id
+  std::map<uint64_t, Space> spaces_;        // by AddressSpace::id
   std::map<uint64_t, InFlight> in_flight_;  // by the call's seq
-  std::optional<std::string> problem_;
   bool problem_told_ = false;
 };
 
