@@ -186,6 +186,18 @@ def paths_case(hytrace, prog, tmp, _):
            [re.escape(f'path="{secret}/file": deny (deny, hytrace.paths[0])') + "$"])
     run = audit(hytrace, tmp, policy, steps[:1], "-q", prog=prog)
     expect(run, 0, f"{steps[0]} = 0\n", [re.escape(f'path="{secret}/file": would-deny (deny, hytrace.paths[0])')])
+    # An i386 open is an open: decided by the same rules, and, since its
+    # path cannot be copied where a 32-bit pointer reaches, refused when it
+    # would have to run on memory another thread could change.
+    with_i386 = dict(policy, architectures=["SCMP_ARCH_X86_64", "SCMP_ARCH_X86"])
+    steps = [f"int80-open:{secret}/file", f"int80-open:{public}/file"]
+    run = audit(hytrace, tmp, with_i386, steps, "--enforce", "-q", prog=prog)
+    expect(run, 0, f"{steps[0]} = -1 13\n{steps[1]} = -1 13\n",
+           [re.escape(f'path="{secret}/file": deny (deny, hytrace.paths[0])') + "$",
+            re.escape(f'path="{public}/file": deny (deny, hytrace: a 32-bit call that hytrace rules cannot be checked on)')])
+    run = audit(hytrace, tmp, with_i386, steps, "-q", prog=prog)
+    expect(run, 0, f"{steps[0]} = 0\n{steps[1]} = 0\n",
+           [re.escape(f'path="{secret}/file": would-deny (deny, hytrace.paths[0])')])
 
 
 def landlock_case(hytrace, prog, tmp, _):

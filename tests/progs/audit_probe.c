@@ -7,6 +7,7 @@
 //   futimens:PATH  futimens(2) of PATH opened read-only (utimensat with a NULL path)
 //   connect:PORT a TCP connect to 127.0.0.1:PORT
 //   int80        getpid through int 0x80 (the i386 ABI)
+//   int80-open:PATH  open(PATH, O_RDONLY) through int 0x80
 //   x32          getpid with __X32_SYSCALL_BIT
 //   trap         installs a SIGSYS handler that reports the refused call and goes on
 //   own-filter   installs a filter of its own that sends getppid to a tracer
@@ -28,6 +29,7 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <stddef.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
@@ -61,6 +63,23 @@ static long int80_getpid(void) {
     return -1;
   }
   return result;
+}
+
+// open(path, O_RDONLY) through int 0x80, with the path copied below 4 GiB
+// (i386 pointers are 32-bit).
+static long int80_open(const char* path) {
+  char* low = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
+  if (low == MAP_FAILED) return -1;
+  snprintf(low, 4096, "%s", path);
+  long result;
+  __asm__ volatile("int $0x80" : "=a"(result) : "a"(5L /* i386 open */), "b"(low), "c"(0L) : "memory");
+  munmap(low, 4096);
+  if (result < 0 && result > -4096) {
+    errno = (int)-result;
+    return -1;
+  }
+  close((int)result);
+  return 0;
 }
 
 static long tcp_connect(int port) {
@@ -142,6 +161,8 @@ int main(int argc, char** argv) {
       if (fd >= 0) close(fd);
     } else if (strncmp(a, "connect:", 8) == 0) {
       report(a, tcp_connect(atoi(a + 8)));
+    } else if (strncmp(a, "int80-open:", 11) == 0) {
+      report(a, int80_open(a + 11));
     } else if (strcmp(a, "int80") == 0) {
       report(a, int80_getpid() == getpid() ? 0 : -1);
     } else if (strcmp(a, "x32") == 0) {

@@ -147,6 +147,28 @@ bool reaches_tracer(pid_t caller, const syscalls::Call& call) {
   }
 }
 
+// The x86-64 call of the same name, for the path and network rules, which
+// are about what a call does, whatever its ABI (an i386 open through
+// int 0x80 is an open). nullopt for a call x86-64 has no twin of
+// (socketcall).
+std::optional<syscalls::Call> x86_64_twin(const syscalls::Call& call) {
+  if (call.abi == syscalls::Abi::kX86_64) return call;
+  const auto nr = syscalls::number_of(syscalls::Abi::kX86_64, syscalls::name_of(call.abi, call.nr));
+  if (!nr) return std::nullopt;
+  syscalls::Call twin = call;
+  twin.abi = syscalls::Abi::kX86_64;
+  twin.nr = *nr;
+  return twin;
+}
+
+// i386 socketcall(SYS_CONNECT or SYS_BIND, args): its address is behind a
+// pointer in memory, which the network rules do not read.
+bool socketcall_connects(const syscalls::Call& call) {
+  constexpr uint64_t kSysBind = 2, kSysConnect = 3;
+  return call.abi == syscalls::Abi::kI386 && syscalls::name_of(call.abi, call.nr) == "socketcall" &&
+         (call.args[0] == kSysBind || call.args[0] == kSysConnect);
+}
+
 bool opens(const syscalls::Call& call) {
   return call.abi == syscalls::Abi::kX86_64 &&
          (call.nr == SYS_open || call.nr == SYS_openat || call.nr == SYS_openat2 || call.nr == SYS_creat);
@@ -228,6 +250,13 @@ const AuditMode::Decision AuditMode::kOffLimits{audit::Action::kErrno,
 // NO_XDEV are about that directory), so another thread could change it.
 const AuditMode::Decision AuditMode::kCannotFreeze{audit::Action::kErrno, "hytrace: cannot copy the checked arguments",
                                                   kNoRule, audit::Verdict::kDeny, EAGAIN, "deny"};
+// A 32-bit call whose path or address a hytrace rule is about: it cannot
+// be given a copy (i386 pointers are 32-bit; the copies are above 4 GiB),
+// and socketcall's address is behind another pointer. Landlock, where it
+// says the rule, holds for it anyway.
+const AuditMode::Decision AuditMode::kUncheckable{audit::Action::kErrno,
+                                                 "hytrace: a 32-bit call that hytrace rules cannot be checked on",
+                                                 kNoRule, audit::Verdict::kDeny, EACCES, "deny"};
 const AuditMode::Decision AuditMode::kCannotPin{audit::Action::kErrno,
                                                "hytrace: a relative path that cannot be given as the one checked",
                                                kNoRule, audit::Verdict::kDeny, EACCES, "deny"};
@@ -428,7 +457,6 @@ Outcome AuditMode::apply_verdict(audit::Verdict verdict, int error, SyscallFrame
 // the most severe verdict wins.
 std::optional<AuditMode::Decision> AuditMode::hytrace_decision(pid_t tid, const syscalls::Call& call,
                                                                const CallMemory& read) const {
-  if (call.abi != syscalls::Abi::kX86_64) return std::nullopt;  // their numbers differ: see the notes
   std::optional<Decision> worst;
   const auto consider = [&](audit::Verdict verdict, std::string rule, int error) {
     if (worst && severity(verdict) <= severity(*worst->verdict)) return;
@@ -500,6 +528,8 @@ const AuditMode::Decision* AuditMode::freeze(Task& task, const SyscallFrame& fra
   }
   if (!read.open_how.empty()) copies.push_back({2, read.open_how});
   if (!read.sockaddr.empty()) copies.push_back({1, read.sockaddr});
+  // An i386 call takes 32-bit pointers, and the copies are above 4 GiB.
+  if (!copies.empty() && call.abi == syscalls::Abi::kI386) return &kUncheckable;
   if (!copies.empty() && !frozen_.freeze(task, frame.seq, copies)) return &kCannotFreeze;
   if (exec && !read.paths.empty()) {
     if (const auto id = identity(read.paths[0].absolute)) {
@@ -580,8 +610,13 @@ void AuditMode::on_syscall_enter(Task& task, SyscallFrame& frame) {
   // run (allowed, or logged).
   std::optional<CallMemory> read;
   if (has_hytrace_rules_ && (!decision || runs(decision->action))) {
-    read = read_call_memory(task.tid, frame.call, mem);
-    auto own = hytrace_decision(task.tid, frame.call, *read);
+    std::optional<Decision> own;
+    if (const auto twin = x86_64_twin(frame.call)) {
+      read = read_call_memory(task.tid, *twin, mem);
+      own = hytrace_decision(task.tid, *twin, *read);
+    } else if (options_.enforce && !policy_.hytrace.network.empty() && socketcall_connects(frame.call)) {
+      own = kUncheckable;
+    }
     if (own && (!decision || own->verdict == audit::Verdict::kDeny)) decision = std::move(own);
   }
   if (!decision && !options_.audited.shows(frame.call)) {

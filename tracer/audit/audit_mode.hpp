@@ -114,6 +114,7 @@ class AuditMode final : public Handler {
   static const Decision kOffLimits;
   static const Decision kCannotFreeze;
   static const Decision kCannotPin;
+  static const Decision kUncheckable;
   std::optional<Decision> decision_of(const SyscallFrame& frame) const;
   Outcome apply(const Decision& d, SyscallFrame& frame) const;
   Outcome apply_verdict(audit::Verdict verdict, int error, SyscallFrame& frame) const;
