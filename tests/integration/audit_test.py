@@ -22,6 +22,8 @@ Cases:
   landlock   "write only beneath public/" is enforced by Landlock too: a symlink from
              public/ into secret/, which the check at the stop cannot see through, is
              refused by the kernel
+  bypass     io_uring and open_by_handle_at, which do what path rules are about without a
+             path, fail with ENOSYS under hytrace rules unless a rule allows them by name
   race       a second thread changes what an open names between hytrace's check and the
              kernel's use (the path's bytes, the cwd, the dirfd; tests/progs/audit_race.c):
              a denied file is never read; /proc/self/mem cannot be opened for writing
@@ -218,6 +220,23 @@ def landlock_case(hytrace, prog, tmp, _):
     check("write: enforced by Landlock in the kernel" in run.stderr, f"Landlock not used\n{run.show()}")
     expect(run, 0, f"{steps[0]} = 0\n{steps[1]} = -1 13\n{steps[2]} = -1 13\n",
            [re.escape(f'path="{public}/link": allow (allow, hytrace.paths[0])') + "$"])
+
+
+def bypass_case(hytrace, prog, tmp, _):
+    native = subprocess.run([prog, "io_uring", "open-by-handle"], capture_output=True, text=True, timeout=TIMEOUT)
+    check(native.stdout == "io_uring = 0\nopen-by-handle = 0\n", f"natively: {native}")
+    rules = {"paths": [{"action": "deny", "access": ["read"], "prefix": "/etc/shadow"}]}
+    policy = {"defaultAction": "SCMP_ACT_ALLOW", "hytrace": rules}
+    run = audit(hytrace, tmp, policy, ["io_uring", "open-by-handle"], "--enforce", "-q", prog=prog)
+    expect(run, 0, f"io_uring = -1 {errno.ENOSYS}\nopen-by-handle = -1 {errno.ENOSYS}\n",
+           [r"io_uring_setup\(.*: deny \(deny, hytrace: it would bypass the hytrace rules",
+            r"open_by_handle_at\(.*: deny \(deny, hytrace: it would bypass the hytrace rules"])
+    named = {"defaultAction": "SCMP_ACT_ALLOW", "hytrace": rules,
+             "syscalls": [{"names": ["io_uring_setup", "open_by_handle_at"], "action": "SCMP_ACT_ALLOW"}]}
+    run = audit(hytrace, tmp, named, ["io_uring", "open-by-handle"], "--enforce", "-q", prog=prog)
+    expect(run, 0, native.stdout, [])
+    run = audit(hytrace, tmp, {"defaultAction": "SCMP_ACT_ALLOW"}, ["io_uring"], "--enforce", "-q", prog=prog)
+    expect(run, 0, "io_uring = 0\n", [])
 
 
 def race_case(hytrace, prog, tmp, _):
@@ -423,6 +442,7 @@ def bad_policy_case(hytrace, prog, tmp, _):
 
 CASES = {"errno": errno_case, "observe": observe_case, "log": log_case, "kill": kill_case, "trap": trap_case,
          "args": args_case, "own_filter": own_filter_case, "paths": paths_case, "race": race_case,
+         "bypass": bypass_case,
          "landlock": landlock_case, "tracer": tracer_case, "network": network_case, "foreign": foreign_case,
          "json": json_case, "podman": podman_case, "profile": profile_case, "bad_policy": bad_policy_case}
 

@@ -8,6 +8,8 @@
 //   connect:PORT a TCP connect to 127.0.0.1:PORT
 //   int80        getpid through int 0x80 (the i386 ABI)
 //   int80-open:PATH  open(PATH, O_RDONLY) through int 0x80
+//   io_uring     io_uring_setup of one entry
+//   open-by-handle  open_by_handle_at of /etc/hostname's handle
 //   x32          getpid with __X32_SYSCALL_BIT
 //   trap         installs a SIGSYS handler that reports the refused call and goes on
 //   own-filter   installs a filter of its own that sends getppid to a tracer
@@ -161,6 +163,19 @@ int main(int argc, char** argv) {
       if (fd >= 0) close(fd);
     } else if (strncmp(a, "connect:", 8) == 0) {
       report(a, tcp_connect(atoi(a + 8)));
+    } else if (strcmp(a, "io_uring") == 0) {
+      char params[120] = {0};  // struct io_uring_params
+      const long fd = syscall(SYS_io_uring_setup, 1, params);
+      report(a, fd < 0 ? -1 : 0);
+      if (fd >= 0) close((int)fd);
+    } else if (strcmp(a, "open-by-handle") == 0) {
+      char handle[8 + 128] = {0};  // struct file_handle with room for any handle
+      *(unsigned*)handle = 128;
+      int mount_id = 0;
+      long fd = syscall(SYS_name_to_handle_at, AT_FDCWD, "/etc/hostname", handle, &mount_id, 0);
+      if (fd == 0) fd = syscall(SYS_open_by_handle_at, AT_FDCWD, handle, O_RDONLY);
+      report(a, fd < 0 ? -1 : 0);
+      if (fd > 0) close((int)fd);
     } else if (strncmp(a, "int80-open:", 11) == 0) {
       report(a, int80_open(a + 11));
     } else if (strcmp(a, "int80") == 0) {

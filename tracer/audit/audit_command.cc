@@ -87,6 +87,9 @@ void stop_for_hytrace_rules(const audit::Policy& policy, bpf::FilterSpec& spec) 
   if (!policy.hytrace.paths.empty() || !policy.hytrace.network.empty()) {
     stop(SYS_execve);
     stop(SYS_execveat);
+    // Refused unless allowed by name: they would bypass the rules.
+    stop(SYS_io_uring_setup);
+    stop(SYS_open_by_handle_at);
   }
   // Refused when they reach hytrace or a traced task (audit_mode.cc).
   for (long nr : {SYS_ptrace, SYS_process_vm_readv, SYS_process_vm_writev, SYS_pidfd_getfd}) stop(nr);

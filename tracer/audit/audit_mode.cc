@@ -169,6 +169,15 @@ bool socketcall_connects(const syscalls::Call& call) {
          (call.args[0] == kSysBind || call.args[0] == kSysConnect);
 }
 
+// Calls that do what the path and network rules are about without a path
+// or an address to check: io_uring's operations (IORING_OP_OPENAT,
+// IORING_OP_CONNECT...) reach the kernel without a syscall, and
+// open_by_handle_at opens a file by handle.
+bool bypasses_hytrace_rules(const syscalls::Call& call) {
+  const std::string_view name = syscalls::name_of(call.abi, call.nr);
+  return name == "io_uring_setup" || name == "open_by_handle_at";
+}
+
 bool opens(const syscalls::Call& call) {
   return call.abi == syscalls::Abi::kX86_64 &&
          (call.nr == SYS_open || call.nr == SYS_openat || call.nr == SYS_openat2 || call.nr == SYS_creat);
@@ -257,6 +266,12 @@ const AuditMode::Decision AuditMode::kCannotFreeze{audit::Action::kErrno, "hytra
 const AuditMode::Decision AuditMode::kUncheckable{audit::Action::kErrno,
                                                  "hytrace: a 32-bit call that hytrace rules cannot be checked on",
                                                  kNoRule, audit::Verdict::kDeny, EACCES, "deny"};
+// io_uring and open_by_handle_at under hytrace rules, unless a rule of the
+// policy allows them by name: ENOSYS, so that programs fall back to the
+// plain calls, which are checked (liburing and glibc do).
+const AuditMode::Decision AuditMode::kBypass{audit::Action::kErrno,
+                                            "hytrace: it would bypass the hytrace rules (allow it by name to let it)",
+                                            kNoRule, audit::Verdict::kDeny, ENOSYS, "deny"};
 const AuditMode::Decision AuditMode::kCannotPin{audit::Action::kErrno,
                                                "hytrace: a relative path that cannot be given as the one checked",
                                                kNoRule, audit::Verdict::kDeny, EACCES, "deny"};
@@ -365,6 +380,18 @@ AuditMode::AuditMode(Engine& engine, const audit::Policy& policy, const bpf::Pro
       has_hytrace_rules_(!policy.hytrace.paths.empty() || !policy.hytrace.network.empty()),
       freezing_(options_.enforce && has_hytrace_rules_),
       frozen_(engine) {}
+
+// A rule of the policy that allows this very call by name (not merely its
+// default action).
+bool AuditMode::named_allow(const syscalls::Call& call) const {
+  if (call.abi != syscalls::Abi::kX86_64) return false;
+  for (const audit::SyscallRule& r : policy_.syscalls) {
+    if (r.action == audit::Action::kAllow && std::find(r.numbers.begin(), r.numbers.end(), call.nr) != r.numbers.end()) {
+      return true;
+    }
+  }
+  return false;
+}
 
 // The policy program run on the call decides, not the stop's seccomp data:
 // a filter of the program's own, installed later, returning TRACE too,
@@ -617,6 +644,7 @@ void AuditMode::on_syscall_enter(Task& task, SyscallFrame& frame) {
     } else if (options_.enforce && !policy_.hytrace.network.empty() && socketcall_connects(frame.call)) {
       own = kUncheckable;
     }
+    if (options_.enforce && bypasses_hytrace_rules(frame.call) && !named_allow(frame.call)) own = kBypass;
     if (own && (!decision || own->verdict == audit::Verdict::kDeny)) decision = std::move(own);
   }
   if (!decision && !options_.audited.shows(frame.call)) {

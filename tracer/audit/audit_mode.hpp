@@ -115,7 +115,9 @@ class AuditMode final : public Handler {
   static const Decision kCannotFreeze;
   static const Decision kCannotPin;
   static const Decision kUncheckable;
+  static const Decision kBypass;
   std::optional<Decision> decision_of(const SyscallFrame& frame) const;
+  bool named_allow(const syscalls::Call& call) const;
   Outcome apply(const Decision& d, SyscallFrame& frame) const;
   Outcome apply_verdict(audit::Verdict verdict, int error, SyscallFrame& frame) const;
   std::optional<Decision> hytrace_decision(pid_t tid, const syscalls::Call& call, const CallMemory& read) const;
