@@ -181,10 +181,11 @@ def paths_case(hytrace, prog, tmp, _):
     secret, public = os.path.join(tmp, "secret"), os.path.join(tmp, "public")
     policy = {"defaultAction": "SCMP_ACT_ALLOW",
               "hytrace": {"paths": [{"action": "deny", "access": ["read"], "prefix": secret}]}}
+    os.mkfifo(os.path.join(tmp, "fifo"))  # an exec of it must not make hytrace wait for a writer
     steps = [f"open:{secret}/file", f"open:{public}/file", f"open:{tmp}/secret/../secret/file",
-             f"futimens:{public}/file"]
+             f"futimens:{public}/file", f"exec:{tmp}/fifo"]
     run = audit(hytrace, tmp, policy, steps, "--enforce", "-q", prog=prog)
-    expect(run, 0, f"{steps[0]} = -1 13\n{steps[1]} = 0\n{steps[2]} = -1 13\n{steps[3]} = 0\n",
+    expect(run, 0, f"{steps[0]} = -1 13\n{steps[1]} = 0\n{steps[2]} = -1 13\n{steps[3]} = 0\n{steps[4]} = -1 13\n",
            [re.escape(f'path="{secret}/file": deny (deny, hytrace.paths[0])') + "$"])
     run = audit(hytrace, tmp, policy, steps[:1], "-q", prog=prog)
     expect(run, 0, f"{steps[0]} = 0\n", [re.escape(f'path="{secret}/file": would-deny (deny, hytrace.paths[0])')])

@@ -8,6 +8,7 @@
 //   connect:PORT a TCP connect to 127.0.0.1:PORT
 //   int80        getpid through int 0x80 (the i386 ABI)
 //   int80-open:PATH  open(PATH, O_RDONLY) through int 0x80
+//   exec:PATH    execl(PATH): reported only when it fails
 //   io_uring     io_uring_setup of one entry
 //   open-by-handle  open_by_handle_at of /etc/hostname's handle
 //   x32          getpid with __X32_SYSCALL_BIT
@@ -163,6 +164,9 @@ int main(int argc, char** argv) {
       if (fd >= 0) close(fd);
     } else if (strncmp(a, "connect:", 8) == 0) {
       report(a, tcp_connect(atoi(a + 8)));
+    } else if (strncmp(a, "exec:", 5) == 0) {
+      execl(a + 5, a + 5, (char*)NULL);
+      report(a, -1);  // only when it failed
     } else if (strcmp(a, "io_uring") == 0) {
       char params[120] = {0};  // struct io_uring_params
       const long fd = syscall(SYS_io_uring_setup, 1, params);

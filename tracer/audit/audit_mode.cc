@@ -221,11 +221,18 @@ std::optional<std::pair<dev_t, ino_t>> identity(const std::string& path) {
   return std::make_pair(st.st_dev, st.st_ino);
 }
 
-// A file that starts with "#!": the kernel runs its interpreter instead.
+// A regular file that starts with "#!": the kernel runs its interpreter
+// instead. Never opens anything else (a FIFO would block hytrace).
 bool is_script(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return false;  // no device is opened
+  const int fd = open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0) return false;
   char head[2] = {};
-  return in.read(head, 2) && head[0] == '#' && head[1] == '!';
+  const bool script = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && pread(fd, head, 2, 0) == 2 && head[0] == '#' &&
+                      head[1] == '!';
+  close(fd);
+  return script;
 }
 
 // Descriptor `fd` of the task is a /proc/PID/mem file (however its path was
