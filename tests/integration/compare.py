@@ -28,6 +28,8 @@ Compare mode (default):
   --mode audit runs `BIN audit --policy ALLOW_ALL --enforce -q -o LOG <trace-args> -- PROG
   ARGS`, ALLOW_ALL being a profile that allows every call of the three ABIs; the
   regexes apply to the log, which must end with its summary.
+  --audit-paths adds to that profile a path rule that no program meets and Landlock
+  cannot say, so that every path call is decided at its stop and its path copied.
   --shell runs PROG as a `sh -c` script (ARGS become $0, $1...).
   --workdir-file copies a file into the fresh empty directory each run uses as its
   working directory (every execution, native or traced, gets its own).
@@ -353,9 +355,15 @@ def compare_run(args, command, run, keep_root):
         traced_argv += ["-q"]
     if args.mode == "audit":
         policy = os.path.join(scratch, "allow-all.json")
+        allow_all = {"defaultAction": "SCMP_ACT_ALLOW",
+                     "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"]}
+        if args.audit_paths:
+            # A rule Landlock cannot say and no program meets: every path
+            # call is decided at its stop and given a copy of its path.
+            allow_all["hytrace"] = {"paths": [{"action": "deny", "access": ["write"],
+                                               "prefix": "/nonexistent-hytrace-test"}]}
         with open(policy, "w") as f:
-            json.dump({"defaultAction": "SCMP_ACT_ALLOW",
-                       "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"]}, f)
+            json.dump(allow_all, f)
         traced_argv += ["--policy", policy, "--enforce", "-q"]
     if not args.trace_stderr:
         traced_argv += ["-o", trace_path]
@@ -543,6 +551,8 @@ def parse(argv):
     p.add_argument("--expect-status", type=int)
     p.add_argument("--stdin-file")
     p.add_argument("--shell", action="store_true", help="run PROG with sh -c")
+    p.add_argument("--audit-paths", action="store_true",
+                   help="--mode audit: the policy has a path rule too, so every path call is checked and copied")
     p.add_argument("--workdir-file", action="append", default=[],
                    help="copy this file into each run's working directory")
     p.add_argument("--normalize", action="append", default=[], metavar="REGEX",

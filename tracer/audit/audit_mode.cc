@@ -214,6 +214,20 @@ bool writes_task_memory(pid_t caller, const std::string& path, uint32_t access) 
   return pid == caller || ours(pid);
 }
 
+// The task's path as hytrace must spell it to reach the same file:
+// /proc/self and /proc/thread-self name the reader, so they become the
+// task's own directories.
+std::string as_seen_by(const Task& task, const std::string& path) {
+  const auto swap = [&](std::string_view prefix, const std::string& to) -> std::optional<std::string> {
+    if (path.compare(0, prefix.size(), prefix) != 0) return std::nullopt;
+    if (path.size() != prefix.size() && path[prefix.size()] != '/') return std::nullopt;
+    return to + path.substr(prefix.size());
+  };
+  if (auto p = swap("/proc/self", fmt::format("/proc/{}", task.tgid()))) return *p;
+  if (auto p = swap("/proc/thread-self", fmt::format("/proc/{}/task/{}", task.tgid(), task.tid))) return *p;
+  return path;
+}
+
 // A file's identity as stat(2) follows it: what an exec must have run.
 std::optional<std::pair<dev_t, ino_t>> identity(const std::string& path) {
   struct stat st {};
@@ -566,9 +580,9 @@ const AuditMode::Decision* AuditMode::freeze(Task& task, const SyscallFrame& fra
   if (!copies.empty() && call.abi == syscalls::Abi::kI386) return &kUncheckable;
   if (!copies.empty() && !frozen_.freeze(task, frame.seq, copies)) return &kCannotFreeze;
   if (exec && !read.paths.empty()) {
-    if (const auto id = identity(read.paths[0].absolute)) {
-      exec_checked_[frame.seq] = {task.tid, *id, is_script(read.paths[0].absolute)};
-    }
+    const std::string& decided = read.paths[0].absolute;
+    const std::string file = as_seen_by(task, audit::normalized_path(decided).value_or(decided));
+    if (const auto id = identity(file)) exec_checked_[frame.seq] = {task.tid, *id, is_script(file)};
   }
   return nullptr;
 }
