@@ -88,6 +88,7 @@ std::vector<Role> roles_of(Abi abi) {
       {"exit", Role::kExit},       {"exit_group", Role::kExit},
       {"prctl", Role::kPrctl},     {"seccomp", Role::kSeccomp},
       {"ptrace", Role::kPtrace},   {"wait4", Role::kWait4},
+      {"waitid", Role::kWait4},
   };
   std::vector<Role> roles;
   for (const Entry& e : kRoles) {

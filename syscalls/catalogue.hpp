@@ -113,7 +113,7 @@ enum class Role : uint8_t {
   kPrctl,      // prctl: the filter's and no_new_privs' queries are answered
   kSeccomp,    // seccomp: the program's own filters
   kPtrace,     // ptrace: emulated for the program's own tracees
-  kWait4,      // wait4: an emulated tracee's stops are reaped here
+  kWait4,      // wait4, waitid: an emulated tracee's stops are reaped here
 };
 Role role_of(Abi abi, long nr);
 // Every syscall of the table, sorted by number.

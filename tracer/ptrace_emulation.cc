@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/stat.h>
 #include <sys/user.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -11,6 +12,8 @@
 #include <cerrno>
 #include <cstdio>
 #include <vector>
+
+#include <fmt/format.h>
 
 #include "tracer/engine.hpp"
 #include "tracer/remote_memory.hpp"
@@ -190,55 +193,118 @@ long PtraceEmulation::unsupported(long req) {
   return -EIO;
 }
 
-// wait4(pid, status, options, rusage) by a task with tracees.
+std::optional<PtraceEmulation::Waiter> PtraceEmulation::waiter_of(const syscalls::Call& call) {
+  Waiter w;
+  uint64_t options = 0;
+  if (call.nr == SYS_waitid) {
+    const auto id = static_cast<pid_t>(call.args[1]);
+    switch (call.args[0]) {
+      case P_ALL: w.pid = -1; break;
+      case P_PID:
+        if (id <= 0) return std::nullopt;
+        w.pid = id;
+        break;
+      case P_PGID: w.pid = id == 0 ? 0 : -id; break;
+      default: return std::nullopt;  // P_PIDFD
+    }
+    options = call.args[3];
+    if (!(options & (WEXITED | WSTOPPED | WCONTINUED))) return std::nullopt;  // EINVAL
+    w.waitid = true;
+    w.info_addr = call.args[2];
+    w.rusage_addr = call.args[4];
+    w.keep = options & WNOWAIT;
+  } else {
+    w.pid = static_cast<pid_t>(call.args[0]);
+    w.status_addr = call.args[1];
+    options = call.args[2];
+    w.rusage_addr = call.args[3];
+  }
+  w.own_only = options & __WNOTHREAD;
+  return w;
+}
+
+// wait4 and waitid by a task with tracees.
 void PtraceEmulation::wait(Task& caller, SyscallFrame& frame) {
-  const auto pid = static_cast<pid_t>(frame.call.args[0]);
-  const bool for_tracee = pid > 0 && tracees_.count(pid) && tracees_.at(pid).tracer == caller.tid;
-  if (!for_tracee && !(pid == -1 && has_tracees(caller.tid))) return;
-  const Waiter waiter{pid, frame.call.args[1], frame.call.args[3]};
-  if (const pid_t tid = reapable(caller, waiter)) {
+  const auto waiter = waiter_of(frame.call);
+  if (!waiter) return;
+  const auto it = waiter->pid > 0 ? tracees_.find(waiter->pid) : tracees_.end();
+  const bool for_tracee = it != tracees_.end() && waits_for(caller, *waiter, it->first, it->second);
+  if (!for_tracee && !(waiter->pid <= 0 && has_tracees(caller, *waiter))) return;
+  if (const pid_t tid = reapable(caller, *waiter)) {
     frame.skip = true;
-    frame.result = reap(caller, waiter, tid);
+    frame.result = reap(caller, *waiter, tid);
     return;
   }
-  if (frame.call.args[2] & WNOHANG) {
+  const uint64_t options = frame.call.args[frame.call.nr == SYS_waitid ? 3 : 2];
+  if (options & WNOHANG) {
     if (!for_tracee) return;  // its own children may have something: the kernel's to say
     frame.skip = true;
-    frame.result = 0;
+    frame.result = nothing_yet(caller, *waiter);
     return;
   }
-  waiters_[caller.tid] = waiter;
+  waiters_[caller.tid] = *waiter;
   caller.hold = true;
+}
+
+bool PtraceEmulation::waits_for(const Task& caller, const Waiter& waiter, pid_t tid, const Tracee& tracee) const {
+  if (tracee.tracer != caller.tid) {
+    const Task* tracer = waiter.own_only ? nullptr : const_cast<Engine&>(engine_).find_task(tracee.tracer);
+    if (!tracer || tracer->tgid() != caller.tgid()) return false;
+  }
+  if (waiter.pid > 0) return waiter.pid == tid;
+  if (waiter.pid == -1) return true;
+  const pid_t group = waiter.pid == 0 ? getpgid(caller.tid) : -waiter.pid;
+  return group > 0 && getpgid(tid) == group;
 }
 
 pid_t PtraceEmulation::reapable(const Task& caller, const Waiter& waiter) const {
   for (const auto& [tid, tracee] : tracees_) {
-    if (tracee.tracer == caller.tid && tracee.status != 0 && (waiter.pid == -1 || waiter.pid == tid)) return tid;
+    if (tracee.status != 0 && waits_for(caller, waiter, tid, tracee)) return tid;
   }
   return 0;
 }
 
 long PtraceEmulation::reap(Task& caller, const Waiter& waiter, pid_t tid) {
   Tracee& tracee = tracees_.at(tid);
-  const int status = std::exchange(tracee.status, 0);
+  const int status = waiter.keep ? tracee.status : std::exchange(tracee.status, 0);
   const rusage usage{};
-  if (waiter.status_addr && !put(caller, waiter.status_addr, &status, sizeof status)) return -EFAULT;
   if (waiter.rusage_addr && !put(caller, waiter.rusage_addr, &usage, sizeof usage)) return -EFAULT;
-  return tid;
+  if (!waiter.waitid) {
+    if (waiter.status_addr && !put(caller, waiter.status_addr, &status, sizeof status)) return -EFAULT;
+    return tid;
+  }
+  // What the kernel reports of a ptrace stop (wait_task_stopped).
+  siginfo_t info{};
+  info.si_signo = SIGCHLD;
+  info.si_code = CLD_TRAPPED;
+  info.si_pid = tid;
+  struct stat st {};
+  info.si_uid = stat(fmt::format("/proc/{}", tid).c_str(), &st) == 0 ? st.st_uid : 0;
+  info.si_status = WSTOPSIG(status);
+  return waiter.info_addr && !put(caller, waiter.info_addr, &info, sizeof info) ? -EFAULT : 0;
 }
 
-// A tracee of `tracer` has something to report: a waiting tracer gets it.
-void PtraceEmulation::wake(pid_t tracer) {
-  auto it = waiters_.find(tracer);
-  Task* task = engine_.find_task(tracer);
-  if (it == waiters_.end() || !task || task->frames.empty()) return;
-  const pid_t tid = reapable(*task, it->second);
-  if (!tid) return;
-  SyscallFrame& frame = task->frames.back();
-  frame.skip = true;
-  frame.result = reap(*task, it->second, tid);
-  waiters_.erase(it);
-  engine_.release(*task);
+// WNOHANG, and no stop to report: wait4 returns 0, waitid a cleared siginfo.
+long PtraceEmulation::nothing_yet(Task& caller, const Waiter& waiter) {
+  const siginfo_t none{};
+  if (waiter.waitid && waiter.info_addr && !put(caller, waiter.info_addr, &none, sizeof none)) return -EFAULT;
+  return 0;
+}
+
+void PtraceEmulation::wake() {
+  for (auto it = waiters_.begin(); it != waiters_.end();) {
+    Task* task = engine_.find_task(it->first);
+    const pid_t tid = task && !task->frames.empty() ? reapable(*task, it->second) : 0;
+    if (!tid) {
+      ++it;
+      continue;
+    }
+    SyscallFrame& frame = task->frames.back();
+    frame.skip = true;
+    frame.result = reap(*task, it->second, tid);
+    it = waiters_.erase(it);
+    engine_.release(*task);
+  }
 }
 
 bool PtraceEmulation::on_signal_stop(Task& task, int sig, const siginfo_t& info) {
@@ -248,7 +314,7 @@ bool PtraceEmulation::on_signal_stop(Task& task, int sig, const siginfo_t& info)
   tracee.stopped = true;
   tracee.info = info;
   tracee.status = (sig << 8) | 0x7f;  // as WIFSTOPPED reads it
-  wake(tracee.tracer);
+  wake();
   return true;
 }
 
@@ -292,14 +358,14 @@ void PtraceEmulation::on_exit(const Task& task) {
   auto waiter = waiters_.find(tracer);
   Task* waiting = engine_.find_task(tracer);
   if (waiter == waiters_.end() || !waiting) return;
-  if (waiter->second.pid != -1 && waiter->second.pid != task.tid) return;
+  if (waiter->second.pid > 0 && waiter->second.pid != task.tid) return;
   waiters_.erase(waiter);
   engine_.release(*waiting);  // its wait4 runs in the kernel
 }
 
-bool PtraceEmulation::has_tracees(pid_t tracer) const {
+bool PtraceEmulation::has_tracees(const Task& caller, const Waiter& waiter) const {
   for (const auto& [tid, tracee] : tracees_) {
-    if (tracee.tracer == tracer) return true;
+    if (waits_for(caller, waiter, tid, tracee)) return true;
   }
   return false;
 }

@@ -14,9 +14,10 @@
 //   - Everything else (syscall and event stops, INTERRUPT, LISTEN,
 //     SINGLESTEP, TRACEME) fails with EIO, said once on stderr.
 //
-// A wait4 for a tracee (or for -1 by a task that has tracees) is answered
-// from the stops not yet reaped; with none, the caller waits in its entry
-// stop until one comes. The mode decides each call first: what it refuses
+// A wait4 or waitid for a tracee (for one, any, or a process group, by its
+// tracer or another thread of the tracer's process) is answered from the
+// stops not yet reaped; with none, the caller waits in its entry stop until
+// one comes. The mode decides each call first: what it refuses
 // (audit's off-limits rule) or emulates itself (replay) is never served.
 #pragma once
 
@@ -24,6 +25,7 @@
 #include <sys/types.h>
 
 #include <map>
+#include <optional>
 
 #include "tracer/task.hpp"
 
@@ -59,9 +61,13 @@ class PtraceEmulation {
     uint64_t options = 0;  // PTRACE_O_* from SEIZE or SETOPTIONS
   };
   struct Waiter {
-    pid_t pid;  // as wait4 got it: a tracee, or -1
-    uint64_t status_addr;
-    uint64_t rusage_addr;
+    pid_t pid = -1;            // as wait4 takes it: a tracee, -1 any, 0 or -PGID a process group
+    uint64_t status_addr = 0;  // wait4's
+    uint64_t rusage_addr = 0;
+    uint64_t info_addr = 0;    // waitid's siginfo
+    bool waitid = false;
+    bool keep = false;         // WNOWAIT: reported, still reapable
+    bool own_only = false;     // __WNOTHREAD: not the tracees of the caller's other threads
   };
 
   long request(Task& caller, const SyscallFrame& frame);
@@ -71,11 +77,19 @@ class PtraceEmulation {
   long go_on(Tracee& tracee, pid_t tid, uint64_t sig, bool detach);
   long unsupported(long req);
   void wait(Task& caller, SyscallFrame& frame);
-  // The stop or death `tid` reports to `waiter` now, 0 when none.
+  // What a wait4 or waitid asks for; nullopt for one the kernel must answer
+  // (a pidfd, or arguments it refuses).
+  static std::optional<Waiter> waiter_of(const syscalls::Call& call);
+  // The tracees `waiter`, made by `caller`, is about: traced by it (or by
+  // another thread of its process, without __WNOTHREAD) and named by its pid.
+  bool waits_for(const Task& caller, const Waiter& waiter, pid_t tid, const Tracee& tracee) const;
+  // The stop `tid` reports to `waiter` now, 0 when none.
   pid_t reapable(const Task& caller, const Waiter& waiter) const;
   long reap(Task& caller, const Waiter& waiter, pid_t tid);
-  void wake(pid_t tracer);
-  bool has_tracees(pid_t tracer) const;
+  long nothing_yet(Task& caller, const Waiter& waiter);
+  // Tracers waiting for what a tracee now has to report get it.
+  void wake();
+  bool has_tracees(const Task& caller, const Waiter& waiter) const;
 
   Engine& engine_;
   std::map<pid_t, Tracee> tracees_;  // by tid

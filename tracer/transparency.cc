@@ -44,8 +44,8 @@ void require_transparency_stops(bpf::FilterSpec& spec) {
   }
   // clone3's and seccomp's flags are in memory, where the filter cannot look.
   // ptrace is served for the program's own tracees (tracer/ptrace_emulation.hpp),
-  // and their stops are reaped by wait4.
-  for (const int nr : {SYS_clone3, SYS_seccomp, SYS_ptrace, SYS_wait4}) {
+  // and their stops are reaped by wait4 or waitid.
+  for (const int nr : {SYS_clone3, SYS_seccomp, SYS_ptrace, SYS_wait4, SYS_waitid}) {
     if (static_cast<size_t>(nr) < spec.traced.size()) spec.traced[nr] = true;
   }
 }

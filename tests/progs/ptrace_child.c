@@ -123,7 +123,14 @@ int main(void) {
   // A signal stop of the tracee's own, passed on at detach.
   if (ptrace(PTRACE_CONT, child, 0, 0) != 0) return 1;
   kill(child, SIGUSR1);
-  if (waitpid(child, &status, __WALL) != child) return 1;
+  // Seen first by waitid, left there (WNOWAIT), then reaped by a wait for
+  // the process group.
+  siginfo_t seen;
+  memset(&seen, 0, sizeof seen);
+  if (waitid(P_PID, (id_t)child, &seen, WSTOPPED | WEXITED | WNOWAIT | __WALL) != 0) return 1;
+  printf("waitid: pid %s, %s, %s\n", seen.si_pid == child ? "the child's" : "other",
+         seen.si_code == CLD_TRAPPED ? "CLD_TRAPPED" : "other code", seen.si_status == SIGUSR1 ? "SIGUSR1" : "other");
+  if (waitpid(0, &status, __WALL) != child) return 1;
   printf("second stop: %s\n", stop_name(status));
   printf("detach: %s\n", ptrace(PTRACE_DETACH, child, 0, (void*)SIGUSR1) == 0 ? "ok" : "failed");
   errno = 0;
