@@ -104,7 +104,11 @@ long PtraceEmulation::request(Task& caller, const SyscallFrame& frame) {
     if (const Task* target = engine_.find_task(tid)) syscall(SYS_tgkill, target->tgid(), tid, SIGKILL);
     return 0;
   }
-  if (!tracee.stopped || !engine_.find_task(tid)) return -ESRCH;  // as the kernel: only a stopped tracee
+  // As the kernel: only a tracee in its stop. hytrace's own view decides,
+  // not the flag alone: a thread that exec'd took another's tid, and that
+  // task may be running.
+  const Task* target = engine_.find_task(tid);
+  if (!tracee.stopped || !target || !target->stopped) return -ESRCH;
   switch (req) {
     case PTRACE_CONT: return go_on(tracee, tid, data, false);
     case PTRACE_DETACH: return go_on(tracee, tid, data, true);
