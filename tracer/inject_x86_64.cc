@@ -38,6 +38,9 @@ std::optional<int> run_to_exit(pid_t tid) {
     if (!WIFSTOPPED(status)) return status;
     const bool syscall_stop = WSTOPSIG(status) == (SIGTRAP | 0x80);
     const bool seccomp_stop = (status >> 16) == PTRACE_EVENT_SECCOMP;
+    // The task's death (SIGKILL) is the engine's to see, its exit event
+    // included (the emulated EXITKILL acts there).
+    if ((status >> 16) == PTRACE_EVENT_EXIT) return status;
     if (!syscall_stop && !seccomp_stop) {
       if (!entered) return status;  // e.g. a signal, before the syscall ran
       continue;                     // cannot happen between entry and exit

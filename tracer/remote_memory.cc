@@ -1,9 +1,13 @@
 #include "tracer/remote_memory.hpp"
 
 #include <fcntl.h>
+#include <sys/ptrace.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <string>
 
 #include "tracer/tracefile/format.hpp"
@@ -35,10 +39,31 @@ size_t RemoteMemory::read(uint64_t addr, void* buf, size_t len) {
 bool RemoteMemory::write(uint64_t addr, const void* buf, size_t len) {
   const std::string path = "/proc/" + std::to_string(tid_) + "/mem";
   const int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  const ssize_t n = pwrite(fd, buf, len, static_cast<off_t>(addr));
-  close(fd);
-  return n == static_cast<ssize_t>(len);
+  ssize_t n = -1;
+  if (fd >= 0) {
+    n = pwrite(fd, buf, len, static_cast<off_t>(addr));
+    close(fd);
+  }
+  return n == static_cast<ssize_t>(len) || poke(addr, buf, len);
+}
+
+// A word at a time through ptrace, for a kernel that refuses /proc/PID/mem
+// writes to read-only pages (proc_mem.force_override=never); the task must
+// be in a ptrace stop. The last partial word keeps its other bytes.
+bool RemoteMemory::poke(uint64_t addr, const void* buf, size_t len) {
+  const auto* bytes = static_cast<const uint8_t*>(buf);
+  for (size_t done = 0; done < len; done += sizeof(long)) {
+    long word = 0;
+    const size_t n = std::min(sizeof word, len - done);
+    if (n < sizeof word) {
+      errno = 0;
+      word = ptrace(PTRACE_PEEKDATA, tid_, addr + done, nullptr);
+      if (errno != 0) return false;
+    }
+    std::memcpy(&word, bytes + done, n);
+    if (ptrace(PTRACE_POKEDATA, tid_, addr + done, word) != 0) return false;
+  }
+  return true;
 }
 
 uint64_t live_stack_hash(pid_t tid, uint64_t sp) {

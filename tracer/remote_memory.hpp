@@ -13,8 +13,11 @@ class RemoteMemory final : public syscalls::MemoryReader {
   // process_vm_readv; returns the readable prefix when the range runs into
   // an unmapped page.
   size_t read(uint64_t addr, void* buf, size_t len) override;
-  // Through /proc/TID/mem, which writes even read-only (text) pages.
+  // Through /proc/TID/mem, which writes even read-only (text) pages, or
+  // PTRACE_POKEDATA where the kernel refuses that.
   bool write(uint64_t addr, const void* buf, size_t len);
+  // That fallback alone: a word at a time through ptrace (a stopped tracee).
+  bool poke(uint64_t addr, const void* buf, size_t len);
 
  private:
   pid_t tid_;
