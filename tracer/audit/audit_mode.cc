@@ -235,20 +235,6 @@ std::optional<std::pair<dev_t, ino_t>> identity(const std::string& path) {
   return std::make_pair(st.st_dev, st.st_ino);
 }
 
-// A regular file that starts with "#!": the kernel runs its interpreter
-// instead. Never opens anything else (a FIFO would block hytrace).
-bool is_script(const std::string& path) {
-  struct stat st {};
-  if (stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return false;  // no device is opened
-  const int fd = open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-  if (fd < 0) return false;
-  char head[2] = {};
-  const bool script = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && pread(fd, head, 2, 0) == 2 && head[0] == '#' &&
-                      head[1] == '!';
-  close(fd);
-  return script;
-}
-
 // Descriptor `fd` of the task is a /proc/PID/mem file (however its path was
 // spelled: through /proc/self/root, a dirfd of /proc/self, /dev/fd...).
 bool is_memory_file(pid_t tid, long fd) {
@@ -582,19 +568,18 @@ const AuditMode::Decision* AuditMode::freeze(Task& task, const SyscallFrame& fra
   if (exec && !read.paths.empty()) {
     const std::string& decided = read.paths[0].absolute;
     const std::string file = as_seen_by(task, audit::normalized_path(decided).value_or(decided));
-    if (const auto id = identity(file)) exec_checked_[frame.seq] = {task.tid, *id, is_script(file)};
+    if (const auto id = identity(file)) exec_checked_[frame.seq] = {task.tid, *id};
   }
   return nullptr;
 }
 
 // At the exit of an exec whose path was checked: the program that now runs
-// must be the file that was decided on. Another thread changing the cwd, a
-// dirfd or a symlink in between could have made the kernel run another;
-// it is killed before its first instruction.
-//
-// A script runs its interpreter (the program then is that): the
-// interpreter must be one the exec rules allow, and it reads the script
-// through an open that is checked in turn.
+// must be the file that was decided on, or one the exec rules allow too.
+// Another thread changing the cwd, a dirfd or a symlink in between could
+// have made the kernel run another; a denied one is killed before its first
+// instruction. A script, or a binfmt_misc format, runs its interpreter: that
+// is the program then, and the interpreter opens the script through a
+// checked open.
 void AuditMode::check_exec(Task& task, const SyscallFrame& frame, long result) {
   const auto it = exec_checked_.find(frame.seq);
   if (it == exec_checked_.end()) return;
@@ -605,8 +590,9 @@ void AuditMode::check_exec(Task& task, const SyscallFrame& frame, long result) {
   if (identity(exe_link) == checked.file) return;
   const std::string exe = read_link(exe_link);
   const auto d = exe.empty() ? std::nullopt : audit::decide_path(policy_.hytrace.paths, exe, audit::kAccessExec);
-  const bool allowed = !exe.empty() && (!d || d->verdict != audit::Verdict::kDeny);
-  if (!checked.script || !allowed) kill_for(task, frame.seq, "hytrace: exec of another file than the one checked");
+  if (exe.empty() || (d && d->verdict == audit::Verdict::kDeny)) {
+    kill_for(task, frame.seq, "hytrace: exec of another file than the one checked");
+  }
 }
 
 // A write-open that ends as a /proc/PID/mem file: its path got past the

@@ -142,7 +142,6 @@ class AuditMode final : public Handler {
   struct ExecCheck {
     pid_t tid = 0;
     std::pair<dev_t, ino_t> file;
-    bool script = false;
   };
   std::map<uint64_t, ExecCheck> exec_checked_;
   std::map<uint64_t, pid_t> write_opens_;
