@@ -562,8 +562,8 @@ const AuditMode::Decision* AuditMode::freeze(Task& task, const SyscallFrame& fra
   }
   if (!read.open_how.empty()) copies.push_back({2, read.open_how});
   if (!read.sockaddr.empty()) copies.push_back({1, read.sockaddr});
-  // An i386 call takes 32-bit pointers, and the copies are above 4 GiB.
-  if (!copies.empty() && call.abi == syscalls::Abi::kI386) return &kUncheckable;
+  // i386 and x32 calls take 32-bit pointers, and the copies are above 4 GiB.
+  if (!copies.empty() && call.abi != syscalls::Abi::kX86_64) return &kUncheckable;
   if (!copies.empty() && !frozen_.freeze(task, frame.seq, copies)) return &kCannotFreeze;
   if (exec && !read.paths.empty()) {
     const std::string& decided = read.paths[0].absolute;
