@@ -496,6 +496,7 @@ std::optional<Event> Engine::exec(Task& task) {
   task.vfork_parent = 0;
   task.signal_contexts.clear();
   if (task.tid == root_) launch_.reset();  // exec'd: nothing more to hear from the launcher
+  if (ptrace_emulation_) ptrace_emulation_->on_exec(task, former);
   return Exec{&task, former, next_seq()};
 }
 
@@ -623,6 +624,8 @@ bool Engine::restart_syscall(Task& task, long nr) {
 
 bool Engine::set_breakpoint(Task& task, uint64_t addr) { return ptrace::set_breakpoint(task.tid, addr); }
 
+bool Engine::alone_in_space(const Task& task) const { return tasks_in(*task.space) == 1; }
+
 std::optional<user_regs_struct> Engine::registers(Task& task) {
   user_regs_struct regs{};
   if (::ptrace(PTRACE_GETREGS, task.tid, nullptr, &regs) != 0) return std::nullopt;
@@ -656,6 +659,9 @@ void Engine::resume_now(Event& event) {
           // A task that stopped again while the engine ran a syscall in it
           // is not where the patcher could run one.
           if (!own_interruption_) finish_syscall(*e.task, e.frame, e.result);
+          // After the modes had their say at the exit (audit maps its pages
+          // after an exec), so that no injection meets it.
+          if (ptrace_emulation_) ptrace_emulation_->before_return(*e.task);
           if (auto other = interruption()) {
             // The task stopped again while the engine or the patcher ran
             // syscalls in it.

@@ -101,6 +101,9 @@ class Engine {
   std::optional<user_regs_struct> registers(Task& task);
 
   size_t task_count() const { return tasks_.size(); }
+  // No other task shares its memory (no thread, no CLONE_VM process): none
+  // can change its code or data while it is stopped.
+  bool alone_in_space(const Task& task) const;
   // The live task of that tid, nullptr when there is none.
   Task* find_task(pid_t tid);
   // Tasks that will report another event without a handler's say: neither

@@ -11,6 +11,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -122,6 +123,7 @@ long PtraceEmulation::attach(const Task& caller, Task& target, bool seize, uint6
   Tracee& tracee = tracees_[target.tid];
   tracee.tracer = caller.tid;
   tracee.options = options;
+  tracee.seized = seize;
   if (!seize) syscall(SYS_tgkill, target.tgid(), target.tid, SIGSTOP);
   return 0;
 }
@@ -317,6 +319,15 @@ bool PtraceEmulation::on_signal_stop(Task& task, int sig, const siginfo_t& info)
   Tracee& tracee = it->second;
   tracee.stopped = true;
   tracee.info = info;
+  if (std::exchange(tracee.exec_trap, false) && sig == SIGTRAP) {
+    // What the kernel's own post-exec SIGTRAP carries (send_sig, SI_USER).
+    tracee.info = siginfo_t{};
+    tracee.info.si_signo = SIGTRAP;
+    tracee.info.si_code = SI_USER;
+    tracee.info.si_pid = task.tgid();
+    struct stat st {};
+    tracee.info.si_uid = stat(fmt::format("/proc/{}", task.tid).c_str(), &st) == 0 ? st.st_uid : 0;
+  }
   tracee.status = (sig << 8) | 0x7f;  // as WIFSTOPPED reads it
   wake();
   return true;
@@ -365,6 +376,32 @@ void PtraceEmulation::on_exit(const Task& task) {
   if (waiter->second.pid > 0 && waiter->second.pid != task.tid) return;
   waiters_.erase(waiter);
   engine_.release(*waiting);  // its wait4 runs in the kernel
+}
+
+void PtraceEmulation::on_exec(const Task& task, pid_t former_tid) {
+  if (former_tid != task.tid) {
+    // The leader is gone: as a tracee, and as a tracer (its tracees go on
+    // untraced). The thread that exec'd goes on under the leader's tid, as
+    // a tracee and as a tracer.
+    on_exit(task);
+    if (auto node = tracees_.extract(former_tid); !node.empty()) {
+      node.key() = task.tid;
+      tracees_.insert(std::move(node));
+    }
+    for (auto& [tid, tracee] : tracees_) {
+      if (tracee.tracer == former_tid) tracee.tracer = task.tid;
+    }
+    waiters_.erase(former_tid);
+  }
+  const auto it = tracees_.find(task.tid);
+  if (it != tracees_.end() && !it->second.seized) it->second.exec_trap_due = true;
+}
+
+void PtraceEmulation::before_return(const Task& task) {
+  const auto it = tracees_.find(task.tid);
+  if (it == tracees_.end() || !std::exchange(it->second.exec_trap_due, false)) return;
+  it->second.exec_trap = true;
+  syscall(SYS_tgkill, task.tgid(), task.tid, SIGTRAP);
 }
 
 bool PtraceEmulation::has_tracees(const Task& caller, const Waiter& waiter) const {

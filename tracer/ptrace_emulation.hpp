@@ -51,6 +51,13 @@ class PtraceEmulation {
   // The task ended: its tracees go on untraced, and a tracer waiting for it
   // makes its wait4 in the kernel.
   void on_exit(const Task& task);
+  // The task exec'd (a non-leader thread: under the leader's tid now, the
+  // leader gone). A tracee attached without SEIZE gets the SIGTRAP the
+  // kernel sends after exec.
+  void on_exec(const Task& task, pid_t former_tid);
+  // At a syscall exit, as the task is about to return to its program: the
+  // post-exec SIGTRAP is sent then.
+  void before_return(const Task& task);
 
  private:
   struct Tracee {
@@ -59,6 +66,9 @@ class PtraceEmulation {
     siginfo_t info{};      // that stop's
     int status = 0;        // a stop's wait status not reaped yet, 0 when none
     uint64_t options = 0;  // PTRACE_O_* from SEIZE or SETOPTIONS
+    bool seized = false;   // SEIZE, not ATTACH: no SIGTRAP after exec
+    bool exec_trap_due = false;  // exec'd: the SIGTRAP is to be sent as it returns
+    bool exec_trap = false;      // the SIGTRAP hytrace sent after an exec, to report as the kernel's
   };
   struct Waiter {
     pid_t pid = -1;            // as wait4 takes it: a tracee, -1 any, 0 or -PGID a process group

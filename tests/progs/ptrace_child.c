@@ -28,7 +28,8 @@ static void on_usr1(int sig) {
 
 static const char* stop_name(int status) {
   if (!WIFSTOPPED(status)) return "not a stop";
-  return WSTOPSIG(status) == SIGSTOP ? "SIGSTOP" : WSTOPSIG(status) == SIGUSR1 ? "SIGUSR1" : "other";
+  const int sig = WSTOPSIG(status);
+  return sig == SIGSTOP ? "SIGSTOP" : sig == SIGUSR1 ? "SIGUSR1" : sig == SIGTRAP ? "SIGTRAP" : "other";
 }
 
 static void child_main(int ready, int go) {
@@ -77,7 +78,37 @@ static void exit_kill(void) {
   else printf("exitkill victim: exited %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 }
 
-int main(void) {
+// A tracee attached with PTRACE_ATTACH (not SEIZE) that execs gets a
+// SIGTRAP from the kernel once the new program is in place.
+static void exec_trap(void) {
+  int go[2];
+  if (pipe(go) != 0) exit(1);
+  const pid_t child = fork();
+  if (child < 0) exit(1);
+  if (child == 0) {
+    close(go[1]);
+    char c;
+    if (read(go[0], &c, 1) != 1) _exit(1);
+    execl("/proc/self/exe", "ptrace_child", "exit7", (char*)NULL);
+    _exit(1);
+  }
+  close(go[0]);
+  int status = 0;
+  if (ptrace(PTRACE_ATTACH, child, 0, 0) != 0 || waitpid(child, &status, __WALL) != child) exit(1);
+  if (ptrace(PTRACE_CONT, child, 0, 0) != 0 || write(go[1], "g", 1) != 1) exit(1);
+  if (waitpid(child, &status, __WALL) != child) exit(1);
+  printf("after exec: %s\n", stop_name(status));
+  siginfo_t info;
+  memset(&info, 0, sizeof info);
+  if (ptrace(PTRACE_GETSIGINFO, child, 0, &info) != 0) exit(1);
+  printf("its siginfo: %s\n", info.si_code == SI_USER ? "SI_USER" : "other");
+  if (ptrace(PTRACE_CONT, child, 0, 0) != 0 || waitpid(child, &status, __WALL) != child) exit(1);
+  printf("exec'd child exit: %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+  close(go[1]);
+}
+
+int main(int argc, char** argv) {
+  if (argc == 2 && strcmp(argv[1], "exit7") == 0) return 7;
   setvbuf(stdout, NULL, _IONBF, 0);
   int ready[2], go[2];
   if (pipe(ready) != 0 || pipe(go) != 0) return 1;
@@ -141,5 +172,6 @@ int main(void) {
   if (waitpid(child, &status, 0) != child) return 1;
   printf("child exit: %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
   exit_kill();
+  exec_trap();
   return 0;
 }

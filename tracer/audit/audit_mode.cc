@@ -386,6 +386,7 @@ AuditMode::AuditMode(Engine& engine, const audit::Policy& policy, const bpf::Pro
       options_(std::move(options)),
       has_hytrace_rules_(!policy.hytrace.paths.empty() || !policy.hytrace.network.empty()),
       freezing_(options_.enforce && has_hytrace_rules_),
+      engine_(engine),
       frozen_(engine) {}
 
 // A rule of the policy that allows this very call by name (not merely its
@@ -699,7 +700,11 @@ void AuditMode::on_syscall_exit(Task& task, const SyscallFrame& frame, long resu
     frozen_.thaw(task, frame.seq, !exec);
     check_exec(task, frame, result);
     check_open(task, frame, result);
-    if (exec) frozen_.on_exec(task);
+    if (exec) {
+      frozen_.on_exec(task);
+    } else if (!Engine::is_restart_code(result) && engine_.alone_in_space(task)) {
+      frozen_.retry(task);  // the exec's mapping met a signal: again, while nothing else shares the memory
+    }
     if (const auto problem = frozen_.take_problem()) fmt::print(stderr, "hytrace: {}\n", *problem);
   }
   auto it = pending_.find(frame.seq);

@@ -89,13 +89,33 @@ void FrozenArguments::on_exec(Task& task) {
   Space& space = space_of(task);
   space.checked = true;
   space.usable = false;
+  map_region(task, space);
+}
+
+void FrozenArguments::retry(Task& task) {
+  Space& space = space_of(task);
+  if (space.retry) map_region(task, space);
+}
+
+void FrozenArguments::map_region(Task& task, Space& space) {
+  space.retry = false;
   // A 32-bit program would run `syscall` as an invalid opcode; its own
   // calls are not x86-64 ones, which the path rules are about.
   const auto regs = engine_.registers(task);
   if (!regs || regs->cs != kUserCs64) return;
-  const auto mapped = engine_.inject_syscall(task, SYS_mmap, map_args());
-  if (!mapped || static_cast<uint64_t>(*mapped) != kBase) return;  // taken, or a signal came first: fail closed
-  if (kernel_seals()) engine_.inject_syscall(task, SYS_mseal, seal_args());
+  if (!space.mapped) {
+    const auto mapped = engine_.inject_syscall(task, SYS_mmap, map_args());
+    if (!mapped) {
+      space.retry = true;  // a signal came first: nothing mapped
+      return;
+    }
+    if (static_cast<uint64_t>(*mapped) != kBase) return;  // taken: fail closed
+    space.mapped = true;
+  }
+  if (kernel_seals() && !engine_.inject_syscall(task, SYS_mseal, seal_args())) {
+    space.retry = true;  // mapped, not sealed yet
+    return;
+  }
   // What the kernel shows, not what the calls returned: a filter of the
   // program's own could fake mseal's result.
   space.usable = has_region(task.tid);

@@ -60,6 +60,9 @@ class FrozenArguments {
   // At the exit stop of a successful exec (the task alone in its new space):
   // maps and seals the space's region.
   void on_exec(Task& task);
+  // At the exit stop of a task alone in its space, whose exec's mapping
+  // did not take (a signal came first): maps it now. Nothing otherwise.
+  void retry(Task& task);
   // At the entry stop of a call that is to run: the copies go into a free
   // slot of the task's space and the arguments point at them. False when
   // they cannot (no sealed region, every slot taken, a write failed): the
@@ -82,6 +85,8 @@ class FrozenArguments {
     std::weak_ptr<AddressSpace> space;
     bool usable = false;   // the region is there, sealed where the kernel can seal
     bool checked = false;  // looked for (a fork child's inherited region)
+    bool retry = false;    // the exec's mapping was interrupted: try again at an exit stop
+    bool mapped = false;   // hytrace's mmap of it took
     std::bitset<kSlots> used;
   };
   struct InFlight {
@@ -92,6 +97,7 @@ class FrozenArguments {
   };
 
   Space& space_of(Task& task);
+  void map_region(Task& task, Space& space);
   void release(const InFlight& call);
 
   Engine& engine_;
