@@ -144,5 +144,16 @@ TEST(PathProfile, ManyEntriesOfADirectoryBecomeTheDirectoryAndCoveredRulesGo) {
   for (const auto& [prefix, access] : rules) EXPECT_NE(prefix.rfind("/usr/share/x/", 0), 0u) << prefix;
 }
 
+// Paths in as many directories of their own: nothing groups them, and the
+// rules are still written in steps linear in their number (this test would
+// take hours the quadratic way).
+TEST(PathProfile, ManyPathsInManyDirectories) {
+  PathProfile p;
+  p.add(exec_in("/"));
+  constexpr int kPaths = 100000;
+  for (int i = 0; i < kPaths; ++i) p.add(openat(AT_FDCWD, "/d" + std::to_string(i) + "/f", O_RDONLY, 3));
+  EXPECT_EQ(p.rules().size(), static_cast<size_t>(kPaths) + 2);  // and /usr/bin/true, and the deny
+}
+
 }  // namespace
 }  // namespace hytrace::audit
