@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 #include <cstdio>
 #include <utility>
 #include <vector>
@@ -25,8 +26,10 @@ namespace {
 constexpr uint64_t kSupportedOptions = PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD;
 constexpr size_t kMostRegsetBytes = 16 * 1024;  // XSTATE is ~2.7 KiB on this kind of machine
 
+// Into the inner tracer's buffers: as the kernel's copy-out would, never
+// into read-only pages (hytrace's own among them).
 bool put(const Task& task, uint64_t addr, const void* bytes, size_t len) {
-  return RemoteMemory(task.tid).write(addr, bytes, len);
+  return RemoteMemory(task.tid).store(addr, bytes, len);
 }
 
 bool get(const Task& task, uint64_t addr, void* bytes, size_t len) {
@@ -145,7 +148,9 @@ long PtraceEmulation::access(Task& caller, Tracee& tracee, pid_t tid, long req, 
     }
     case PTRACE_POKETEXT:
     case PTRACE_POKEDATA:
-      return put(*engine_.find_task(tid), addr, &data, sizeof data) ? 0 : -EIO;
+      // POKETEXT writes read-only text, as the kernel's does (audit keeps
+      // hytrace's own pages out of reach before this).
+      return RemoteMemory(tid).write(addr, &data, sizeof data) ? 0 : -EIO;
     case PTRACE_POKEUSER: return kernel_ptrace(req, tid, addr, reinterpret_cast<void*>(data));
     case PTRACE_GETREGS: return copy_out<user_regs_struct>(caller, req, tid, data);
     case PTRACE_SETREGS: return copy_in<user_regs_struct>(caller, req, tid, data);
@@ -210,7 +215,10 @@ std::optional<PtraceEmulation::Waiter> PtraceEmulation::waiter_of(const syscalls
         if (id <= 0) return std::nullopt;
         w.pid = id;
         break;
-      case P_PGID: w.pid = id == 0 ? 0 : -id; break;
+      case P_PGID:
+        if (id < 0) return std::nullopt;  // the kernel's EINVAL
+        w.pid = id == 0 ? 0 : -id;
+        break;
       default: return std::nullopt;  // P_PIDFD
     }
     options = call.args[3];
@@ -259,6 +267,7 @@ bool PtraceEmulation::waits_for(const Task& caller, const Waiter& waiter, pid_t 
   }
   if (waiter.pid > 0) return waiter.pid == tid;
   if (waiter.pid == -1) return true;
+  if (waiter.pid == INT_MIN) return false;  // no such group (and no negating it)
   const pid_t group = waiter.pid == 0 ? getpgid(caller.tid) : -waiter.pid;
   return group > 0 && getpgid(tid) == group;
 }
@@ -319,7 +328,8 @@ bool PtraceEmulation::on_signal_stop(Task& task, int sig, const siginfo_t& info)
   Tracee& tracee = it->second;
   tracee.stopped = true;
   tracee.info = info;
-  if (std::exchange(tracee.exec_trap, false) && sig == SIGTRAP) {
+  if (tracee.exec_trap && sig == SIGTRAP) {
+    tracee.exec_trap = false;
     // What the kernel's own post-exec SIGTRAP carries (send_sig, SI_USER).
     tracee.info = siginfo_t{};
     tracee.info.si_signo = SIGTRAP;
@@ -366,16 +376,21 @@ void PtraceEmulation::on_exit(const Task& task) {
   // A tracee's death is the kernel's to report: once hytrace has reaped it,
   // the kernel tells the real parent, and a tracer that is not the parent
   // is told nothing (the kernel would tell it too: not emulated).
-  auto it = tracees_.find(task.tid);
-  if (it == tracees_.end()) return;
-  const pid_t tracer = it->second.tracer;
-  tracees_.erase(it);
-  auto waiter = waiters_.find(tracer);
-  Task* waiting = engine_.find_task(tracer);
-  if (waiter == waiters_.end() || !waiting) return;
-  if (waiter->second.pid > 0 && waiter->second.pid != task.tid) return;
-  waiters_.erase(waiter);
-  engine_.release(*waiting);  // its wait4 runs in the kernel
+  tracees_.erase(task.tid);
+  // Waits that were for it (by pid, or for any or a group, with no tracee
+  // left to wait for) run in the kernel now: its death, or the caller's
+  // other children, are the kernel's to report.
+  for (auto w = waiters_.begin(); w != waiters_.end();) {
+    Task* waiting = engine_.find_task(w->first);
+    const bool for_it = w->second.pid == task.tid;
+    const bool left = waiting && w->second.pid <= 0 && has_tracees(*waiting, w->second);
+    if (!waiting || (w->second.pid > 0 && !for_it) || (w->second.pid <= 0 && left)) {
+      ++w;
+      continue;
+    }
+    w = waiters_.erase(w);
+    engine_.release(*waiting);
+  }
 }
 
 void PtraceEmulation::on_exec(const Task& task, pid_t former_tid) {

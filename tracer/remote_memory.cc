@@ -47,6 +47,12 @@ bool RemoteMemory::write(uint64_t addr, const void* buf, size_t len) {
   return n == static_cast<ssize_t>(len) || poke(addr, buf, len);
 }
 
+bool RemoteMemory::store(uint64_t addr, const void* buf, size_t len) {
+  iovec local{const_cast<void*>(buf), len};
+  iovec remote{reinterpret_cast<void*>(addr), len};
+  return process_vm_writev(tid_, &local, 1, &remote, 1, 0) == static_cast<ssize_t>(len);
+}
+
 // A word at a time through ptrace, for a kernel that refuses /proc/PID/mem
 // writes to read-only pages (proc_mem.force_override=never); the task must
 // be in a ptrace stop. The last partial word keeps its other bytes.

@@ -16,6 +16,10 @@ class RemoteMemory final : public syscalls::MemoryReader {
   // Through /proc/TID/mem, which writes even read-only (text) pages, or
   // PTRACE_POKEDATA where the kernel refuses that.
   bool write(uint64_t addr, const void* buf, size_t len);
+  // As a store of the program's own would: process_vm_writev, which fails on
+  // a read-only page (as the kernel's copy-out to the program does). For
+  // what hytrace writes on the program's behalf into buffers it chose.
+  bool store(uint64_t addr, const void* buf, size_t len);
   // That fallback alone: a word at a time through ptrace (a stopped tracee).
   bool poke(uint64_t addr, const void* buf, size_t len);
 

@@ -30,7 +30,7 @@ void clear_untraced(Task& task, const SyscallFrame& frame) {
   if (mem.read(flags, &clone3_flags, sizeof clone3_flags) != sizeof clone3_flags) return;
   if (!(clone3_flags & CLONE_UNTRACED)) return;
   clone3_flags &= ~uint64_t{CLONE_UNTRACED};
-  mem.write(flags, &clone3_flags, sizeof clone3_flags);
+  mem.store(flags, &clone3_flags, sizeof clone3_flags);  // the program's own memory, never a read-only page
 }
 
 bool succeeded(long result) { return result >= 0; }
@@ -45,7 +45,9 @@ void require_transparency_stops(bpf::FilterSpec& spec) {
   // clone3's and seccomp's flags are in memory, where the filter cannot look.
   // ptrace is served for the program's own tracees (tracer/ptrace_emulation.hpp),
   // and their stops are reaped by wait4 or waitid.
-  for (const int nr : {SYS_clone3, SYS_seccomp, SYS_ptrace, SYS_wait4, SYS_waitid}) {
+  // An exec stops too, so that its exit stop comes: an inner tracer's
+  // ATTACHed tracee gets its post-exec SIGTRAP there.
+  for (const int nr : {SYS_clone3, SYS_seccomp, SYS_ptrace, SYS_wait4, SYS_waitid, SYS_execve, SYS_execveat}) {
     if (static_cast<size_t>(nr) < spec.traced.size()) spec.traced[nr] = true;
   }
 }

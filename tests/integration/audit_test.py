@@ -26,7 +26,8 @@ Cases:
              path, fail with ENOSYS under hytrace rules unless a rule allows them by name
   race       a second thread changes what an open names between hytrace's check and the
              kernel's use (the path's bytes, the cwd, the dirfd; tests/progs/audit_race.c):
-             a denied file is never read; /proc/self/mem cannot be opened for writing
+             a denied file is never read; /proc/self/mem cannot be opened for writing; the
+             emulated ptrace writes no read-only page
   network    a port rule denies connect to 127.0.0.1 on one port and lets another through
   tracer     the program cannot read hytrace's memory (process_vm_readv: hytrace is not
              dumpable) nor trace it (PTRACE_SEIZE), and, killing hytrace, dies with it:
@@ -201,6 +202,10 @@ def paths_case(hytrace, prog, tmp, _):
     run = audit(hytrace, tmp, with_i386, steps, "-q", prog=prog)
     expect(run, 0, f"{steps[0]} = 0\n{steps[1]} = 0\n",
            [re.escape(f'path="{secret}/file": would-deny (deny, hytrace.paths[0])')])
+    # i386's own names for calls x86-64 names otherwise (chown32 is chown).
+    no_write = dict(with_i386, hytrace={"paths": [{"action": "deny", "access": ["write"], "prefix": secret}]})
+    run = audit(hytrace, tmp, no_write, [f"int80-chown:{secret}/file"], "--enforce", "-q", prog=prog)
+    expect(run, 0, f"int80-chown:{secret}/file = -1 13\n", [r"chown32 \(i386\)"])
 
 
 def landlock_case(hytrace, prog, tmp, _):
@@ -261,6 +266,11 @@ def race_case(hytrace, prog, tmp, _):
     run = audit(hytrace, tmp, policy, ["procmem", "/proc/self/mem"], "--enforce", "-q", prog=racer)
     expect(run, 0, f"procmem = {-errno.EACCES}\n",
            [re.escape('path="/proc/self/mem": deny (deny, hytrace: the memory of a traced task is off limits)')])
+    # The emulated ptrace writes the inner tracer's buffers as the kernel
+    # would: never into read-only pages, hytrace's copies among them.
+    copies = "0x580040000000"
+    run = audit(hytrace, tmp, policy, [f"peek-into:{copies}"], "--enforce", "-q", prog=prog)
+    expect(run, 0, f"peek-into:{copies} = -1 {errno.EFAULT}\n", [])
     # Spellings the check at entry cannot tell: the descriptor is looked at
     # when the open returns, and the program killed before it can use it.
     for spelling in ("/proc/self/root/proc/self/mem", "/proc/thread-self/../self/mem"):

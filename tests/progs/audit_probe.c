@@ -9,6 +9,8 @@
 //   int80        getpid through int 0x80 (the i386 ABI)
 //   int80-open:PATH  open(PATH, O_RDONLY) through int 0x80
 //   exec:PATH    execl(PATH): reported only when it fails
+//   int80-chown:PATH  chown32(PATH, -1, -1) through int 0x80
+//   peek-into:ADDR  PTRACE_PEEKDATA of an attached child, the word stored at ADDR
 //   io_uring     io_uring_setup of one entry
 //   open-by-handle  open_by_handle_at of /etc/hostname's handle
 //   x32          getpid with __X32_SYSCALL_BIT
@@ -39,6 +41,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static void report(const char* what, long result) {
@@ -83,6 +86,43 @@ static long int80_open(const char* path) {
   }
   close((int)result);
   return 0;
+}
+
+// chown32(path, -1, -1) through int 0x80: i386's own name for chown,
+// changing nothing.
+static long int80_chown(const char* path) {
+  char* low = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
+  if (low == MAP_FAILED) return -1;
+  snprintf(low, 4096, "%s", path);
+  long result;
+  __asm__ volatile("int $0x80" : "=a"(result) : "a"(212L /* i386 chown32 */), "b"(low), "c"(-1L), "d"(-1L) : "memory");
+  munmap(low, 4096);
+  if (result < 0 && result > -4096) {
+    errno = (int)-result;
+    return -1;
+  }
+  return 0;
+}
+
+// PTRACE_PEEKDATA of a child it attached, the word stored at `into`: the
+// kernel fails it with EFAULT where that is not writable.
+static long peek_into(unsigned long into) {
+  const pid_t child = fork();
+  if (child == 0) {
+    pause();
+    _exit(0);
+  }
+  int status;
+  long result = -1;
+  if (ptrace(PTRACE_ATTACH, child, 0, 0) == 0 && waitpid(child, &status, __WALL) == child) {
+    static long word = 42;
+    result = syscall(SYS_ptrace, PTRACE_PEEKDATA, child, &word, into);
+  }
+  const int error = errno;
+  kill(child, SIGKILL);
+  waitpid(child, &status, __WALL);
+  errno = error;
+  return result;
 }
 
 static long tcp_connect(int port) {
@@ -180,6 +220,10 @@ int main(int argc, char** argv) {
       if (fd == 0) fd = syscall(SYS_open_by_handle_at, AT_FDCWD, handle, O_RDONLY);
       report(a, fd < 0 ? -1 : 0);
       if (fd > 0) close((int)fd);
+    } else if (strncmp(a, "int80-chown:", 12) == 0) {
+      report(a, int80_chown(a + 12));
+    } else if (strncmp(a, "peek-into:", 10) == 0) {
+      report(a, peek_into(strtoul(a + 10, NULL, 0)));
     } else if (strncmp(a, "int80-open:", 11) == 0) {
       report(a, int80_open(a + 11));
     } else if (strcmp(a, "int80") == 0) {

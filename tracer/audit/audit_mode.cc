@@ -6,6 +6,8 @@
 #include <linux/openat2.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
 #include <csignal>
 #include <linux/seccomp.h>
 #include <unistd.h>
@@ -153,7 +155,16 @@ bool reaches_tracer(pid_t caller, const syscalls::Call& call) {
 // (socketcall).
 std::optional<syscalls::Call> x86_64_twin(const syscalls::Call& call) {
   if (call.abi == syscalls::Abi::kX86_64) return call;
-  const auto nr = syscalls::number_of(syscalls::Abi::kX86_64, syscalls::name_of(call.abi, call.nr));
+  // i386's own names for calls x86-64 has under another (same arguments, as
+  // far as their paths go).
+  constexpr std::pair<std::string_view, std::string_view> kRenamed[] = {
+      {"chown32", "chown"}, {"lchown32", "lchown"}, {"truncate64", "truncate"},
+      {"utimensat_time64", "utimensat"}};
+  std::string_view name = syscalls::name_of(call.abi, call.nr);
+  for (const auto& [i386, x86_64] : kRenamed) {
+    if (name == i386) name = x86_64;
+  }
+  const auto nr = syscalls::number_of(syscalls::Abi::kX86_64, name);
   if (!nr) return std::nullopt;
   syscalls::Call twin = call;
   twin.abi = syscalls::Abi::kX86_64;
@@ -237,16 +248,15 @@ std::optional<std::pair<dev_t, ino_t>> identity(const std::string& path) {
 
 // Descriptor `fd` of the task is a /proc/PID/mem file (however its path was
 // spelled: through /proc/self/root, a dirfd of /proc/self, /dev/fd...).
+// Any procfs counts (a second one mounted elsewhere, in a namespace of the
+// program's own). Only a name that ends as a mem file's does is looked at
+// further, so no other file system is asked anything.
 bool is_memory_file(pid_t tid, long fd) {
-  static const dev_t proc_dev = [] {
-    struct stat st {};
-    return stat("/proc", &st) == 0 ? st.st_dev : dev_t{0};
-  }();
   const std::string link = fmt::format("/proc/{}/fd/{}", tid, fd);
-  struct stat st {};
-  if (stat(link.c_str(), &st) != 0 || st.st_dev != proc_dev) return false;
   const std::string target = read_link(link);
-  return target.empty() || target.ends_with("/mem");  // unnamed: fail closed
+  if (!target.empty() && !target.ends_with("/mem")) return false;
+  struct statfs fs {};
+  return statfs(link.c_str(), &fs) != 0 || fs.f_type == PROC_SUPER_MAGIC;  // unreadable: fail closed
 }
 
 std::string rule_name(uint16_t rule) {

@@ -6,6 +6,7 @@
 #include <sys/syscall.h>
 
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <optional>
 
@@ -61,7 +62,8 @@ std::optional<std::string> string_at(const SyscallEvent& e, uint64_t addr) {
   for (const tracefile::MemoryRange& r : e.reads) {
     if (r.addr != addr) continue;
     const size_t nul = r.bytes.find('\0');
-    if (nul == std::string::npos) return std::nullopt;  // cut short: not the whole path
+    // Cut short, or longer than the kernel takes: not a path.
+    if (nul == std::string::npos || nul >= PATH_MAX) return std::nullopt;
     return r.bytes.substr(0, nul);
   }
   return std::nullopt;
@@ -91,6 +93,7 @@ std::optional<std::string> PathProfile::absolute(const Task& t, int64_t dirfd, c
     if (base.empty()) return std::nullopt;
     joined = path.empty() ? base : base + "/" + path;
   }
+  if (joined.size() >= PATH_MAX) return std::nullopt;  // the kernel's ENAMETOOLONG: nothing opened
   return normalized_path(joined);
 }
 
@@ -108,12 +111,16 @@ void PathProfile::add(const tracefile::Event& event) {
       }
     }
     Task& t = task(x->tid);
-    *t.cwd = normalized_path(x->cwd).value_or("");
+    *t.cwd = x->cwd.size() < PATH_MAX ? normalized_path(x->cwd).value_or("") : "";
     // The program and its interpreter, opened by the kernel itself.
     for (const tracefile::MappedFile& f : x->files) {
-      if (const auto p = normalized_path(f.path)) note(*p, kAccessRead | kAccessExec);
+      if (f.path.size() < PATH_MAX) {
+        if (const auto p = normalized_path(f.path)) note(*p, kAccessRead | kAccessExec);
+      }
     }
-    if (const auto p = normalized_path(x->path)) note(*p, kAccessRead | kAccessExec);
+    if (x->path.size() < PATH_MAX) {
+      if (const auto p = normalized_path(x->path)) note(*p, kAccessRead | kAccessExec);
+    }
     return;
   }
   if (const auto* p = std::get_if<ProcessEvent>(&event)) {
