@@ -561,7 +561,7 @@ bool Engine::is_restart_code(long result) {
 
 // The one clock: the stubs' shared counter when patching, so stopped and
 // buffered calls have one order.
-Task* Engine::find_task(pid_t tid) {
+Task* Engine::find_task(pid_t tid) const {
   auto it = tasks_.find(tid);
   return it == tasks_.end() ? nullptr : it->second.get();
 }

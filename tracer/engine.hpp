@@ -105,7 +105,7 @@ class Engine {
   // can change its code or data while it is stopped.
   bool alone_in_space(const Task& task) const;
   // The live task of that tid, nullptr when there is none.
-  Task* find_task(pid_t tid);
+  Task* find_task(pid_t tid) const;
   // Tasks that will report another event without a handler's say: neither
   // held (Task::hold) nor past their exit stop.
   size_t runnable_tasks() const;

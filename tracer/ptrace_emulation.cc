@@ -262,7 +262,7 @@ void PtraceEmulation::wait(Task& caller, SyscallFrame& frame) {
 
 bool PtraceEmulation::waits_for(const Task& caller, const Waiter& waiter, pid_t tid, const Tracee& tracee) const {
   if (tracee.tracer != caller.tid) {
-    const Task* tracer = waiter.own_only ? nullptr : const_cast<Engine&>(engine_).find_task(tracee.tracer);
+    const Task* tracer = waiter.own_only ? nullptr : engine_.find_task(tracee.tracer);
     if (!tracer || tracer->tgid() != caller.tgid()) return false;
   }
   if (waiter.pid > 0) return waiter.pid == tid;

@@ -270,10 +270,7 @@ const AuditMode::Decision AuditMode::kNoListener{audit::Action::kErrno,
 const AuditMode::Decision AuditMode::kOffLimits{audit::Action::kErrno,
                                                "hytrace: the tracer and the traced tasks are off limits", kNoRule};
 // Fail closed: the checked bytes could not be put out of the program's
-// reach (no room, a signal in the way), so the call does not run. Or a
-// relative path could not be given as the absolute one decided on (its
-// directory is gone or unnamed, or openat2's RESOLVE_BENEATH, IN_ROOT or
-// NO_XDEV are about that directory), so another thread could change it.
+// reach (no room, no sealed region), so the call does not run.
 const AuditMode::Decision AuditMode::kCannotFreeze{audit::Action::kErrno, "hytrace: cannot copy the checked arguments",
                                                   kNoRule, audit::Verdict::kDeny, EAGAIN, "deny"};
 // A 32-bit call whose path or address a hytrace rule is about: it cannot
@@ -289,6 +286,10 @@ const AuditMode::Decision AuditMode::kUncheckable{audit::Action::kErrno,
 const AuditMode::Decision AuditMode::kBypass{audit::Action::kErrno,
                                             "hytrace: it would bypass the hytrace rules (allow it by name to let it)",
                                             kNoRule, audit::Verdict::kDeny, ENOSYS, "deny"};
+// Fail closed: a relative path could not be given as the absolute one
+// decided on (its directory is gone or unnamed, a chroot, or openat2's
+// RESOLVE_BENEATH, IN_ROOT or NO_XDEV are about that very directory), so
+// another thread could change what it names.
 const AuditMode::Decision AuditMode::kCannotPin{audit::Action::kErrno,
                                                "hytrace: a relative path that cannot be given as the one checked",
                                                kNoRule, audit::Verdict::kDeny, EACCES, "deny"};
@@ -396,7 +397,6 @@ AuditMode::AuditMode(Engine& engine, const audit::Policy& policy, const bpf::Pro
       options_(std::move(options)),
       has_hytrace_rules_(!policy.hytrace.paths.empty() || !policy.hytrace.network.empty()),
       freezing_(options_.enforce && has_hytrace_rules_),
-      engine_(engine),
       frozen_(engine) {}
 
 // A rule of the policy that allows this very call by name (not merely its
@@ -546,14 +546,10 @@ std::optional<AuditMode::Decision> AuditMode::hytrace_decision(pid_t tid, const 
 // The checked bytes go where no task can change them, and the call reads
 // them there (tracer/audit/frozen_args.hpp). A relative path that hytrace
 // joined to its directory is given as the absolute path decided on, so a
-// chdir or a dup2 over the dirfd in between changes nothing either; not for
-// exec (a script would see its interpreter's argument change) and not with
-// openat2's RESOLVE_BENEATH or RESOLVE_IN_ROOT, which are about that
-// directory.
-//
-// An exec's relative path stays as it is (a script would see its
-// interpreter's argument change): what it ran is checked at its exit
-// instead (check_exec).
+// chdir or a dup2 over the dirfd in between changes nothing either; one that
+// cannot be (see kCannotPin) fails. An exec's relative path stays as it is
+// (a script would see its interpreter's argument change): what it ran is
+// checked at its exit instead (check_exec).
 const AuditMode::Decision* AuditMode::freeze(Task& task, const SyscallFrame& frame, const CallMemory& read) {
   const syscalls::Call& call = frame.call;
   const bool exec = syscalls::role_of(call.abi, call.nr) == syscalls::Role::kExec;
@@ -665,15 +661,18 @@ void AuditMode::on_syscall_enter(Task& task, SyscallFrame& frame) {
     if (options_.enforce && bypasses_hytrace_rules(frame.call) && !named_allow(frame.call)) own = kBypass;
     if (own && (!decision || own->verdict == audit::Verdict::kDeny)) decision = std::move(own);
   }
-  if (!decision && !options_.audited.shows(frame.call)) {
-    if (read && freezing) {
-      if (const Decision* failed = freeze(task, frame, *read)) decision = *failed;
-    }
-    if (!decision) {
-      if (read && freezing) note_write_open(task, frame, *read);
-      return;
+  std::optional<Outcome> outcome;
+  if (decision) outcome = apply(*decision, frame);  // may fail it (frame.skip)
+  // A call that runs is given the bytes that were checked.
+  if (read && freezing && !frame.skip) {
+    if (const Decision* failed = freeze(task, frame, *read)) {
+      decision = *failed;
+      outcome = apply(*failed, frame);
+    } else {
+      note_write_open(task, frame, *read);
     }
   }
+  if (!decision && !options_.audited.shows(frame.call)) return;
   Pending& p = pending_[frame.seq];
   p.tid = task.tid;
   // Which filter sent the stop, as its data says (a filter of the
@@ -689,17 +688,10 @@ void AuditMode::on_syscall_enter(Task& task, SyscallFrame& frame) {
   std::erase(p.paths, std::string());  // unreadable: no path to show
   if (decision) {
     p.decision = *decision;
-    p.outcome = apply(*decision, frame);
+    p.outcome = *outcome;
   } else {
     p.decision.rule = "allowed";
   }
-  if (read && freezing && !frame.skip) {
-    if (const Decision* failed = freeze(task, frame, *read)) {
-      p.decision = *failed;
-      p.outcome = apply(*failed, frame);
-    }
-  }
-  if (read && freezing && !frame.skip) note_write_open(task, frame, *read);
   // A would-kill or would-trap call in observe mode, and an enforced one
   // the kernel did not act on, still run: the log is written at exit.
 }
@@ -712,8 +704,8 @@ void AuditMode::on_syscall_exit(Task& task, const SyscallFrame& frame, long resu
     check_open(task, frame, result);
     if (exec) {
       frozen_.on_exec(task);
-    } else if (!Engine::is_restart_code(result) && engine_.alone_in_space(task)) {
-      frozen_.retry(task);  // the exec's mapping met a signal: again, while nothing else shares the memory
+    } else if (!Engine::is_restart_code(result)) {
+      frozen_.retry(task);  // the exec's mapping met a signal: again, if still alone in its memory
     }
     if (const auto problem = frozen_.take_problem()) fmt::print(stderr, "hytrace: {}\n", *problem);
   }

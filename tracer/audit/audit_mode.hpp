@@ -136,7 +136,6 @@ class AuditMode final : public Handler {
   AuditOptions options_;
   bool has_hytrace_rules_;
   bool freezing_;          // --enforce with hytrace rules: checked memory is copied (FrozenArguments)
-  Engine& engine_;
   FrozenArguments frozen_;
   // By the call's seq, while it runs: an exec's checked file (tid, dev, inode),
   // a write-open's tid (check_exec, check_open).

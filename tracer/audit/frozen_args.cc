@@ -94,7 +94,9 @@ void FrozenArguments::on_exec(Task& task) {
 
 void FrozenArguments::retry(Task& task) {
   Space& space = space_of(task);
-  if (space.retry) map_region(task, space);
+  // Injecting through the syscall just made is safe only with no other task
+  // that could change that code: asked only when a retry is due.
+  if (space.retry && engine_.alone_in_space(task)) map_region(task, space);
 }
 
 void FrozenArguments::map_region(Task& task, Space& space) {

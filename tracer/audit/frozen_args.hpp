@@ -60,8 +60,9 @@ class FrozenArguments {
   // At the exit stop of a successful exec (the task alone in its new space):
   // maps and seals the space's region.
   void on_exec(Task& task);
-  // At the exit stop of a task alone in its space, whose exec's mapping
-  // did not take (a signal came first): maps it now. Nothing otherwise.
+  // At an exit stop (not of a call the kernel is to restart): when the
+  // exec's mapping did not take (a signal came first) and the task is alone
+  // in its space, maps it now. Nothing otherwise.
   void retry(Task& task);
   // At the entry stop of a call that is to run: the copies go into a free
   // slot of the task's space and the arguments point at them. False when

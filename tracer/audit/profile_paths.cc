@@ -140,10 +140,9 @@ void PathProfile::syscall(const SyscallEvent& e) {
   if (e.result < 0) return note_accesses(e);  // descriptors and cwd unchanged
   Task& t = task(e.tid);
   auto& dirs = t.files->dirs;
-  const auto path_arg = [&](int i) { return string_at(e, e.args[static_cast<size_t>(i)]); };
   switch (e.nr) {
     case SYS_chdir: {
-      const auto p = path_arg(0);
+      const auto p = string_at(e, e.args[0]);
       *t.cwd = p ? absolute(t, AT_FDCWD, *p).value_or("") : "";
       return;
     }
