@@ -365,12 +365,16 @@ bool ReplayMode::breakpoint_hit(Task& task, SignalDelivery& delivery) {
     }
     return true;
   }
-  breakpoint_passes_ = 0;
-  engine_.set_breakpoint(task, 0);
-  armed_.erase(armed);
+  disarm(task);
   deliver_recorded(delivery, info);
   hold_or_go(task, p);
   return true;
+}
+
+void ReplayMode::disarm(Task& task) {
+  if (!armed_.erase(task.tid)) return;
+  breakpoint_passes_ = 0;
+  engine_.set_breakpoint(task, 0);
 }
 
 // An in-user-code signal the order has passed for this task is sent as it
@@ -460,7 +464,9 @@ void ReplayMode::release_next(Task* stopped) {
     if (p.kind == Kind::kSignal) {
       const auto& sig = std::get<tracefile::SignalEvent>(events_[p.event]);
       auto live = live_of_.find(p.rtid);
-      if (sig.where == tracefile::SignalEvent::Where::kInUserCode && live != live_of_.end()) {
+      // Not when the task waits here: a live signal stood for it (on_signal).
+      if (sig.where == tracefile::SignalEvent::Where::kInUserCode && live != live_of_.end() &&
+          !waiting_.count(cursor_)) {
         if (arm_breakpoint(live->second, p, stopped)) return;  // delivered when the task is there
         async_[live->second] = &sig;
         queues_[p.rtid].pop_front();
@@ -820,7 +826,12 @@ void ReplayMode::on_signal(Task& task, SignalDelivery& delivery) {
     if (p.kind == Kind::kSignal) {
       const auto& sig = std::get<tracefile::SignalEvent>(events_[p.event]);
       const siginfo_t info = siginfo_of(sig);
-      if (info.si_signo == delivery.info.si_signo) {
+      // A live signal of the same number stands for the recorded one, and
+      // a breakpoint armed for it must not deliver it a second time. While
+      // armed, only at the recorded state: the breakpoint gets there.
+      const bool armed = armed_.count(task.tid) != 0;
+      if (info.si_signo == delivery.info.si_signo && (!armed || at_recorded_state(task, sig))) {
+        disarm(task);
         deliver_recorded(delivery, info);
         hold_or_go(task, p);
         return;
@@ -1077,3 +1088,4 @@ void ReplayMode::forget(const Task& task) {
 }
 
 }  // namespace hytrace::tracer
+

@@ -114,6 +114,7 @@ class ReplayMode final : public Handler {
   Task* take_between(const Place& next);
   bool arm_breakpoint(pid_t tid, const Place& p, Task* stopped);
   bool at_recorded_state(Task& task, const tracefile::SignalEvent& sig);
+  void disarm(Task& task);
   bool breakpoint_hit(Task& task, SignalDelivery& delivery);
   bool signal_before_exit(Task& task, const SyscallFrame& frame);
   bool undo_for_handler(Task& task, long nr);
