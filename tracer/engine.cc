@@ -470,10 +470,17 @@ std::optional<Event> Engine::new_task(Task& parent) {
   }
   if (patching_ && !(flags & CLONE_VM) && parent.space->patch) patching_->forked(parent, child);
   if (early_stops_.erase(tid)) {
-    child.started = true;
     child.stopped = true;
+    first_stop(child);
   }
   return TaskStart{&child, &parent, flags, next_seq()};
+}
+
+// A new task's first stop, before it runs any code: its gs base is still
+// its parent's (a tid tag that would name the parent).
+void Engine::first_stop(Task& task) {
+  task.started = true;
+  if (patching_) patching_->tag_tid(task);
 }
 
 std::optional<Event> Engine::exec(Task& task) {
@@ -491,7 +498,10 @@ std::optional<Event> Engine::exec(Task& task) {
       tasks_.erase(it);
     }
   }
-  if (patching_) patching_->task_gone(task);
+  if (patching_) {
+    patching_->task_gone(task);
+    patching_->tag_tid(task);  // an exec'ing thread has the leader's tid now
+  }
   task.space = new_space();
   task.vfork_parent = 0;
   task.signal_contexts.clear();
@@ -502,7 +512,7 @@ std::optional<Event> Engine::exec(Task& task) {
 
 std::optional<Event> Engine::stop_event(Task& task, int sig) {
   if (!task.started) {  // the attach stop of a new or seized task
-    task.started = true;
+    first_stop(task);
     resume_task(task, 0);
     return std::nullopt;
   }
@@ -786,7 +796,7 @@ bool Engine::wait_for_held() {
                                 (it->relisten || !task.started || !is_stop_signal(WSTOPSIG(status)));
     --unseen;
     if (interrupt_stop) {
-      task.started = true;
+      if (!task.started) first_stop(task);
       it->relisten = it->relisten && is_stop_signal(WSTOPSIG(status));  // no SIGCONT meanwhile
       std::iter_swap(it, held_.begin() + static_cast<long>(unseen));   // seen: held until released
     } else {

@@ -134,6 +134,7 @@ class Engine {
   std::optional<Event> decode(pid_t tid, int status);
   std::optional<Event> syscall_stop(Task& task);
   std::optional<Event> new_task(Task& parent);
+  void first_stop(Task& task);
   std::optional<Event> exec(Task& task);
   std::optional<Event> stop_event(Task& task, int sig);
   std::optional<Event> signal_stop(Task& task, int sig);

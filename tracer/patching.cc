@@ -1,6 +1,8 @@
 #include "tracer/patching.hpp"
 
+#include <asm/hwcap2.h>
 #include <fcntl.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/ptrace.h>
@@ -22,6 +24,7 @@
 #include "syscalls/catalogue.hpp"
 #include "tracer/inject_x86_64.hpp"
 #include "tracer/proc_maps.hpp"
+#include "tracer/ptrace_x86_64.hpp"
 #include "tracer/remote_memory.hpp"
 
 namespace hytrace::tracer {
@@ -375,7 +378,7 @@ bool in_flight(const SpacePatch& patch) {
 // it again: at entry (-ENOSYS in rax) or when it is to be restarted.
 std::optional<patcher::TaskSnapshot> snapshot_of_stopped(const Task& task) {
   user_regs_struct regs{};
-  if (ptrace(PTRACE_GETREGS, task.tid, nullptr, &regs) != 0) return std::nullopt;  // dead
+  if (::ptrace(PTRACE_GETREGS, task.tid, nullptr, &regs) != 0) return std::nullopt;  // dead
   patcher::TaskSnapshot s;
   s.tid = task.tid;
   s.ip = regs.rip;
@@ -406,6 +409,7 @@ Patching::Patching(const std::vector<bool>& traced, size_t string_limit, bool ti
   auto* d = reinterpret_cast<hytrace_stub_data*>(data_.data());
   d->magic = HYTRACE_STUB_MAGIC;
   d->timed = timed;
+  d->tid_in_gs = (getauxval(AT_HWCAP2) & HWCAP2_FSGSBASE) != 0;
   for (long nr = 0; nr < HYTRACE_STUB_MAX_NR && nr < static_cast<long>(traced.size()); ++nr) {
     if (!traced[nr] || never_served(nr)) continue;
     const auto memory = captures == Captures::kRecorded
@@ -427,6 +431,17 @@ Patching::~Patching() {
 }
 
 uint64_t Patching::allowed_ip() { return stub::kGateSyscallEnd; }
+
+bool Patching::tid_in_gs() const { return reinterpret_cast<const hytrace_stub_data*>(data_.data())->tid_in_gs; }
+
+void Patching::tag_tid(const Task& task) const {
+  if (!tid_in_gs()) return;
+  const auto gs = ptrace::gs_base(task.tid);
+  // A base of the program's own stays (its stub asks the kernel then); one
+  // inherited from a parent, or left by an exec'ing thread, is replaced.
+  if (!gs || (*gs != 0 && (*gs & HYTRACE_GS_TAG_MASK) != HYTRACE_GS_TID_TAG)) return;
+  ptrace::set_gs_base(task.tid, HYTRACE_GS_TID_TAG | static_cast<uint32_t>(task.tid));
+}
 
 uint64_t Patching::next_seq() {
   uint64_t seq = seq_ ? __atomic_add_fetch(seq_, 1, __ATOMIC_RELAXED) : last_seq_ + 1;

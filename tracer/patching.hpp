@@ -115,6 +115,12 @@ class Patching {
   static uint64_t allowed_ip();
   // The next event sequence number, shared with the stubs of every tracee.
   uint64_t next_seq();
+  // Whether stubs read their tid from the gs base (patcher/stub/layout.h):
+  // then each task's must be tagged (tag_tid) before it runs.
+  bool tid_in_gs() const;
+  // Tags the stopped task's gs base with its tid, unless the program set
+  // one of its own.
+  void tag_tid(const Task& task) const;
 
   // A fork child has a copy of its parent's memory: its patch state is a
   // copy too, but its gate's buffer is the parent's, so its stub records

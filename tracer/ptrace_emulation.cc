@@ -1,5 +1,6 @@
 #include "tracer/ptrace_emulation.hpp"
 
+#include <elf.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -11,13 +12,18 @@
 
 #include <cerrno>
 #include <climits>
+#include <cstddef>
 #include <cstdio>
+#include <cstring>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
 #include <fmt/format.h>
 
+#include "patcher/stub/layout.h"
 #include "tracer/engine.hpp"
+#include "tracer/ptrace_x86_64.hpp"
 #include "tracer/remote_memory.hpp"
 
 namespace hytrace::tracer {
@@ -45,12 +51,33 @@ long kernel_ptrace(long req, pid_t tid, uint64_t addr, void* data) {
   return errno != 0 ? -errno : r;
 }
 
+constexpr uint64_t kGsBaseAt = offsetof(user_regs_struct, gs_base);
+
+bool is_tid_tag(uint64_t gs) { return (gs & HYTRACE_GS_TAG_MASK) == HYTRACE_GS_TID_TAG; }
+
+// The stubs' tid tag in the gs base (patcher/stub/layout.h) is hytrace's:
+// an inner tracer reads 0 there, and writing 0 back keeps the tag.
+void hide_tid_tag(user_regs_struct& regs) {
+  if (is_tid_tag(regs.gs_base)) regs.gs_base = 0;
+}
+
+void keep_tid_tag(pid_t tid, user_regs_struct& regs) {
+  const auto gs = ptrace::gs_base(tid);
+  if (regs.gs_base == 0 && gs && is_tid_tag(*gs)) regs.gs_base = *gs;
+}
+
+template <typename Regs>
+void hide(Regs& regs) {
+  if constexpr (std::is_same_v<Regs, user_regs_struct>) hide_tid_tag(regs);
+}
+
 // GETREGS and kin: the registers as hytrace's own ptrace reads them, copied
 // to the inner tracer's buffer.
 template <typename Regs>
 long copy_out(const Task& caller, long req, pid_t tid, uint64_t data) {
   Regs regs{};
   if (const long r = kernel_ptrace(req, tid, 0, &regs); r < 0) return r;
+  hide(regs);
   return to_result(put(caller, data, &regs, sizeof regs));
 }
 
@@ -58,6 +85,7 @@ template <typename Regs>
 long copy_in(const Task& caller, long req, pid_t tid, uint64_t data) {
   Regs regs{};
   if (!get(caller, data, &regs, sizeof regs)) return -EFAULT;
+  if constexpr (std::is_same_v<Regs, user_regs_struct>) keep_tid_tag(tid, regs);
   return kernel_ptrace(req, tid, 0, &regs);
 }
 
@@ -69,9 +97,21 @@ long regset(const Task& caller, long req, pid_t tid, uint64_t type, uint64_t iov
   const uint64_t user_buffer = reinterpret_cast<uint64_t>(iov.iov_base);
   std::vector<uint8_t> bytes(std::min<size_t>(iov.iov_len, kMostRegsetBytes));
   if (req == PTRACE_SETREGSET && !get(caller, user_buffer, bytes.data(), bytes.size())) return -EFAULT;
+  const bool general = type == NT_PRSTATUS && bytes.size() >= sizeof(user_regs_struct);
+  user_regs_struct regs{};
+  if (general && req == PTRACE_SETREGSET) {
+    std::memcpy(&regs, bytes.data(), sizeof regs);
+    keep_tid_tag(tid, regs);
+    std::memcpy(bytes.data(), &regs, sizeof regs);
+  }
   iovec local{bytes.data(), bytes.size()};
   if (const long r = kernel_ptrace(req, tid, type, &local); r < 0) return r;
   if (req == PTRACE_SETREGSET) return 0;
+  if (general && local.iov_len >= sizeof regs) {
+    std::memcpy(&regs, bytes.data(), sizeof regs);
+    hide_tid_tag(regs);
+    std::memcpy(bytes.data(), &regs, sizeof regs);
+  }
   iov.iov_len = local.iov_len;
   return to_result(put(caller, user_buffer, bytes.data(), local.iov_len) && put(caller, iov_addr, &iov, sizeof iov));
 }
@@ -142,8 +182,9 @@ long PtraceEmulation::access(Task& caller, Tracee& tracee, pid_t tid, long req, 
     }
     case PTRACE_PEEKUSER: {
       errno = 0;
-      const long word = ::ptrace(PTRACE_PEEKUSER, tid, addr, nullptr);
+      long word = ::ptrace(PTRACE_PEEKUSER, tid, addr, nullptr);
       if (errno != 0) return -errno;
+      if (addr == kGsBaseAt && is_tid_tag(static_cast<uint64_t>(word))) word = 0;
       return to_result(put(caller, data, &word, sizeof word));
     }
     case PTRACE_POKETEXT:
@@ -151,7 +192,9 @@ long PtraceEmulation::access(Task& caller, Tracee& tracee, pid_t tid, long req, 
       // POKETEXT writes read-only text, as the kernel's does (audit keeps
       // hytrace's own pages out of reach before this).
       return RemoteMemory(tid).write(addr, &data, sizeof data) ? 0 : -EIO;
-    case PTRACE_POKEUSER: return kernel_ptrace(req, tid, addr, reinterpret_cast<void*>(data));
+    case PTRACE_POKEUSER:
+      if (addr == kGsBaseAt && data == 0 && is_tid_tag(ptrace::gs_base(tid).value_or(0))) return 0;
+      return kernel_ptrace(req, tid, addr, reinterpret_cast<void*>(data));
     case PTRACE_GETREGS: return copy_out<user_regs_struct>(caller, req, tid, data);
     case PTRACE_SETREGS: return copy_in<user_regs_struct>(caller, req, tid, data);
     case PTRACE_GETFPREGS: return copy_out<user_fpregs_struct>(caller, req, tid, data);

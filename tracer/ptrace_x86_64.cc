@@ -124,6 +124,21 @@ bool set_breakpoint(pid_t tid, uint64_t addr) {
   return ::ptrace(PTRACE_POKEUSER, tid, debug_register(7), reinterpret_cast<void*>(1)) == 0;
 }
 
+namespace {
+void* gs_base_offset() { return reinterpret_cast<void*>(offsetof(user_regs_struct, gs_base)); }
+}  // namespace
+
+std::optional<uint64_t> gs_base(pid_t tid) {
+  errno = 0;
+  const long base = ::ptrace(PTRACE_PEEKUSER, tid, gs_base_offset(), nullptr);
+  if (errno != 0) return std::nullopt;
+  return static_cast<uint64_t>(base);
+}
+
+bool set_gs_base(pid_t tid, uint64_t base) {
+  return ::ptrace(PTRACE_POKEUSER, tid, gs_base_offset(), reinterpret_cast<void*>(base)) == 0;
+}
+
 void cont(pid_t tid, int sig) { request(PTRACE_CONT, tid, nullptr, sig); }
 void syscall(pid_t tid, int sig) { request(PTRACE_SYSCALL, tid, nullptr, sig); }
 void listen(pid_t tid) { request(PTRACE_LISTEN, tid, nullptr, 0); }

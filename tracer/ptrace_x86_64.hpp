@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <optional>
 
 #include "syscalls/format.hpp"
 
@@ -42,6 +43,10 @@ bool set_result(pid_t tid, long result, long nr = -1);
 // instruction; the kernel sets the resume flag, so going on from there does
 // not stop again at once.
 bool set_breakpoint(pid_t tid, uint64_t addr);
+
+// The task's gs base (user_regs_struct.gs_base), through PEEKUSER/POKEUSER.
+std::optional<uint64_t> gs_base(pid_t tid);
+bool set_gs_base(pid_t tid, uint64_t base);
 
 // Resume requests; ESRCH (the task died meanwhile) is not an error: its exit
 // is reported by waitpid.

@@ -1,10 +1,14 @@
 #include "tracer/transparency.hpp"
 
+#include <asm/prctl.h>
 #include <linux/sched.h>
 #include <linux/seccomp.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 
+#include <cerrno>
+
+#include "patcher/stub/layout.h"
 #include "syscalls/catalogue.hpp"
 #include "tracer/ptrace_x86_64.hpp"
 #include "tracer/remote_memory.hpp"
@@ -35,10 +39,26 @@ void clear_untraced(Task& task, const SyscallFrame& frame) {
 
 bool succeeded(long result) { return result >= 0; }
 
+bool is_get_gs(const SyscallFrame& frame) {
+  return frame.call.abi == syscalls::Abi::kX86_64 && frame.call.nr == SYS_arch_prctl &&
+         frame.call.args[0] == ARCH_GET_GS;
+}
+
+// The gs base holds the stubs' tid tag, which the program did not set: it
+// reads 0, as it would untraced.
+void hide_tid_tag(Task& task, SyscallFrame& frame) {
+  const auto gs = ptrace::gs_base(task.tid);
+  if (!gs || (*gs & HYTRACE_GS_TAG_MASK) != HYTRACE_GS_TID_TAG) return;
+  const uint64_t zero = 0;
+  frame.skip = true;
+  frame.result = RemoteMemory(task.tid).store(frame.call.args[1], &zero, sizeof zero) ? 0 : -EFAULT;
+}
+
 }  // namespace
 
 void require_transparency_stops(bpf::FilterSpec& spec) {
   spec.traced_when.push_back({SYS_clone, 0, CLONE_UNTRACED, CLONE_UNTRACED});
+  spec.traced_when.push_back({SYS_arch_prctl, 0, ~uint64_t{0}, ARCH_GET_GS});
   for (const uint64_t op : {PR_GET_SECCOMP, PR_SET_SECCOMP, PR_GET_NO_NEW_PRIVS, PR_SET_NO_NEW_PRIVS}) {
     spec.traced_when.push_back({SYS_prctl, 0, ~uint64_t{0}, op});
   }
@@ -53,6 +73,7 @@ void require_transparency_stops(bpf::FilterSpec& spec) {
 }
 
 void Transparency::on_entry(Task& task, SyscallFrame& frame) const {
+  if (is_get_gs(frame)) return hide_tid_tag(task, frame);
   switch (role(frame)) {
     case Role::kClone:
     case Role::kClone3:

@@ -7,6 +7,9 @@
 //     thread hangs), and it would outlive hytrace.
 //   - The filter is hidden: PR_GET_SECCOMP answers 0 and PR_GET_NO_NEW_PRIVS
 //     answers 0 (when hytrace set it), unless the program set them itself.
+//   - The gs base the stubs read their tid from (patcher/stub/layout.h):
+//     arch_prctl(ARCH_GET_GS) answers 0 while it holds hytrace's tag.
+//     `rdgsbase` in the program's own code still sees the tag.
 // /proc/PID/status still shows the filter (docs/design/engine.md says why).
 // The program's own ptrace of its tree is served by tracer/ptrace_emulation.hpp.
 #pragma once

@@ -69,10 +69,21 @@ struct hytrace_stub_data {
   uint64_t timed;        /* 1: time each call (CLOCK_MONOTONIC, two more syscalls) */
   uint64_t buffer_size;  /* bytes in the event buffer: the stub trusts this, never the
                             buffer's own header, which the program can overwrite */
+  uint64_t tid_in_gs;    /* 1: the tracer keeps HYTRACE_GS_TID_TAG | tid in each task's
+                            gs base, read by rdgsbase (the CPU has FSGSBASE) */
   uint8_t served[HYTRACE_STUB_MAX_NR]; /* 1: the stub performs this syscall */
   struct hytrace_capture_rule rules[HYTRACE_STUB_MAX_NR][HYTRACE_STUB_MAX_CAPTURES];
 };
 #define HYTRACE_STUB_MAGIC 0x6879747261636531ull /* "hytrace1" */
+
+/* A record names its thread. Asking the kernel (gettid) would be a second
+ * syscall per call; instead the tracer sets each task's gs base, which
+ * x86-64 Linux programs leave unused, to the tag and the tid, at the task's
+ * first stop and at each exec. A value without the tag (the program set its
+ * own gs base) makes the stub ask the kernel. The tag is a user address the
+ * kernel accepts as a base and nothing maps. */
+#define HYTRACE_GS_TID_TAG 0x687400000000ull
+#define HYTRACE_GS_TAG_MASK 0xffffffff00000000ull
 
 /* The event buffer: a header, then records back to back. A call reserves
  * its entry record and its exit record together, by one atomic add on

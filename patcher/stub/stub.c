@@ -246,6 +246,17 @@ static uint64_t record(const struct hytrace_stub_data* d, struct hytrace_record*
   return seq;
 }
 
+/* The caller's tid: from the gs base the tracer tagged, else the kernel. */
+static uint32_t caller_tid(const struct hytrace_stub_data* d) {
+  if (d->tid_in_gs) {
+    uint64_t gs;
+    __asm__ volatile("rdgsbase %0" : "=r"(gs));
+    const uint32_t tid = (uint32_t)gs;
+    if ((gs & HYTRACE_GS_TAG_MASK) == HYTRACE_GS_TID_TAG && tid != 0) return tid;
+  }
+  return (uint32_t)gate(__NR_gettid, 0, 0, 0, 0, 0, 0);
+}
+
 long hytrace_stub_main(struct saved_registers* regs) {
   const struct hytrace_stub_data* d = (const struct hytrace_stub_data*)HYTRACE_GATE_DATA;
   const long nr = (long)regs->rax;
@@ -266,7 +277,7 @@ long hytrace_stub_main(struct saved_registers* regs) {
   }
   struct hytrace_record* exit = (struct hytrace_record*)((uint8_t*)entry + entry_room);
   exit->length = exit_room;
-  const uint32_t tid = (uint32_t)gate(__NR_gettid, 0, 0, 0, 0, 0, 0);
+  const uint32_t tid = caller_tid(d);
   const uint64_t entry_seq = record(d, entry, HYTRACE_RECORD_ENTRY, nr, args, 0, 0, tid);
   uint64_t call_args[6];
   for (int i = 0; i < 6; ++i) call_args[i] = args[i];

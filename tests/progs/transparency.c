@@ -3,9 +3,14 @@
 // under hytrace.
 //   - PR_GET_SECCOMP and PR_GET_NO_NEW_PRIVS, before and after the program
 //     sets them itself (in forked children, so each starts clean);
-//   - a CLONE_UNTRACED child that makes syscalls and exits with 7.
+//   - a CLONE_UNTRACED child that makes syscalls and exits with 7;
+//   - the gs base (where hytrace's stubs find their tid): 0 in the program,
+//     its thread and its child; one the program sets is its own, also
+//     while it makes hot syscalls and in its child.
 #define _GNU_SOURCE
+#include <asm/prctl.h>
 #include <linux/filter.h>
+#include <pthread.h>
 #include <linux/seccomp.h>
 #include <sched.h>
 #include <signal.h>
@@ -65,8 +70,39 @@ static void untraced_child(void) {
   printf("untraced child exited %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 }
 
+static unsigned long gs_base(void) {
+  unsigned long gs = 1;
+  if (syscall(SYS_arch_prctl, ARCH_GET_GS, &gs) != 0) return 1;
+  return gs;
+}
+
+static void show_gs_in_child(void) { printf("gs base in a child: %#lx\n", gs_base()); }
+
+static void* show_gs_in_thread(void* arg) {
+  (void)arg;
+  printf("gs base in a thread: %#lx\n", gs_base());
+  return NULL;
+}
+
+static void gs_bases(void) {
+  printf("gs base: %#lx\n", gs_base());
+  pthread_t thread;
+  if (pthread_create(&thread, NULL, show_gs_in_thread, NULL) == 0) pthread_join(thread, NULL);
+  fflush(stdout);
+  in_child(show_gs_in_child);
+  const unsigned long own = 0x10000;
+  if (syscall(SYS_arch_prctl, ARCH_SET_GS, own) != 0) return;
+  long calls = 0;
+  for (int i = 0; i < 2000; i++) calls += getppid() > 0;  // a hot site, served by a stub
+  printf("own gs base: %#lx after %ld calls\n", gs_base(), calls);
+  fflush(stdout);
+  in_child(show_gs_in_child);
+  syscall(SYS_arch_prctl, ARCH_SET_GS, 0);
+}
+
 int main(void) {
   show("start");
+  gs_bases();
   in_child(set_no_new_privs);
   in_child(own_filter);
   show("parent again");

@@ -21,6 +21,7 @@
 
 #include <fmt/format.h>
 
+#include "patcher/stub/layout.h"
 #include "syscalls/catalogue.hpp"
 #include "syscalls/format.hpp"
 #include "tracer/engine.hpp"
@@ -338,8 +339,11 @@ bool ReplayMode::at_recorded_state(Task& task, const tracefile::SignalEvent& sig
   constexpr uint64_t kResumeFlag = 1u << 16;
   constexpr size_t kRcx = offsetof(user_regs_struct, rcx) / sizeof(uint64_t);
   constexpr size_t kR11 = offsetof(user_regs_struct, r11) / sizeof(uint64_t);
+  constexpr size_t kGsBase = offsetof(user_regs_struct, gs_base) / sizeof(uint64_t);
   for (size_t i = 0; i < live.size(); ++i) {
     if (i == kOrigRax || i == kRcx || i == kR11) continue;
+    // The recorder's tid tag for the stubs (patcher/stub/layout.h), not the program's.
+    if (i == kGsBase && (sig.regs[i] & HYTRACE_GS_TAG_MASK) == HYTRACE_GS_TID_TAG) continue;
     const uint64_t mask = i == kFlags ? ~kResumeFlag : ~uint64_t{0};
     if ((live[i] & mask) != (sig.regs[i] & mask)) return false;
   }
