@@ -290,11 +290,18 @@ void Engine::queue_with_buffered(Event event) {
 // The timer woke the engine while no task stopped: the stubs' events so far
 // are shown now, while the program runs, instead of when the buffer fills.
 // The timer backs off while there is nothing to show.
+long Engine::min_drain_interval_us() {
+  cpu_set_t cpus;
+  CPU_ZERO(&cpus);
+  const bool shared = sched_getaffinity(0, sizeof cpus, &cpus) == 0 && CPU_COUNT(&cpus) < 2;
+  return shared ? 1000 : 250;
+}
+
 void Engine::drain_while_running() {
   const size_t before = drained_.size() - drained_next_;
   queue_drained();
   drain_interval_us_ = drained_.size() - drained_next_ > before
-                           ? kMinDrainIntervalUs
+                           ? min_drain_interval_us_
                            : std::min(drain_interval_us_ * 2, kMaxDrainIntervalUs);
 }
 
@@ -316,7 +323,18 @@ void Engine::queue_drained() {
     for (const auto& [tid, task] : *tasks) {
       AddressSpace* space = task->space.get();
       if (!space->patch || !seen.insert(space).second) continue;
-      patching_->drain(*space, drained);
+      pid_t member_seen = 0;  // runs of one thread's records: one look-up
+      patching_->drain(*space, drained, [&](pid_t record_tid) {
+        if (record_tid == member_seen) return true;
+        const Task* owner = find_task(record_tid);
+        if (!owner) {
+          const auto gone = departed_.find(record_tid);
+          owner = gone == departed_.end() ? nullptr : gone->second.get();
+        }
+        if (!owner || owner->space.get() != space) return false;
+        member_seen = record_tid;
+        return true;
+      });
     }
   }
   // Nearly in order already (a drain is in record order, with exits that
@@ -462,6 +480,7 @@ std::optional<Event> Engine::new_task(Task& parent) {
   if (flags & CLONE_VFORK) child.vfork_parent = parent.tid;
   child.own_seccomp = parent.own_seccomp;
   child.own_no_new_privs = parent.own_no_new_privs;
+  child.gs_tag = parent.gs_tag;  // the base it has until first_stop tags it
   if (!(flags & CLONE_VM)) {
     // A fork child returns through its parent's signal frames, on a copy
     // of its stack.
@@ -494,6 +513,7 @@ std::optional<Event> Engine::exec(Task& task) {
     auto it = tasks_.find(former);
     if (it != tasks_.end()) {
       task.frames = std::move(it->second->frames);
+      task.gs_tag = it->second->gs_tag;  // the exec'ing thread's base, still its old tid's
       if (patching_) patching_->task_gone(*it->second);
       tasks_.erase(it);
     }

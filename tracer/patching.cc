@@ -434,13 +434,14 @@ uint64_t Patching::allowed_ip() { return stub::kGateSyscallEnd; }
 
 bool Patching::tid_in_gs() const { return reinterpret_cast<const hytrace_stub_data*>(data_.data())->tid_in_gs; }
 
-void Patching::tag_tid(const Task& task) const {
+void Patching::tag_tid(Task& task) const {
   if (!tid_in_gs()) return;
   const auto gs = ptrace::gs_base(task.tid);
-  // A base of the program's own stays (its stub asks the kernel then); one
-  // inherited from a parent, or left by an exec'ing thread, is replaced.
-  if (!gs || (*gs != 0 && (*gs & HYTRACE_GS_TAG_MASK) != HYTRACE_GS_TID_TAG)) return;
-  ptrace::set_gs_base(task.tid, HYTRACE_GS_TID_TAG | static_cast<uint32_t>(task.tid));
+  // A base of the program's own stays (its stub asks the kernel then); the
+  // tag inherited from a parent, or an exec'ing thread's old one, is replaced.
+  if (!gs || (*gs != 0 && *gs != task.gs_tag)) return;
+  const uint64_t tag = HYTRACE_GS_TID_TAG | static_cast<uint32_t>(task.tid);
+  task.gs_tag = ptrace::set_gs_base(task.tid, tag) ? tag : 0;
 }
 
 uint64_t Patching::next_seq() {
@@ -859,7 +860,8 @@ void Patching::task_gone(const Task& task) {
                 [&](const patcher::PendingExit& p) { return p.tid == static_cast<uint32_t>(task.tid); });
 }
 
-void Patching::drain(AddressSpace& space, std::vector<BufferedEvent>& out) {
+void Patching::drain(AddressSpace& space, std::vector<BufferedEvent>& out,
+                     const std::function<bool(pid_t)>& member) {
   SpacePatch* patch = space.patch.get();
   if (!patch || !patch->buffer || !patch->distrusted.empty()) return;
   const std::span<const uint8_t> bytes(patch->buffer, patch->buffer_size);
@@ -871,6 +873,10 @@ void Patching::drain(AddressSpace& space, std::vector<BufferedEvent>& out) {
   patcher::limit_sequence(read, seq_now());
   const auto now = std::chrono::steady_clock::now();
   for (const patcher::BufferRecord& r : read.records) {
+    if (!member(static_cast<pid_t>(r.tid))) {
+      distrust(*patch, fmt::format("a record names thread {}, which is not one of this process", r.tid));
+      break;
+    }
     patch->served_by_stub += r.exit;
     last_seq_ = std::max(last_seq_, r.seq);
     // Filled in place: an event is too big to build, then move.

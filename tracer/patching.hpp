@@ -120,7 +120,7 @@ class Patching {
   bool tid_in_gs() const;
   // Tags the stopped task's gs base with its tid, unless the program set
   // one of its own.
-  void tag_tid(const Task& task) const;
+  void tag_tid(Task& task) const;
 
   // A fork child has a copy of its parent's memory: its patch state is a
   // copy too, but its gate's buffer is the parent's, so its stub records
@@ -139,7 +139,9 @@ class Patching {
   void task_gone(const Task& task);
   // Appends the committed records of the space's buffer since the last
   // drain to `out`, in the order they were drained (not sorted).
-  void drain(AddressSpace& space, std::vector<BufferedEvent>& out);
+  // `member` says whether a tid is a task of the space: a record naming
+  // any other is forged, and the buffer is distrusted from there on.
+  void drain(AddressSpace& space, std::vector<BufferedEvent>& out, const std::function<bool(pid_t)>& member);
   // True when every record the space's stubs reserved has been drained.
   bool drained(const AddressSpace& space) const;
   // Whether the space's buffer should start over now: always worth a try

@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -53,65 +54,59 @@ long kernel_ptrace(long req, pid_t tid, uint64_t addr, void* data) {
 
 constexpr uint64_t kGsBaseAt = offsetof(user_regs_struct, gs_base);
 
-bool is_tid_tag(uint64_t gs) { return (gs & HYTRACE_GS_TAG_MASK) == HYTRACE_GS_TID_TAG; }
+// The gs base hytrace set for the stubs (Task::gs_tag) is hytrace's: an
+// inner tracer reads 0 there, and writing 0 back keeps it.
+uint64_t as_shown(const Task& target, uint64_t gs) { return target.gs_tag != 0 && gs == target.gs_tag ? 0 : gs; }
 
-// The stubs' tid tag in the gs base (patcher/stub/layout.h) is hytrace's:
-// an inner tracer reads 0 there, and writing 0 back keeps the tag.
-void hide_tid_tag(user_regs_struct& regs) {
-  if (is_tid_tag(regs.gs_base)) regs.gs_base = 0;
+uint64_t as_written(const Task& target, uint64_t gs) {
+  if (gs != 0 || target.gs_tag == 0) return gs;
+  return ptrace::gs_base(target.tid).value_or(0) == target.gs_tag ? target.gs_tag : 0;
 }
 
-void keep_tid_tag(pid_t tid, user_regs_struct& regs) {
-  const auto gs = ptrace::gs_base(tid);
-  if (regs.gs_base == 0 && gs && is_tid_tag(*gs)) regs.gs_base = *gs;
-}
-
-template <typename Regs>
-void hide(Regs& regs) {
-  if constexpr (std::is_same_v<Regs, user_regs_struct>) hide_tid_tag(regs);
+// The gs base word of general registers laid out as user_regs_struct,
+// `length` bytes of them (a regset may be cut short).
+void map_gs_base(uint8_t* regs, size_t length, const std::function<uint64_t(uint64_t)>& map) {
+  if (length < kGsBaseAt + sizeof(uint64_t)) return;
+  uint64_t gs = 0;
+  std::memcpy(&gs, regs + kGsBaseAt, sizeof gs);
+  gs = map(gs);
+  std::memcpy(regs + kGsBaseAt, &gs, sizeof gs);
 }
 
 // GETREGS and kin: the registers as hytrace's own ptrace reads them, copied
 // to the inner tracer's buffer.
 template <typename Regs>
-long copy_out(const Task& caller, long req, pid_t tid, uint64_t data) {
+long copy_out(const Task& caller, const Task& target, long req, uint64_t data) {
   Regs regs{};
-  if (const long r = kernel_ptrace(req, tid, 0, &regs); r < 0) return r;
-  hide(regs);
+  if (const long r = kernel_ptrace(req, target.tid, 0, &regs); r < 0) return r;
+  if constexpr (std::is_same_v<Regs, user_regs_struct>) regs.gs_base = as_shown(target, regs.gs_base);
   return to_result(put(caller, data, &regs, sizeof regs));
 }
 
 template <typename Regs>
-long copy_in(const Task& caller, long req, pid_t tid, uint64_t data) {
+long copy_in(const Task& caller, const Task& target, long req, uint64_t data) {
   Regs regs{};
   if (!get(caller, data, &regs, sizeof regs)) return -EFAULT;
-  if constexpr (std::is_same_v<Regs, user_regs_struct>) keep_tid_tag(tid, regs);
-  return kernel_ptrace(req, tid, 0, &regs);
+  if constexpr (std::is_same_v<Regs, user_regs_struct>) regs.gs_base = as_written(target, regs.gs_base);
+  return kernel_ptrace(req, target.tid, 0, &regs);
 }
 
 // GETREGSET and SETREGSET: an iovec in the inner tracer's memory, whose
 // length the kernel updates to what it wrote.
-long regset(const Task& caller, long req, pid_t tid, uint64_t type, uint64_t iov_addr) {
+long regset(const Task& caller, const Task& target, long req, uint64_t type, uint64_t iov_addr) {
   iovec iov{};
   if (!get(caller, iov_addr, &iov, sizeof iov)) return -EFAULT;
   const uint64_t user_buffer = reinterpret_cast<uint64_t>(iov.iov_base);
   std::vector<uint8_t> bytes(std::min<size_t>(iov.iov_len, kMostRegsetBytes));
   if (req == PTRACE_SETREGSET && !get(caller, user_buffer, bytes.data(), bytes.size())) return -EFAULT;
-  const bool general = type == NT_PRSTATUS && bytes.size() >= sizeof(user_regs_struct);
-  user_regs_struct regs{};
+  const bool general = type == NT_PRSTATUS;
   if (general && req == PTRACE_SETREGSET) {
-    std::memcpy(&regs, bytes.data(), sizeof regs);
-    keep_tid_tag(tid, regs);
-    std::memcpy(bytes.data(), &regs, sizeof regs);
+    map_gs_base(bytes.data(), bytes.size(), [&](uint64_t gs) { return as_written(target, gs); });
   }
   iovec local{bytes.data(), bytes.size()};
-  if (const long r = kernel_ptrace(req, tid, type, &local); r < 0) return r;
+  if (const long r = kernel_ptrace(req, target.tid, type, &local); r < 0) return r;
   if (req == PTRACE_SETREGSET) return 0;
-  if (general && local.iov_len >= sizeof regs) {
-    std::memcpy(&regs, bytes.data(), sizeof regs);
-    hide_tid_tag(regs);
-    std::memcpy(bytes.data(), &regs, sizeof regs);
-  }
+  if (general) map_gs_base(bytes.data(), local.iov_len, [&](uint64_t gs) { return as_shown(target, gs); });
   iov.iov_len = local.iov_len;
   return to_result(put(caller, user_buffer, bytes.data(), local.iov_len) && put(caller, iov_addr, &iov, sizeof iov));
 }
@@ -173,18 +168,19 @@ long PtraceEmulation::attach(const Task& caller, Task& target, bool seize, uint6
 
 // The requests that read or change the stopped tracee.
 long PtraceEmulation::access(Task& caller, Tracee& tracee, pid_t tid, long req, uint64_t addr, uint64_t data) {
+  const Task& target = *engine_.find_task(tid);  // request() found it stopped
   switch (req) {
     case PTRACE_PEEKTEXT:
     case PTRACE_PEEKDATA: {
       uint64_t word = 0;
-      if (!get(*engine_.find_task(tid), addr, &word, sizeof word)) return -EIO;
+      if (!get(target, addr, &word, sizeof word)) return -EIO;
       return to_result(put(caller, data, &word, sizeof word));
     }
     case PTRACE_PEEKUSER: {
       errno = 0;
       long word = ::ptrace(PTRACE_PEEKUSER, tid, addr, nullptr);
       if (errno != 0) return -errno;
-      if (addr == kGsBaseAt && is_tid_tag(static_cast<uint64_t>(word))) word = 0;
+      if (addr == kGsBaseAt) word = static_cast<long>(as_shown(target, static_cast<uint64_t>(word)));
       return to_result(put(caller, data, &word, sizeof word));
     }
     case PTRACE_POKETEXT:
@@ -193,14 +189,14 @@ long PtraceEmulation::access(Task& caller, Tracee& tracee, pid_t tid, long req, 
       // hytrace's own pages out of reach before this).
       return RemoteMemory(tid).write(addr, &data, sizeof data) ? 0 : -EIO;
     case PTRACE_POKEUSER:
-      if (addr == kGsBaseAt && data == 0 && is_tid_tag(ptrace::gs_base(tid).value_or(0))) return 0;
+      if (addr == kGsBaseAt) data = as_written(target, data);
       return kernel_ptrace(req, tid, addr, reinterpret_cast<void*>(data));
-    case PTRACE_GETREGS: return copy_out<user_regs_struct>(caller, req, tid, data);
-    case PTRACE_SETREGS: return copy_in<user_regs_struct>(caller, req, tid, data);
-    case PTRACE_GETFPREGS: return copy_out<user_fpregs_struct>(caller, req, tid, data);
-    case PTRACE_SETFPREGS: return copy_in<user_fpregs_struct>(caller, req, tid, data);
+    case PTRACE_GETREGS: return copy_out<user_regs_struct>(caller, target, req, data);
+    case PTRACE_SETREGS: return copy_in<user_regs_struct>(caller, target, req, data);
+    case PTRACE_GETFPREGS: return copy_out<user_fpregs_struct>(caller, target, req, data);
+    case PTRACE_SETFPREGS: return copy_in<user_fpregs_struct>(caller, target, req, data);
     case PTRACE_GETREGSET:
-    case PTRACE_SETREGSET: return regset(caller, req, tid, addr, data);
+    case PTRACE_SETREGSET: return regset(caller, target, req, addr, data);
     case PTRACE_GETSIGINFO: return to_result(put(caller, data, &tracee.info, sizeof tracee.info));
     case PTRACE_SETSIGINFO: return to_result(get(caller, data, &tracee.info, sizeof tracee.info));
     case PTRACE_SETOPTIONS:

@@ -79,6 +79,10 @@ struct Task {
   // hytrace answers the queries of its own filter and no_new_privs unless so.
   bool own_seccomp = false;
   bool own_no_new_privs = false;
+  // The gs base hytrace wrote for the stubs (HYTRACE_GS_TID_TAG | tid, in
+  // patcher/stub/layout.h), or the one a new task inherited with its
+  // parent's; 0 for none. A base of any other value is the program's.
+  uint64_t gs_tag = 0;
   // Set by a handler: do not let the task go on after this event; it waits
   // in its stop until Engine::release (replay keeps the recorded order so).
   bool hold = false;

@@ -8,7 +8,6 @@
 
 #include <cerrno>
 
-#include "patcher/stub/layout.h"
 #include "syscalls/catalogue.hpp"
 #include "tracer/ptrace_x86_64.hpp"
 #include "tracer/remote_memory.hpp"
@@ -48,7 +47,7 @@ bool is_get_gs(const SyscallFrame& frame) {
 // reads 0, as it would untraced.
 void hide_tid_tag(Task& task, SyscallFrame& frame) {
   const auto gs = ptrace::gs_base(task.tid);
-  if (!gs || (*gs & HYTRACE_GS_TAG_MASK) != HYTRACE_GS_TID_TAG) return;
+  if (!gs || task.gs_tag == 0 || *gs != task.gs_tag) return;
   const uint64_t zero = 0;
   frame.skip = true;
   frame.result = RemoteMemory(task.tid).store(frame.call.args[1], &zero, sizeof zero) ? 0 : -EFAULT;

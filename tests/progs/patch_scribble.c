@@ -10,13 +10,18 @@
 // (alternating huge and zero 32-bit words everywhere, header included),
 // "zero-records" or "huge-records" (the first 64 bytes, the buffer's
 // header, kept; then records that say they are committed, of length 0 or
-// of a length past the buffer). READS: per phase, 50000 unless given.
+// of a length past the buffer), or "forged-tid" (no memory written: the gs
+// base, where hytrace's stubs find their thread id, set to hytrace's tag
+// with tid 1, a task of another process). READS: per phase, 50000 unless
+// given.
 #define _GNU_SOURCE
+#include <asm/prctl.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 enum { kHeader = 64 };
@@ -94,7 +99,11 @@ int main(int argc, char** argv) {
   const int fd = open("/dev/zero", O_RDONLY);
   if (fd < 0) return 1;
   reads(fd, n, "before");
-  scribble_memfds(argv[1]);
+  if (strcmp(argv[1], "forged-tid") == 0) {
+    if (syscall(SYS_arch_prctl, ARCH_SET_GS, 0x687400000001ul) != 0) return 1;  // HYTRACE_GS_TID_TAG | 1
+  } else {
+    scribble_memfds(argv[1]);
+  }
   printf("scribbled with %s\n", argv[1]);
   fflush(stdout);
   reads(fd, n, "after");

@@ -320,6 +320,7 @@ bool ReplayMode::arm_breakpoint(pid_t tid, const Place& p, Task* stopped) {
     return false;
   }
   armed_[task->tid] = static_cast<size_t>(&p - places_.data());
+  breakpoint_passes_ = 0;
   if (held) engine_.release(*task);
   return true;
 }
@@ -343,7 +344,7 @@ bool ReplayMode::at_recorded_state(Task& task, const tracefile::SignalEvent& sig
   for (size_t i = 0; i < live.size(); ++i) {
     if (i == kOrigRax || i == kRcx || i == kR11) continue;
     // The recorder's tid tag for the stubs (patcher/stub/layout.h), not the program's.
-    if (i == kGsBase && (sig.regs[i] & HYTRACE_GS_TAG_MASK) == HYTRACE_GS_TID_TAG) continue;
+    if (i == kGsBase && sig.regs[i] == (HYTRACE_GS_TID_TAG | static_cast<uint32_t>(sig.tid))) continue;
     const uint64_t mask = i == kFlags ? ~kResumeFlag : ~uint64_t{0};
     if ((live[i] & mask) != (sig.regs[i] & mask)) return false;
   }
