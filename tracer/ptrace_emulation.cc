@@ -15,7 +15,11 @@
 #include <cstddef>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <functional>
+#include <optional>
+#include <string>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -45,6 +49,29 @@ bool get(const Task& task, uint64_t addr, void* bytes, size_t len) {
 
 // The kernel's answer when the tracer's buffer is bad.
 long to_result(bool ok) { return ok ? 0 : -EFAULT; }
+
+// A process that is dead and not reaped (a zombie with no thread left),
+// child of `parent` (any parent when 0): its parent's tgid, else nullopt.
+std::optional<pid_t> dead_child(pid_t pid, pid_t parent) {
+  std::ifstream stat(fmt::format("/proc/{}/stat", pid));
+  std::string line;
+  if (!std::getline(stat, line)) return std::nullopt;
+  const size_t name_end = line.rfind(')');
+  if (name_end == std::string::npos) return std::nullopt;
+  char state = 0;
+  pid_t ppid = 0;
+  if (std::sscanf(line.c_str() + name_end + 1, " %c %d", &state, &ppid) != 2 || state != 'Z') return std::nullopt;
+  if (parent != 0 && ppid != parent) return std::nullopt;
+  // A leader whose threads live on is a zombie too, which no wait reaps yet.
+  std::error_code error;
+  size_t threads = 0;
+  for (auto entry = std::filesystem::directory_iterator(fmt::format("/proc/{}/task", pid), error);
+       !error && entry != std::filesystem::directory_iterator(); entry.increment(error)) {
+    ++threads;
+  }
+  if (error || threads > 1) return std::nullopt;
+  return ppid;
+}
 
 long kernel_ptrace(long req, pid_t tid, uint64_t addr, void* data) {
   errno = 0;
@@ -295,6 +322,8 @@ void PtraceEmulation::wait(Task& caller, SyscallFrame& frame) {
     frame.result = nothing_yet(caller, *waiter);
     return;
   }
+  // A real child that ended is the kernel's to report, at once.
+  if (!for_tracee && kernel_has_one(caller, *waiter)) return;
   waiters_[caller.tid] = *waiter;
   caller.hold = true;
 }
@@ -416,13 +445,17 @@ void PtraceEmulation::on_exit(const Task& task) {
   // the kernel tells the real parent, and a tracer that is not the parent
   // is told nothing (the kernel would tell it too: not emulated).
   tracees_.erase(task.tid);
+  if (task.is_leader()) {
+    if (const auto parent = dead_child(task.tid, 0)) ended_[*parent].insert(task.tid);
+  }
   // Waits that were for it (by pid, or for any or a group, with no tracee
-  // left to wait for) run in the kernel now: its death, or the caller's
-  // other children, are the kernel's to report.
+  // left to wait for, or that a real child's end answers) run in the kernel
+  // now: its death, or the caller's other children, are the kernel's to report.
   for (auto w = waiters_.begin(); w != waiters_.end();) {
     Task* waiting = engine_.find_task(w->first);
     const bool for_it = w->second.pid == task.tid;
-    const bool left = waiting && w->second.pid <= 0 && has_tracees(*waiting, w->second);
+    const bool left = waiting && w->second.pid <= 0 && has_tracees(*waiting, w->second) &&
+                      !kernel_has_one(*waiting, w->second);
     if (!waiting || (w->second.pid > 0 && !for_it) || (w->second.pid <= 0 && left)) {
       ++w;
       continue;
@@ -456,6 +489,24 @@ void PtraceEmulation::before_return(const Task& task) {
   if (it == tracees_.end() || !std::exchange(it->second.exec_trap_due, false)) return;
   it->second.exec_trap = true;
   syscall(SYS_tgkill, task.tgid(), task.tid, SIGTRAP);
+}
+
+bool PtraceEmulation::kernel_has_one(const Task& caller, const Waiter& waiter) {
+  auto it = ended_.find(caller.tgid());
+  if (it == ended_.end()) return false;
+  std::set<pid_t>& ended = it->second;
+  bool found = false;
+  for (auto pid = ended.begin(); pid != ended.end();) {
+    if (!dead_child(*pid, caller.tgid())) {
+      pid = ended.erase(pid);  // reaped (its pid may be another process's now)
+      continue;
+    }
+    const pid_t group = waiter.pid == 0 ? getpgid(caller.tid) : -waiter.pid;
+    found = found || waiter.pid == -1 || waiter.pid == *pid || (waiter.pid <= 0 && getpgid(*pid) == group);
+    ++pid;
+  }
+  if (ended.empty()) ended_.erase(it);
+  return found;
 }
 
 bool PtraceEmulation::has_tracees(const Task& caller, const Waiter& waiter) const {

@@ -17,7 +17,8 @@
 // A wait4 or waitid for a tracee (for one, any, or a process group, by its
 // tracer or another thread of the tracer's process) is answered from the
 // stops not yet reaped; with none, the caller waits in its entry stop until
-// one comes. The mode decides each call first: what it refuses
+// one comes, or until a real child it waits for ends (the kernel's wait
+// then returns that child). The mode decides each call first: what it refuses
 // (audit's off-limits rule) or emulates itself (replay) is never served.
 #pragma once
 
@@ -26,6 +27,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 
 #include "tracer/task.hpp"
 
@@ -100,10 +102,16 @@ class PtraceEmulation {
   // Tracers waiting for what a tracee now has to report get it.
   void wake();
   bool has_tracees(const Task& caller, const Waiter& waiter) const;
+  // A child of the caller's process that is dead and not yet reaped, which
+  // `waiter` is about: the kernel's wait returns it at once.
+  bool kernel_has_one(const Task& caller, const Waiter& waiter);
 
   Engine& engine_;
   std::map<pid_t, Tracee> tracees_;  // by tid
   std::map<pid_t, Waiter> waiters_;  // by the inner tracer's tid
+  // Processes that ended, by their parent's tgid: the kernel's to report to
+  // a wait for them (checked again in /proc when used: reaped meanwhile).
+  std::map<pid_t, std::set<pid_t>> ended_;
   bool said_unsupported_ = false;
 };
 

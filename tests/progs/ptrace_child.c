@@ -107,6 +107,36 @@ static void exec_trap(void) {
   close(go[1]);
 }
 
+// A wait for any child while a tracee runs on: the plain child's exit is
+// what it returns, whether that child ended before the wait or during it.
+static void real_child_exit(void) {
+  int hold[2];
+  if (pipe(hold) != 0) exit(1);
+  const pid_t traced = fork();
+  if (traced < 0) exit(1);
+  if (traced == 0) {
+    close(hold[1]);
+    char c;
+    _exit(read(hold[0], &c, 1) == 0 ? 0 : 1);
+  }
+  close(hold[0]);
+  int status = 0;
+  if (ptrace(PTRACE_ATTACH, traced, 0, 0) != 0 || waitpid(traced, &status, __WALL) != traced) exit(1);
+  if (ptrace(PTRACE_CONT, traced, 0, 0) != 0) exit(1);  // on into its read, which waits
+  for (int round = 0; round < 2; round++) {
+    const pid_t plain = fork();
+    if (plain < 0) exit(1);
+    if (plain == 0) _exit(5 + round);
+    if (round == 1) usleep(20000);  // mostly ended before the wait: either way, the same answer
+    const pid_t got = waitpid(-1, &status, __WALL);
+    printf("wait for any, round %d: %s, exit %d\n", round, got == plain ? "the plain child" : "another",
+           WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+  }
+  close(hold[1]);
+  if (waitpid(traced, &status, __WALL) != traced) exit(1);
+  printf("tracee exit: %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+}
+
 int main(int argc, char** argv) {
   if (argc == 2 && strcmp(argv[1], "exit7") == 0) return 7;
   setvbuf(stdout, NULL, _IONBF, 0);
@@ -173,5 +203,6 @@ int main(int argc, char** argv) {
   printf("child exit: %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
   exit_kill();
   exec_trap();
+  real_child_exit();
   return 0;
 }
