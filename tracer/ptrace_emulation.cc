@@ -492,6 +492,9 @@ void PtraceEmulation::before_return(const Task& task) {
 }
 
 bool PtraceEmulation::kernel_has_one(const Task& caller, const Waiter& waiter) {
+  // __WNOTHREAD: only the caller's own children, which /proc does not tell
+  // from its other threads'; the wait stays hytrace's.
+  if (waiter.own_only) return false;
   auto it = ended_.find(caller.tgid());
   if (it == ended_.end()) return false;
   std::set<pid_t>& ended = it->second;
