@@ -287,9 +287,6 @@ void Engine::queue_with_buffered(Event event) {
   queued_.push_back(event);
 }
 
-// The timer woke the engine while no task stopped: the stubs' events so far
-// are shown now, while the program runs, instead of when the buffer fills.
-// The timer backs off while there is nothing to show.
 long Engine::min_drain_interval_us() {
   cpu_set_t cpus;
   CPU_ZERO(&cpus);
@@ -297,6 +294,9 @@ long Engine::min_drain_interval_us() {
   return shared ? 1000 : 250;
 }
 
+// The timer woke the engine while no task stopped: the stubs' events so far
+// are shown now, while the program runs, instead of when the buffer fills.
+// The timer backs off while there is nothing to show.
 void Engine::drain_while_running() {
   const size_t before = drained_.size() - drained_next_;
   queue_drained();

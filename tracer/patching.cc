@@ -440,7 +440,7 @@ void Patching::tag_tid(Task& task) const {
   // A base of the program's own stays (its stub asks the kernel then); the
   // tag inherited from a parent, or an exec'ing thread's old one, is replaced.
   if (!gs || (*gs != 0 && *gs != task.gs_tag)) return;
-  const uint64_t tag = HYTRACE_GS_TID_TAG | static_cast<uint32_t>(task.tid);
+  const uint64_t tag = HYTRACE_GS_TID(task.tid);
   task.gs_tag = ptrace::set_gs_base(task.tid, tag) ? tag : 0;
 }
 

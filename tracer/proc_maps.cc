@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <fstream>
 #include <sstream>
+#include <string>
 
 namespace hytrace::tracer {
 namespace {
@@ -63,6 +64,18 @@ std::optional<uint64_t> free_range_near(const std::vector<Mapping>& maps, uint64
   }
   consider(previous_end, kHighest);
   return best;
+}
+
+std::optional<ProcStat> read_stat(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return std::nullopt;
+  const size_t name_end = line.rfind(')');  // the name may hold spaces and parentheses
+  ProcStat s;
+  if (name_end == std::string::npos || std::sscanf(line.c_str() + name_end + 1, " %c %d", &s.state, &s.ppid) != 2) {
+    return std::nullopt;
+  }
+  return s;
 }
 
 }  // namespace hytrace::tracer

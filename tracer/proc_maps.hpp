@@ -1,4 +1,5 @@
-// A process's mappings, read from /proc/PID/maps.
+// A process's mappings, read from /proc/PID/maps, and its state from
+// /proc/PID/stat.
 #pragma once
 
 #include <sys/types.h>
@@ -25,5 +26,13 @@ const Mapping* mapping_at(const std::vector<Mapping>& maps, uint64_t addr);
 // `reach` of `near`, as close to `near` as possible.
 std::optional<uint64_t> free_range_near(const std::vector<Mapping>& maps, uint64_t near,
                                         uint64_t size, uint64_t reach);
+
+// The state letter ('R', 'S', 'Z'...) and parent of /proc/PID/stat;
+// nullopt when the task is gone (reaped).
+struct ProcStat {
+  char state = 0;
+  pid_t ppid = 0;
+};
+std::optional<ProcStat> read_stat(pid_t pid);
 
 }  // namespace hytrace::tracer

@@ -16,7 +16,6 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <functional>
 #include <optional>
 #include <string>
@@ -28,6 +27,7 @@
 
 #include "patcher/stub/layout.h"
 #include "tracer/engine.hpp"
+#include "tracer/proc_maps.hpp"
 #include "tracer/ptrace_x86_64.hpp"
 #include "tracer/remote_memory.hpp"
 
@@ -53,15 +53,8 @@ long to_result(bool ok) { return ok ? 0 : -EFAULT; }
 // A process that is dead and not reaped (a zombie with no thread left),
 // child of `parent` (any parent when 0): its parent's tgid, else nullopt.
 std::optional<pid_t> dead_child(pid_t pid, pid_t parent) {
-  std::ifstream stat(fmt::format("/proc/{}/stat", pid));
-  std::string line;
-  if (!std::getline(stat, line)) return std::nullopt;
-  const size_t name_end = line.rfind(')');
-  if (name_end == std::string::npos) return std::nullopt;
-  char state = 0;
-  pid_t ppid = 0;
-  if (std::sscanf(line.c_str() + name_end + 1, " %c %d", &state, &ppid) != 2 || state != 'Z') return std::nullopt;
-  if (parent != 0 && ppid != parent) return std::nullopt;
+  const auto stat = read_stat(pid);
+  if (!stat || stat->state != 'Z' || (parent != 0 && stat->ppid != parent)) return std::nullopt;
   // A leader whose threads live on is a zombie too, which no wait reaps yet.
   std::error_code error;
   size_t threads = 0;
@@ -70,7 +63,7 @@ std::optional<pid_t> dead_child(pid_t pid, pid_t parent) {
     ++threads;
   }
   if (error || threads > 1) return std::nullopt;
-  return ppid;
+  return stat->ppid;
 }
 
 long kernel_ptrace(long req, pid_t tid, uint64_t addr, void* data) {
@@ -83,11 +76,12 @@ constexpr uint64_t kGsBaseAt = offsetof(user_regs_struct, gs_base);
 
 // The gs base hytrace set for the stubs (Task::gs_tag) is hytrace's: an
 // inner tracer reads 0 there, and writing 0 back keeps it.
-uint64_t as_shown(const Task& target, uint64_t gs) { return target.gs_tag != 0 && gs == target.gs_tag ? 0 : gs; }
+uint64_t as_shown(const Task& target, uint64_t gs) { return target.has_tag(gs) ? 0 : gs; }
 
 uint64_t as_written(const Task& target, uint64_t gs) {
-  if (gs != 0 || target.gs_tag == 0) return gs;
-  return ptrace::gs_base(target.tid).value_or(0) == target.gs_tag ? target.gs_tag : 0;
+  if (gs != 0) return gs;
+  const uint64_t now = ptrace::gs_base(target.tid).value_or(0);
+  return target.has_tag(now) ? now : 0;
 }
 
 // The gs base word of general registers laid out as user_regs_struct,

@@ -83,6 +83,8 @@ struct Task {
   // patcher/stub/layout.h), or the one a new task inherited with its
   // parent's; 0 for none. A base of any other value is the program's.
   uint64_t gs_tag = 0;
+  // Whether `gs` is the base hytrace wrote, not the program's.
+  bool has_tag(uint64_t gs) const { return gs_tag != 0 && gs == gs_tag; }
   // Set by a handler: do not let the task go on after this event; it waits
   // in its stop until Engine::release (replay keeps the recorded order so).
   bool hold = false;

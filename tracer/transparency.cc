@@ -47,7 +47,7 @@ bool is_get_gs(const SyscallFrame& frame) {
 // reads 0, as it would untraced.
 void hide_tid_tag(Task& task, SyscallFrame& frame) {
   const auto gs = ptrace::gs_base(task.tid);
-  if (!gs || task.gs_tag == 0 || *gs != task.gs_tag) return;
+  if (!gs || !task.has_tag(*gs)) return;
   const uint64_t zero = 0;
   frame.skip = true;
   frame.result = RemoteMemory(task.tid).store(frame.call.args[1], &zero, sizeof zero) ? 0 : -EFAULT;

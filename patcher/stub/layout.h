@@ -84,6 +84,7 @@ struct hytrace_stub_data {
  * kernel accepts as a base and nothing maps. */
 #define HYTRACE_GS_TID_TAG 0x687400000000ull
 #define HYTRACE_GS_TAG_MASK 0xffffffff00000000ull
+#define HYTRACE_GS_TID(tid) (HYTRACE_GS_TID_TAG | (uint32_t)(tid))
 
 /* The event buffer: a header, then records back to back. A call reserves
  * its entry record and its exit record together, by one atomic add on

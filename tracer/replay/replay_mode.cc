@@ -25,6 +25,7 @@
 #include "syscalls/catalogue.hpp"
 #include "syscalls/format.hpp"
 #include "tracer/engine.hpp"
+#include "tracer/proc_maps.hpp"
 #include "tracer/record/exec_facts.hpp"
 #include "tracer/remote_memory.hpp"
 #include "tracer/signal_text.hpp"
@@ -131,12 +132,8 @@ constexpr size_t kHistory = 10;
 
 // Done with its own exit: a zombie, or gone.
 bool is_zombie(pid_t tid) {
-  std::ifstream stat("/proc/" + std::to_string(tid) + "/stat");
-  std::string line;
-  std::getline(stat, line);
-  const size_t paren = line.rfind(')');
-  const char state = paren != std::string::npos && paren + 2 < line.size() ? line[paren + 2] : 'X';
-  return state == 'Z' || state == 'X';
+  const auto stat = read_stat(tid);
+  return !stat || stat->state == 'Z' || stat->state == 'X';
 }
 
 }  // namespace
@@ -344,7 +341,7 @@ bool ReplayMode::at_recorded_state(Task& task, const tracefile::SignalEvent& sig
   for (size_t i = 0; i < live.size(); ++i) {
     if (i == kOrigRax || i == kRcx || i == kR11) continue;
     // The recorder's tid tag for the stubs (patcher/stub/layout.h), not the program's.
-    if (i == kGsBase && sig.regs[i] == (HYTRACE_GS_TID_TAG | static_cast<uint32_t>(sig.tid))) continue;
+    if (i == kGsBase && sig.regs[i] == HYTRACE_GS_TID(sig.tid)) continue;
     const uint64_t mask = i == kFlags ? ~kResumeFlag : ~uint64_t{0};
     if ((live[i] & mask) != (sig.regs[i] & mask)) return false;
   }
