@@ -19,14 +19,15 @@ constexpr uint64_t kMaxDurationNs = 100ull * 365 * 24 * 3600 * 1'000'000'000ull;
 
 std::string num(uint64_t v) { return std::to_string(v); }
 
-// The committed flag, with acquire order: the stub sets it last, with
+// A record's commit word, with acquire order: the stub stores it last, with
 // release order, so the fields copied after it are the ones it wrote.
-uint32_t load_committed(std::span<const uint8_t> buffer, uint64_t at) {
-  const uint8_t* p = buffer.data() + at + offsetof(hytrace_record, committed);
-  if (reinterpret_cast<uintptr_t>(p) % alignof(uint32_t) == 0) {
-    return __atomic_load_n(reinterpret_cast<const uint32_t*>(p), __ATOMIC_ACQUIRE);
+// `at` is an offset in the buffer with 8 bytes after it.
+uint64_t load_commit(std::span<const uint8_t> buffer, uint64_t at) {
+  const uint8_t* p = buffer.data() + at;
+  if (reinterpret_cast<uintptr_t>(p) % alignof(uint64_t) == 0) {
+    return __atomic_load_n(reinterpret_cast<const uint64_t*>(p), __ATOMIC_ACQUIRE);
   }
-  uint32_t v = 0;  // a copied buffer need not be aligned
+  uint64_t v = 0;  // a copied buffer need not be aligned
   std::memcpy(&v, p, sizeof v);
   std::atomic_thread_fence(std::memory_order_acquire);
   return v;
@@ -37,43 +38,55 @@ uint32_t load_committed(std::span<const uint8_t> buffer, uint64_t at) {
 class Reader {
  public:
   Reader(std::span<const uint8_t> buffer, const BufferFacts& facts, BufferRead& out)
-      : buffer_(buffer), facts_(facts), out_(out) {}
+      : buffer_(buffer),
+        ring_(buffer.size() > kHeaderSize ? buffer.size() - kHeaderSize : 0),
+        facts_(facts),
+        out_(out) {}
 
   bool header_fits(HeaderValues header, uint64_t tail) {
-    if (buffer_.size() < kHeaderSize || header.size != buffer_.size()) {
+    if (buffer_.size() < kHeaderSize + kRecordSize || header.size != buffer_.size() || ring_ % 8 != 0) {
       return fail(BufferFault::kHeader, "the header says the buffer has " + num(header.size) +
                                             " bytes, not " + num(buffer_.size()));
     }
-    if (tail < kHeaderSize || tail > buffer_.size() || tail % 8 != 0) {
-      return fail(BufferFault::kPosition, "the reading position " + num(tail) + " is outside the records");
-    }
+    if (tail % 8 != 0) return fail(BufferFault::kPosition, "the reading position " + num(tail) + " is not a multiple of 8");
     if (header.head < tail) {
       return fail(BufferFault::kHeader, "the head moved back from " + num(tail) + " to " + num(header.head));
     }
     if (header.head % 8 != 0) return fail(BufferFault::kHeader, "the head " + num(header.head) + " is not a multiple of 8");
-    return true;
-  }
-
-  // A pending exit comes from an entry read before: it lies before `tail`.
-  bool pending_fits(const PendingExit& p, uint64_t tail) {
-    if (p.at < kHeaderSize + kRecordSize || p.at % 8 != 0 || p.at >= tail || p.length < kRecordSize ||
-        p.length > tail - p.at) {
-      return fail(BufferFault::kPosition, "a pending exit at offset " + num(p.at) + " is outside the records");
+    if (header.head - tail > ring_) {
+      return fail(BufferFault::kHeader, "the head " + num(header.head) + " is more than the ring's " + num(ring_) +
+                                            " bytes past the reading position " + num(tail));
     }
     return true;
   }
 
-  // The committed flag at `at`: 0 (being written) or 1, else a fault (-1).
-  int committed(uint64_t at) {
-    const uint32_t c = load_committed(buffer_, at);
-    if (c <= 1) return static_cast<int>(c);
-    fail(BufferFault::kCommitted, where(at) + "committed flag " + num(c) + ", not 0 or 1");
-    return -1;
+  // A pending exit comes from an entry read before: it lies before `tail`,
+  // within the ring's end, and the stubs have not reserved its bytes again.
+  bool pending_fits(const PendingExit& p, uint64_t tail, uint64_t head) {
+    if (p.at % 8 != 0 || p.at >= tail || head - p.at > ring_ || p.length < kRecordSize ||
+        p.length > ring_ - p.at % ring_) {
+      return fail(BufferFault::kPosition, "a pending exit at position " + num(p.at) + " is outside the records");
+    }
+    return true;
   }
+
+  // Whether the record at `position` is committed; a pad there moves
+  // `position` to the ring's next lap (and is not a record).
+  bool committed(uint64_t position) const {
+    return load_commit(buffer_, offset(position)) == HYTRACE_COMMITTED(position);
+  }
+  bool padded(uint64_t position) const {
+    return load_commit(buffer_, offset(position)) == HYTRACE_PADDED(position);
+  }
+  // Bytes from `position` to the ring's end.
+  uint64_t to_end(uint64_t position) const { return ring_ - position % ring_; }
 
   // The entry at `at`, with `room` bytes reserved from there on. Sets
   // `exit` to what its exit record must be.
   bool entry(uint64_t at, uint64_t room, PendingExit& exit) {
+    if (room < kRecordSize) {
+      return fail(BufferFault::kLength, where(at) + "only " + num(room) + " bytes are reserved, less than a record");
+    }
     const hytrace_record r = copy(at);
     if (!length_fits(at, r.length, room)) return false;
     if (r.kind != HYTRACE_RECORD_ENTRY) return fail(BufferFault::kKind, where(at) + "kind " + num(r.kind) + ", not an entry");
@@ -89,6 +102,9 @@ class Reader {
     exit = {at + r.length, r.exit_length, r.tid, r.nr, r.seq};
     return decode(at, r);
   }
+
+  // A fault the caller found.
+  void refuse(BufferFault fault, std::string why) { fail(fault, std::move(why)); }
 
   // The committed exit record `expected` describes.
   bool exit(const PendingExit& expected) {
@@ -116,12 +132,12 @@ class Reader {
     out_.malformed = std::move(why);
     return false;
   }
-  static std::string where(uint64_t at) { return "record at offset " + num(at) + ": "; }
+  static std::string where(uint64_t at) { return "record at position " + num(at) + ": "; }
 
   // The caller has checked that a whole record fits at `at`.
   hytrace_record copy(uint64_t at) const {
     hytrace_record r;
-    std::memcpy(&r, buffer_.data() + at, sizeof r);
+    std::memcpy(&r, buffer_.data() + offset(at), sizeof r);
     return r;
   }
 
@@ -169,8 +185,9 @@ class Reader {
     rec.first_capture = static_cast<uint32_t>(out_.captures.size());
     rec.capture_count = r.captures;
     const size_t bytes_before = out_.bytes.size();
-    const uint64_t end = at + r.length;
-    uint64_t next = at + kRecordSize;
+    // The record lies within the ring's lap (its length was checked).
+    const uint64_t end = offset(at) + r.length;
+    uint64_t next = offset(at) + kRecordSize;
     for (uint16_t i = 0; i < r.captures; ++i) {
       if (end - next < kCaptureSize) {
         drop_captures(rec.first_capture, bytes_before);
@@ -200,12 +217,22 @@ class Reader {
     out_.bytes.resize(bytes_before);
   }
 
+  // The caller has checked the header: ring_ is not 0.
+  uint64_t offset(uint64_t position) const { return kHeaderSize + position % ring_; }
+
   std::span<const uint8_t> buffer_;
+  uint64_t ring_;  // bytes of records after the header
   const BufferFacts& facts_;
   BufferRead& out_;
 };
 
 }  // namespace
+
+uint64_t ReadPosition::reusable() const {
+  uint64_t oldest = tail;
+  for (const PendingExit& p : pending) oldest = std::min(oldest, p.at);
+  return oldest;
+}
 
 BufferRead read_buffer(std::span<const uint8_t> buffer, HeaderValues header, const ReadPosition& from,
                        const BufferFacts& facts) {
@@ -233,27 +260,34 @@ void read_buffer(std::span<const uint8_t> buffer, HeaderValues header, const Rea
   // Exits of calls whose entries an earlier read took.
   for (size_t i = 0; i < from.pending.size(); ++i) {
     const PendingExit& p = from.pending[i];
-    const int c = reader.pending_fits(p, from.tail) ? reader.committed(p.at) : -1;
-    if (c == 0) out.position.pending.push_back(p);
-    if (c == 1 && reader.exit(p)) continue;
-    if (c != 0) {
-      out.position.pending.insert(out.position.pending.end(), from.pending.begin() + static_cast<ptrdiff_t>(i),
-                                  from.pending.end());
-      return;
+    const bool fits = reader.pending_fits(p, from.tail, header.head);
+    if (fits && !reader.committed(p.at)) {
+      out.position.pending.push_back(p);  // still running
+      continue;
     }
+    if (fits && reader.exit(p)) continue;
+    out.position.pending.insert(out.position.pending.end(), from.pending.begin() + static_cast<ptrdiff_t>(i),
+                                from.pending.end());
+    return;
   }
-  // header_fits: from.tail <= head and from.tail <= size, so tail <= end.
-  const uint64_t end = std::min<uint64_t>(header.head, buffer.size());
+  // header_fits: from.tail <= head, no more than a ring's size before it.
+  const uint64_t head = header.head;
   uint64_t tail = from.tail;
-  while (end - tail >= kRecordSize) {
-    const int c = reader.committed(tail);
-    if (c == 0) break;  // being written
+  while (head - tail >= 8) {
+    if (reader.padded(tail)) {
+      if (reader.to_end(tail) > head - tail) {
+        reader.refuse(BufferFault::kLength, "the pad at position " + num(tail) + " passes the head " + num(head));
+        break;
+      }
+      tail += reader.to_end(tail);
+      out.position.tail = tail;
+      continue;
+    }
+    if (!reader.committed(tail)) break;  // being written
     PendingExit exit;
-    if (c < 0 || !reader.entry(tail, end - tail, exit)) break;
+    if (!reader.entry(tail, std::min(head - tail, reader.to_end(tail)), exit)) break;
     // entry() checked that the exit fits in the reserved bytes.
-    const int exit_committed = reader.committed(exit.at);
-    if (exit_committed < 0) break;
-    if (exit_committed == 0) {
+    if (!reader.committed(exit.at)) {
       out.position.pending.push_back(exit);
     } else if (!reader.exit(exit)) {
       break;
@@ -261,7 +295,6 @@ void read_buffer(std::span<const uint8_t> buffer, HeaderValues header, const Rea
     tail = exit.at + exit.length;
     out.position.tail = tail;
   }
-  return;
 }
 
 void limit_sequence(BufferRead& read, uint64_t ceiling) {
@@ -292,19 +325,11 @@ HeaderValues header_of(std::span<const uint8_t> buffer) {
   return h;
 }
 
-bool record_reserved(std::span<const uint8_t> buffer, uint64_t at) {
-  if (at > buffer.size() || buffer.size() - at < kRecordSize) return false;
-  uint32_t length = 0;
-  std::memcpy(&length, buffer.data() + at + offsetof(hytrace_record, length), sizeof length);
-  return length != 0;
-}
-
 std::string to_string(BufferFault fault) {
   switch (fault) {
     case BufferFault::kNone: return "none";
     case BufferFault::kHeader: return "header";
     case BufferFault::kPosition: return "position";
-    case BufferFault::kCommitted: return "committed";
     case BufferFault::kLength: return "length";
     case BufferFault::kKind: return "kind";
     case BufferFault::kSyscall: return "syscall";

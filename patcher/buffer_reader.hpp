@@ -47,7 +47,7 @@ struct BufferRecord {
 // The exit record reserved with an entry already read, not committed then:
 // the call was still running.
 struct PendingExit {
-  uint64_t at = 0;      // offset in the buffer
+  uint64_t at = 0;      // its position in the ring (patcher/stub/layout.h)
   uint32_t length = 0;  // as the entry reserved it
   uint32_t tid = 0;
   int64_t nr = 0;
@@ -56,7 +56,10 @@ struct PendingExit {
 
 // Where reading stands. The tracer keeps it per buffer, between reads.
 struct ReadPosition {
-  uint64_t tail = sizeof(hytrace_buffer_header);  // the next entry record
+  uint64_t tail = 0;  // the position of the next entry record (or pad)
+  // The stubs may reuse the bytes before this (the tail they are given):
+  // the reading position, or the oldest pending exit's, if before it.
+  uint64_t reusable() const;
   std::vector<PendingExit> pending;
 };
 
@@ -78,10 +81,10 @@ struct BufferFacts {
 
 enum class BufferFault {
   kNone,
-  kHeader,     // size changed, head moved back or misaligned
-  kPosition,   // the reading position itself is outside the buffer
-  kCommitted,  // a committed flag that is neither 0 nor 1
-  kLength,     // a record length short, misaligned, or past the reserved bytes
+  kHeader,     // size changed, head moved back, misaligned or a lap ahead
+  kPosition,   // the reading position or a pending exit's is impossible
+  kLength,     // a record length short, misaligned, or past the reserved bytes;
+               // a pad past the head
   kKind,       // an exit where an entry belongs, or the other way round
   kSyscall,    // a syscall number out of range or not served
   kCapture,    // too many captures, or one that passes its record's end
@@ -109,7 +112,7 @@ struct BufferRead {
   }
 };
 
-// Reads the committed records after `from`. `buffer` is the whole buffer,
+// Reads the committed records after `from`, at most a ring's size of them. `buffer` is the whole buffer,
 // header included (mapped or copied); `header` its header's values.
 BufferRead read_buffer(std::span<const uint8_t> buffer, HeaderValues header, const ReadPosition& from,
                        const BufferFacts& facts);
@@ -126,10 +129,6 @@ void limit_sequence(BufferRead& read, uint64_t ceiling);
 // The header's head (with acquire order: the stub adds to it atomically) and
 // size, each read once; zeros when the span is too small for a header.
 HeaderValues header_of(std::span<const uint8_t> buffer);
-
-// True when the stub has reserved the record at `at` (its length is set),
-// false also when `at` leaves no room for a record.
-bool record_reserved(std::span<const uint8_t> buffer, uint64_t at);
 
 std::string to_string(BufferFault fault);
 

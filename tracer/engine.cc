@@ -282,7 +282,7 @@ size_t Engine::tasks_in(const AddressSpace& space) const {
 void Engine::queue_with_buffered(Event event) {
   if (patching_) {
     queue_drained();
-    reset_buffer(*std::visit([](auto& e) { return e.task; }, event));
+    check_buffer(*std::visit([](auto& e) { return e.task; }, event));
   }
   queued_.push_back(event);
 }
@@ -858,10 +858,10 @@ void Engine::release_space() {
   held_.clear();
 }
 
-void Engine::reset_buffer(Task& stopped) {
+void Engine::check_buffer(Task& stopped) {
   AddressSpace& space = *stopped.space;
-  if (!stopped.stopped || !patching_->reset_due(space, tasks_in(space) == 1)) return;
-  if (const auto tasks = stop_space(stopped)) patching_->reset(space, *tasks);
+  if (!stopped.stopped || !patching_->stalled(space)) return;
+  if (const auto tasks = stop_space(stopped)) patching_->check_stalled(space, *tasks);
   release_space();
 }
 

@@ -165,7 +165,9 @@ class Engine {
                                                   const AddressSpace& space) const;
   // Lets the tasks stop_space interrupted go on as they were.
   void release_space();
-  void reset_buffer(Task& stopped);
+  // When the reading of the stopped task's ring has stalled: stops the
+  // space to look whether the stalled record is one no stub writes.
+  void check_buffer(Task& stopped);
   void queue_drained();
   void drain_while_running();
   // Drains while the program runs: every min_drain_interval_us_ while

@@ -60,6 +60,9 @@ constexpr uint64_t kBufferAt = stub::kGateBase + (2u << 20);
 // Record: an output over this leaves its call to the tracer (a stop), so
 // one call never takes more than a sixteenth of the buffer.
 constexpr uint32_t kMostRecordedOutput = kBufferSize / 16;
+// A stalled read is looked at again after 1, 3, 7 ... stops of the space's
+// tasks, at most this many.
+constexpr uint32_t kMostStallWait = 255;
 constexpr unsigned kHotStops = 8;  // stops at a site before it is analysed
 constexpr uint64_t kStubPageSize = 64 << 10;
 constexpr uint64_t kReach = (1ull << 31) - kStubPageSize;
@@ -347,13 +350,12 @@ size_t bytes_held(const Captured& c) {
 // program's own syscall (the stub's own syscalls, gettid and
 // process_vm_readv, are made while it writes a record).
 // A signal handler may run in the middle of a stub call (an asynchronous
-// signal can land between its reservation and the store of the record's
-// length, where nothing in the buffer shows the reservation yet): a pending
-// signal frame that returns into the stub's own code counts too.
+// signal can land between its reservation and its commit): a pending signal
+// frame that returns into the stub's code counts too, and so does one that
+// returns after the gate's syscall instruction, since a context does not
+// say whether that was the program's call or one of the stub's own.
 bool writing_record(const patcher::TaskSnapshot& task) {
-  const auto in_stub_code = [](uint64_t ip) {
-    return stub::in_gate(ip) && ip != stub::kTracedSyscallEnd && ip != stub::kGateSyscallEnd;
-  };
+  const auto in_stub_code = [](uint64_t ip) { return stub::in_gate(ip) && ip != stub::kTracedSyscallEnd; };
   if (std::any_of(task.signal_contexts.begin(), task.signal_contexts.end(), in_stub_code)) return true;
   if (!stub::in_gate(task.ip) || task.ip == stub::kTracedSyscallEnd) return false;
   if (task.ip != stub::kGateSyscallEnd) return true;
@@ -364,11 +366,20 @@ bool writing_record(const patcher::TaskSnapshot& task) {
 // (a task stopped halfway through writing one is found by writing_record).
 bool in_flight(const SpacePatch& patch) {
   const std::span<const uint8_t> bytes(patch.buffer, patch.buffer_size);
-  const uint64_t head = patcher::header_of(bytes).head;
-  if (head == patch.read.tail) return false;
-  if (head <= patch.buffer_size) return true;
-  // Past the size, reservations failed and wrote nothing: zeros.
-  return patcher::record_reserved(bytes, patch.read.tail);
+  return patcher::header_of(bytes).head != patch.read.tail;
+}
+
+hytrace_buffer_header* header_of(SpacePatch& patch) {
+  return reinterpret_cast<hytrace_buffer_header*>(patch.buffer);
+}
+
+// The commit word at the reading position: a record or a pad is there.
+bool next_committed(const SpacePatch& patch) {
+  const uint64_t ring = patch.buffer_size - sizeof(hytrace_buffer_header);
+  const uint64_t at = patch.read.tail;
+  const auto* slot = reinterpret_cast<const uint64_t*>(patch.buffer + sizeof(hytrace_buffer_header) + at % ring);
+  const uint64_t word = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+  return word == HYTRACE_COMMITTED(at) || word == HYTRACE_PADDED(at);
 }
 
 }  // namespace
@@ -501,10 +512,10 @@ void Patching::give_buffer(Injector& inject, SpacePatch& patch) {
   }
   patch.buffer = static_cast<uint8_t*>(mapping);
   patch.buffer_size = kBufferSize;
-  auto* header = reinterpret_cast<hytrace_buffer_header*>(patch.buffer);
+  auto* header = header_of(patch);
   header->size = kBufferSize;
   patch.read = {};
-  header->head = patch.read.tail;
+  header->head = header->tail = patch.read.tail;
   patch.min_seq = seq_now();
   patch.last_tid = inject.tid();
   inject.purpose("event buffer");
@@ -885,7 +896,9 @@ void Patching::drain(AddressSpace& space, std::vector<BufferedEvent>& out,
     e.frame.captured = captured_of(read, r);
   }
   std::swap(patch->read, read.position);
-  if (!read.malformed.empty()) distrust(*patch, read.malformed);
+  if (!read.malformed.empty()) return distrust(*patch, read.malformed);
+  // Release: the copies above are done before a stub reuses those bytes.
+  __atomic_store_n(&header_of(*patch)->tail, patch->read.reusable(), __ATOMIC_RELEASE);
 }
 
 // Never null: a buffered event shows only what was copied, never the live
@@ -939,8 +952,7 @@ void Patching::distrust(SpacePatch& patch, const std::string& why) {
   patch.read.pending.clear();
   fmt::print(stderr, "hytrace: pid {}: the event buffer is malformed ({}); its calls are traced without the stub from now on\n",
              patch.pid, why);
-  auto* header = reinterpret_cast<hytrace_buffer_header*>(patch.buffer);
-  __atomic_store_n(&header->head, ~0ull >> 1, __ATOMIC_RELEASE);
+  __atomic_store_n(&header_of(patch)->head, ~0ull >> 1, __ATOMIC_RELEASE);
   stop_serving(patch, patch.last_tid);
 }
 
@@ -956,30 +968,31 @@ bool Patching::drained(const AddressSpace& space) const {
          (!in_flight(*patch) && patch->read.pending.empty());
 }
 
-bool Patching::reset_due(const AddressSpace& space, bool alone) const {
-  const SpacePatch* patch = space.patch.get();
+bool Patching::stalled(AddressSpace& space) {
+  SpacePatch* patch = space.patch.get();
   if (!patch || !patch->buffer || !patch->distrusted.empty()) return false;
-  const uint64_t used = patch->read.tail - sizeof(hytrace_buffer_header);
-  return alone ? used > 0 : used > patch->buffer_size / 2;
+  const uint64_t head = patcher::header_of({patch->buffer, patch->buffer_size}).head;
+  const uint64_t ring = patch->buffer_size - sizeof(hytrace_buffer_header);
+  if (head - patch->read.tail <= ring / 2 || next_committed(*patch)) return false;
+  if (patch->stalled_at != patch->read.tail) {
+    patch->stalled_at = patch->read.tail;
+    patch->stall_wait = 0;
+    patch->stall_waited = 0;
+  }
+  if (patch->stall_waited++ < patch->stall_wait) return false;
+  patch->stall_waited = 0;
+  patch->stall_wait = std::min<uint32_t>(2 * patch->stall_wait + 1, kMostStallWait);
+  return true;
 }
 
-void Patching::reset(AddressSpace& space, const std::vector<patcher::TaskSnapshot>& tasks) {
+void Patching::check_stalled(AddressSpace& space, const std::vector<patcher::TaskSnapshot>& tasks) {
   SpacePatch* patch = space.patch.get();
-  if (!patch || !patch->buffer || !patch->distrusted.empty()) return;
-  if (in_flight(*patch) || !patch->read.pending.empty()) return;
+  if (!patch || !patch->buffer || !patch->distrusted.empty() || next_committed(*patch)) return;
   for (const patcher::TaskSnapshot& task : tasks) {
     if (writing_record(task)) return;
   }
-  // The tail only moves over records the reader checked, so it is inside
-  // the mapping; clamp anyway: this write must never pass the mapping.
-  const uint64_t used_end = std::min<uint64_t>(patch->read.tail, patch->buffer_size);
-  if (used_end > sizeof(hytrace_buffer_header)) {
-    std::memset(patch->buffer + sizeof(hytrace_buffer_header), 0, used_end - sizeof(hytrace_buffer_header));
-  }
-  patch->read = {};
-  patch->min_seq = seq_now();
-  auto* header = reinterpret_cast<hytrace_buffer_header*>(patch->buffer);
-  __atomic_store_n(&header->head, patch->read.tail, __ATOMIC_RELEASE);
+  distrust(*patch, fmt::format("the record at position {} was reserved, but no thread is writing it",
+                               patch->read.tail));
 }
 
 std::string Patching::report() const {

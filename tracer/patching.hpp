@@ -62,7 +62,12 @@ struct SpacePatch {
   size_t buffer_size = 0;
   // The next record to drain, and the calls drained at entry, still running.
   patcher::ReadPosition read;
-  uint64_t min_seq = 0;  // the sequence counter when the buffer (re)started
+  uint64_t min_seq = 0;  // the sequence counter when the buffer was made
+  // A read stalled at one position: where, and how many stops to let pass
+  // before looking whether a task is still writing the record there.
+  uint64_t stalled_at = ~0ull;
+  uint32_t stall_wait = 0;
+  uint32_t stall_waited = 0;
   // Why the buffer is no longer believed ("" while it is): the program wrote
   // there what no stub writes. Its calls are then traced by ptrace.
   std::string distrusted;
@@ -144,13 +149,16 @@ class Patching {
   void drain(AddressSpace& space, std::vector<BufferedEvent>& out, const std::function<bool(pid_t)>& member);
   // True when every record the space's stubs reserved has been drained.
   bool drained(const AddressSpace& space) const;
-  // Whether the space's buffer should start over now: always worth a try
-  // when `alone` (the space's only task is the stopped one), else only when
-  // it is half full (starting over needs the whole space stopped).
-  bool reset_due(const AddressSpace& space, bool alone) const;
-  // With every task of the space described by `tasks` stopped: starts the
-  // buffer over, unless a record is in flight.
-  void reset(AddressSpace& space, const std::vector<patcher::TaskSnapshot>& tasks);
+  // Whether the reading of the space's ring has stalled far behind its
+  // head (half the ring), at a record no drain has seen committed: worth
+  // stopping the space to look whether a task is still writing it. Checks
+  // of one stalled position back off, since a task seen writing then may
+  // keep it for long (a signal handler that runs inside a stub call).
+  bool stalled(AddressSpace& space);
+  // With every task of the space described by `tasks` stopped: a stalled
+  // record that no task is writing is one no stub wrote, and the buffer is
+  // distrusted.
+  void check_stalled(AddressSpace& space, const std::vector<patcher::TaskSnapshot>& tasks);
 
   // When a signal (or death) stopped the task while the patcher was running
   // syscalls in it: the task's id and wait status, for the engine to handle

@@ -86,35 +86,51 @@ struct hytrace_stub_data {
 #define HYTRACE_GS_TAG_MASK 0xffffffff00000000ull
 #define HYTRACE_GS_TID(tid) (HYTRACE_GS_TID_TAG | (uint32_t)(tid))
 
-/* The event buffer: a header, then records back to back. A call reserves
- * its entry record and its exit record together, by one atomic add on
- * `head`, before it runs: the exit record waits in place (committed = 0)
- * while the call runs, so an exit is never lost to a full buffer. A
- * reservation that passes `size` writes nothing: the stub falls back to a
- * traced syscall, whose stop lets the tracer drain and reset the buffer. */
+/* The event buffer: a header, then a ring of records. A position counts
+ * bytes of records from the ring's start since the buffer was made and
+ * never wraps; its offset in the buffer is sizeof(header) + position % ring,
+ * where ring is the buffer's size less the header's.
+ *
+ * A call reserves its entry record and its exit record together before it
+ * runs, by one compare-and-swap on `head`: the exit record waits in place
+ * while the call runs, so an exit is never lost to a full ring. The pair is
+ * contiguous: one that would pass the ring's end is put at its start, and
+ * the bytes before the end become a pad. A reservation needs the ring's free
+ * room, up to `tail`, which the tracer advances over what it has read (and
+ * never past an exit still pending); when the room is not there the stub
+ * writes nothing and falls back to a traced syscall, whose stop lets the
+ * tracer drain.
+ *
+ * Each record starts with its commit word, stored last with release order:
+ * HYTRACE_COMMITTED(position) for a record, HYTRACE_PADDED(position) for a
+ * pad to the ring's end. A slot's older bytes never hold the word of a
+ * later position, so the reader needs no clearing between laps. */
 struct hytrace_buffer_header {
-  uint64_t head; /* bytes reserved, from the start of the buffer */
+  uint64_t head; /* position after the last reservation */
+  uint64_t tail; /* written by the tracer: positions before it may be reused */
   uint64_t size; /* bytes in the buffer (for the tracer's checks; the stub uses
                     hytrace_stub_data.buffer_size) */
   uint64_t dropped;
-  uint64_t pad[5];
+  uint64_t pad[4];
 };
+
+#define HYTRACE_COMMITTED(position) ((position) + 1)
+#define HYTRACE_PADDED(position) ((position) + 2)
 
 enum hytrace_record_kind { HYTRACE_RECORD_ENTRY = 1, HYTRACE_RECORD_EXIT = 2 };
 
 struct hytrace_record {
-  uint32_t length;    /* of the whole record, a multiple of 8 */
-  uint32_t committed; /* set last, with release order */
-  uint64_t seq;
+  uint64_t commit;  /* HYTRACE_COMMITTED(its position) once written */
+  uint32_t length;  /* of the whole record, a multiple of 8 */
   uint32_t tid;
+  uint64_t seq;
   uint16_t kind;
-  uint16_t captures; /* how many hytrace_capture follow */
+  uint16_t captures;    /* how many hytrace_capture follow */
+  uint32_t exit_length; /* entry records: the length of the exit record after them */
   int64_t nr;
   uint64_t args[6];
   int64_t result;     /* exit records */
   uint64_t entry_seq; /* exit records: the seq of their entry record */
-  uint32_t exit_length; /* entry records: the length of the exit record after them */
-  uint32_t pad;
   uint64_t duration_ns; /* exit records, when timed: how long the call took; else 0 */
 };
 

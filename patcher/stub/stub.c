@@ -199,30 +199,42 @@ static uint32_t record_room(const struct hytrace_capture_rule* rules, int exit, 
   return room;
 }
 
-/* Reserves the entry and the exit record of one call; returns the entry
- * record, or 0 when the buffer is full. The buffer is the program's memory
- * too: a head it overwrote (past the end, wrapping around, inside the
- * header) must make the call fall back, never make the stub write outside
- * the buffer. So the size comes from the read-only data page, and the
- * check cannot overflow. */
-static struct hytrace_record* reserve(const struct hytrace_stub_data* d, uint32_t entry_room,
-                                      uint32_t exit_room) {
+/* Reserves `room` bytes for the entry and the exit record of one call and
+ * returns the entry record, its position in *position; or 0 when the ring
+ * has no room. The header is the program's memory too: whatever its head
+ * and tail say, the pair lands inside the ring (the ring's size comes from
+ * the data page, an offset is a position modulo that size, and a pair that
+ * would pass the ring's end is put at its start), and a head that cannot
+ * be used makes the call fall back. A program that keeps rewriting the head
+ * cannot keep the stub here either: after a few failed swaps it falls back. */
+#define RESERVE_TRIES 64
+static struct hytrace_record* reserve(const struct hytrace_stub_data* d, uint64_t room, uint64_t* position) {
   struct hytrace_buffer_header* h = (struct hytrace_buffer_header*)d->buffer;
-  const uint64_t room = (uint64_t)entry_room + exit_room;
-  const uint64_t at = __atomic_fetch_add(&h->head, room, __ATOMIC_RELAXED);
-  if (at < sizeof(*h) || at > d->buffer_size || room > d->buffer_size - at) {
-    __atomic_fetch_add(&h->dropped, 1, __ATOMIC_RELAXED);
-    return 0;
+  const uint64_t ring = d->buffer_size > sizeof(*h) ? d->buffer_size - sizeof(*h) : 0;
+  uint8_t* const records = (uint8_t*)d->buffer + sizeof(*h);
+  uint64_t head = __atomic_load_n(&h->head, __ATOMIC_RELAXED);
+  for (int tries = 0; ring % 8 == 0 && room <= ring && tries < RESERVE_TRIES; ++tries) {
+    /* Acquire: the tracer's reads of the slots before the tail are done. */
+    const uint64_t tail = __atomic_load_n(&h->tail, __ATOMIC_ACQUIRE);
+    const uint64_t used = head - tail;
+    const uint64_t offset = head % ring;
+    const uint64_t pad = ring - offset < room ? ring - offset : 0;
+    if (head % 8 != 0 || used > ring || pad + room > ring - used) break;
+    if (__atomic_compare_exchange_n(&h->head, &head, head + pad + room, 1, __ATOMIC_RELAXED,
+                                    __ATOMIC_RELAXED)) {
+      if (pad) __atomic_store_n((uint64_t*)(records + offset), HYTRACE_PADDED(head), __ATOMIC_RELEASE);
+      *position = head + pad;
+      return (struct hytrace_record*)(records + (head + pad) % ring);
+    }
   }
-  struct hytrace_record* r = (struct hytrace_record*)(d->buffer + at);
-  r->length = entry_room;
-  r->exit_length = exit_room;
-  return r;
+  __atomic_fetch_add(&h->dropped, 1, __ATOMIC_RELAXED);
+  return 0;
 }
 
-/* Fills the record `r` (its length is set) and commits it; returns its seq. */
-static uint64_t record(const struct hytrace_stub_data* d, struct hytrace_record* r, uint16_t kind,
-                       long nr, const uint64_t* args, long result, uint64_t entry_seq,
+/* Fills the record `r` at `position` (its length is set) and commits it;
+ * returns its seq. */
+static uint64_t record(const struct hytrace_stub_data* d, struct hytrace_record* r, uint64_t position,
+                       uint16_t kind, long nr, const uint64_t* args, long result, uint64_t entry_seq,
                        uint32_t tid) {
   const struct hytrace_capture_rule* rules = d->rules[nr];
   const int exit = kind == HYTRACE_RECORD_EXIT;
@@ -242,7 +254,7 @@ static uint64_t record(const struct hytrace_stub_data* d, struct hytrace_record*
     ++captures;
   }
   r->captures = captures;
-  __atomic_store_n(&r->committed, 1, __ATOMIC_RELEASE);
+  __atomic_store_n(&r->commit, HYTRACE_COMMITTED(position), __ATOMIC_RELEASE);
   return seq;
 }
 
@@ -270,15 +282,21 @@ long hytrace_stub_main(struct saved_registers* regs) {
    * the program can change while the stub runs. */
   const uint32_t entry_room = record_room(d->rules[nr], 0, args);
   const uint32_t exit_room = record_room(d->rules[nr], 1, args);
-  struct hytrace_record* entry = reserve(d, entry_room, exit_room);
+  uint64_t position = 0;
+  struct hytrace_record* entry = reserve(d, (uint64_t)entry_room + exit_room, &position);
   if (!entry) {
     return hytrace_traced_syscall(nr, (long)args[0], (long)args[1], (long)args[2], (long)args[3],
                                   (long)args[4], (long)args[5]);
   }
+  /* A slot holds what an earlier lap left there: every field is set. */
+  entry->length = entry_room;
+  entry->exit_length = exit_room;
+  entry->duration_ns = 0;
   struct hytrace_record* exit = (struct hytrace_record*)((uint8_t*)entry + entry_room);
   exit->length = exit_room;
+  exit->exit_length = 0;
   const uint32_t tid = caller_tid(d);
-  const uint64_t entry_seq = record(d, entry, HYTRACE_RECORD_ENTRY, nr, args, 0, 0, tid);
+  const uint64_t entry_seq = record(d, entry, position, HYTRACE_RECORD_ENTRY, nr, args, 0, 0, tid);
   uint64_t call_args[6];
   for (int i = 0; i < 6; ++i) call_args[i] = args[i];
   redirect_outputs(d->rules[nr], args, exit, call_args);
@@ -286,6 +304,6 @@ long hytrace_stub_main(struct saved_registers* regs) {
   const long result = gate(nr, call_args[0], call_args[1], call_args[2], call_args[3], call_args[4],
                            call_args[5]);
   exit->duration_ns = d->timed ? now_ns() - start : 0;
-  record(d, exit, HYTRACE_RECORD_EXIT, nr, args, result, entry_seq, tid);
+  record(d, exit, position + entry_room, HYTRACE_RECORD_EXIT, nr, args, result, entry_seq, tid);
   return result;
 }

@@ -20,36 +20,45 @@ constexpr uint64_t kCapture = sizeof(hytrace_capture);
 
 uint32_t padded(size_t n) { return static_cast<uint32_t>((n + 7) & ~size_t{7}); }
 
-// A buffer laid out as the stub lays it out: the header, then for each call
-// its entry and exit records, reserved together.
+// A buffer laid out as the stub lays it out: the header, then a ring in
+// which each call has its entry and exit records, reserved together, and a
+// pad before a pair that would pass the ring's end.
 class Buffer {
  public:
-  explicit Buffer(size_t size = 8192) : words_(size / 8) {
-    header()->size = size;
-    header()->head = sizeof(hytrace_buffer_header);
-  }
+  explicit Buffer(size_t size = 8192) : words_(size / 8) { header()->size = size; }
 
   std::span<const uint8_t> bytes() const { return {reinterpret_cast<const uint8_t*>(words_.data()), words_.size() * 8}; }
   uint8_t* raw() { return reinterpret_cast<uint8_t*>(words_.data()); }
   hytrace_buffer_header* header() { return reinterpret_cast<hytrace_buffer_header*>(raw()); }
-  hytrace_record* at(uint64_t offset) { return reinterpret_cast<hytrace_record*>(raw() + offset); }
+  uint64_t ring() const { return words_.size() * 8 - sizeof(hytrace_buffer_header); }
+  hytrace_record* at(uint64_t position) {
+    return reinterpret_cast<hytrace_record*>(raw() + sizeof(hytrace_buffer_header) + position % ring());
+  }
   HeaderValues values() const { return header_of(bytes()); }
+  void commit(uint64_t position) { at(position)->commit = HYTRACE_COMMITTED(position); }
 
-  // Appends one call; returns its entry's offset (its exit follows it).
+  // Appends one call, as the stub would with the tracer's tail at `tail`;
+  // returns its entry's position (its exit follows it), or ~0 when the ring
+  // has no room.
   uint64_t call(int64_t nr, uint64_t seq, uint32_t tid, const std::vector<std::string>& in = {},
-                const std::vector<std::string>& out = {}, bool exit_committed = true) {
-    const uint64_t entry = header()->head;
+                const std::vector<std::string>& out = {}, bool exit_committed = true, uint64_t tail = 0) {
     const uint32_t entry_length = room(in);
     const uint32_t exit_length = room(out);
-    header()->head += entry_length + exit_length;
+    const uint64_t head = header()->head;
+    const uint64_t to_end = ring() - head % ring();
+    const uint64_t pad = to_end < entry_length + exit_length ? to_end : 0;
+    if (pad + entry_length + exit_length > ring() - (head - tail)) return ~0ull;
+    if (pad) at(head)->commit = HYTRACE_PADDED(head);
+    const uint64_t entry = head + pad;
+    header()->head = entry + entry_length + exit_length;
     fill(entry, HYTRACE_RECORD_ENTRY, nr, seq, 0, tid, in);
     at(entry)->length = entry_length;
     at(entry)->exit_length = exit_length;
     fill(entry + entry_length, HYTRACE_RECORD_EXIT, nr, seq + 1, seq, tid, out);
     at(entry + entry_length)->length = exit_length;
     at(entry + entry_length)->result = 42;
-    at(entry)->committed = 1;
-    at(entry + entry_length)->committed = exit_committed;
+    commit(entry);
+    if (exit_committed) commit(entry + entry_length);
     return entry;
   }
   uint64_t exit_of(uint64_t entry) { return entry + at(entry)->length; }
@@ -60,17 +69,19 @@ class Buffer {
     for (const std::string& c : captures) n += kCapture + padded(c.size());
     return n;
   }
-  void fill(uint64_t offset, uint16_t kind, int64_t nr, uint64_t seq, uint64_t entry_seq, uint32_t tid,
+  void fill(uint64_t position, uint16_t kind, int64_t nr, uint64_t seq, uint64_t entry_seq, uint32_t tid,
             const std::vector<std::string>& captures) {
-    hytrace_record* r = at(offset);
+    hytrace_record* r = at(position);
+    r->commit = 0;
     r->kind = kind;
     r->nr = nr;
     r->seq = seq;
     r->entry_seq = entry_seq;
     r->tid = tid;
+    r->duration_ns = 0;
     for (int i = 0; i < 6; ++i) r->args[i] = 100 + i;
     r->captures = static_cast<uint16_t>(captures.size());
-    uint8_t* next = raw() + offset + kRecord;
+    uint8_t* next = reinterpret_cast<uint8_t*>(r) + kRecord;
     for (size_t i = 0; i < captures.size(); ++i) {
       auto* c = reinterpret_cast<hytrace_capture*>(next);
       c->addr = 0x1000 * (i + 1);
@@ -125,32 +136,72 @@ TEST(BufferReader, ARunningCallsExitIsPickedUpLater) {
   EXPECT_EQ(first.position.pending[0].at, b.exit_of(entry));
   EXPECT_TRUE(read(b, first.position).records.empty());
 
-  b.at(b.exit_of(entry))->committed = 1;
+  EXPECT_EQ(first.position.reusable(), b.exit_of(entry));  // the stubs keep off the exit
+  b.commit(b.exit_of(entry));
   const BufferRead second = read(b, first.position);
   EXPECT_EQ(second.fault, BufferFault::kNone) << second.malformed;
   ASSERT_EQ(second.records.size(), 1u);
   EXPECT_TRUE(second.records[0].exit);
   EXPECT_EQ(second.bytes_of(second.captures_of(second.records[0])[0]), "ab");
   EXPECT_TRUE(second.position.pending.empty());
+  EXPECT_EQ(second.position.reusable(), second.position.tail);
 }
 
 TEST(BufferReader, AnUncommittedEntryStopsTheReadWithoutAFault) {
   Buffer b;
   const uint64_t entry = b.call(0, 5, 9);
-  b.at(entry)->committed = 0;
+  b.at(entry)->commit = 0;
   const BufferRead r = read(b);
   EXPECT_EQ(r.fault, BufferFault::kNone);
   EXPECT_TRUE(r.records.empty());
-  EXPECT_EQ(r.position.tail, sizeof(hytrace_buffer_header));
+  EXPECT_EQ(r.position.tail, 0u);
 }
 
-TEST(BufferReader, AFullBufferIsReadUpToItsEnd) {
-  Buffer b(1024);
-  b.call(0, 5, 9);
-  b.header()->head = 1u << 20;  // reservations past the end failed
-  const BufferRead r = read(b);
+// A slot keeps what an earlier lap wrote there until the stub commits it
+// again: a commit word of another position is not a record.
+TEST(BufferReader, AnEarlierLapsRecordIsNotReadAgain) {
+  Buffer b;
+  const uint64_t entry = b.call(0, 5, 9);
+  const ReadPosition next_lap{.tail = b.ring(), .pending = {}};
+  b.header()->head = b.ring() + b.header()->head;
+  const BufferRead r = read(b, next_lap);
   EXPECT_EQ(r.fault, BufferFault::kNone) << r.malformed;
-  EXPECT_EQ(r.records.size(), 2u);
+  EXPECT_TRUE(r.records.empty());
+  EXPECT_EQ(r.position.tail, b.ring());
+  b.commit(b.ring() + entry);
+  b.commit(b.ring() + b.exit_of(entry));
+  EXPECT_EQ(read(b, next_lap).records.size(), 2u);
+}
+
+// The stub's rule and the reader's, over many laps of a small ring: each
+// call that found room is read once, in order, with its captures; a pair
+// that would pass the ring's end comes after a pad.
+TEST(BufferReader, ManyLapsOfTheRingReadEveryRecordOnce) {
+  Buffer b(1024);
+  ReadPosition position;
+  uint64_t written = 0, read_back = 0, refused = 0, seq = 11;
+  for (int round = 0; round < 200; ++round) {
+    for (int i = 0; i < round % 5; ++i) {
+      const std::string bytes(static_cast<size_t>((round * 7 + i * 13) % 120), 'a' + static_cast<char>(i));
+      if (b.call(0, seq, 9, {}, {bytes}, true, position.reusable()) == ~0ull) {
+        ++refused;
+        continue;
+      }
+      seq += 2;
+      ++written;
+    }
+    const BufferRead r = read(b, position);
+    ASSERT_EQ(r.fault, BufferFault::kNone) << r.malformed;
+    for (size_t k = 0; k < r.records.size(); ++k) {
+      EXPECT_EQ(r.records[k].seq, 11 + 2 * read_back + k % 2) << "round " << round;
+      read_back += k % 2;
+    }
+    position = r.position;
+    EXPECT_EQ(position.tail, b.header()->head);
+  }
+  EXPECT_EQ(read_back, written);
+  EXPECT_GT(b.header()->head, 20 * b.ring());  // many laps
+  EXPECT_GT(refused, 0u);                      // and a full ring, at times
 }
 
 TEST(BufferReader, GoodRecordsBeforeABadOneAreKept) {
@@ -174,21 +225,16 @@ struct Damage {
 
 const Damage kDamages[] = {
     {"header size", [](Buffer& b, uint64_t) { b.header()->size = 1u << 30; }, BufferFault::kHeader, "header says"},
-    {"head back", [](Buffer& b, uint64_t) { b.header()->head = 8; }, BufferFault::kHeader, "moved back"},
+    {"head a lap ahead", [](Buffer& b, uint64_t) { b.header()->head = b.ring() + 8; }, BufferFault::kHeader,
+     "more than the ring's"},
     {"head misaligned", [](Buffer& b, uint64_t) { b.header()->head += 3; }, BufferFault::kHeader, "multiple of 8"},
-    {"committed 2", [](Buffer& b, uint64_t e) { b.at(e)->committed = 2; }, BufferFault::kCommitted, "committed flag 2"},
-    {"exit committed garbage", [](Buffer& b, uint64_t e) { b.at(b.exit_of(e))->committed = 0x01010101; },
-     BufferFault::kCommitted, "committed flag"},
+    {"pad past the head", [](Buffer& b, uint64_t e) { b.at(e)->commit = HYTRACE_PADDED(e); }, BufferFault::kLength,
+     "passes the head"},
     {"length 0", [](Buffer& b, uint64_t e) { b.at(e)->length = 0; }, BufferFault::kLength, "shorter than a record"},
     {"length short", [](Buffer& b, uint64_t e) { b.at(e)->length = 104; }, BufferFault::kLength, "shorter"},
     {"length odd", [](Buffer& b, uint64_t e) { b.at(e)->length += 4; }, BufferFault::kLength, "multiple of 8"},
     {"length past head", [](Buffer& b, uint64_t e) { b.at(e)->length += 8 * 1024; }, BufferFault::kLength, "passes"},
-    {"length past buffer",
-     [](Buffer& b, uint64_t e) {
-       b.header()->head = ~0ull & ~7ull;
-       b.at(e)->length = 0xfffffff8;
-     },
-     BufferFault::kLength, "passes"},
+    {"length huge", [](Buffer& b, uint64_t e) { b.at(e)->length = 0xfffffff8; }, BufferFault::kLength, "passes"},
     {"exit length 0", [](Buffer& b, uint64_t e) { b.at(e)->exit_length = 0; }, BufferFault::kLength, "exit's length"},
     {"exit length huge", [](Buffer& b, uint64_t e) { b.at(e)->exit_length = 0xfffffff8; }, BufferFault::kLength,
      "exit's length"},
@@ -235,7 +281,7 @@ TEST(BufferReader, EachKindOfMalformedRecordIsRefused) {
     EXPECT_EQ(r.fault, d.fault) << to_string(r.fault) << ": " << r.malformed;
     EXPECT_THAT(r.malformed, HasSubstr(d.reason));
     EXPECT_LE(r.records.size(), 3u);
-    EXPECT_LE(r.position.tail, b.bytes().size());
+    EXPECT_LE(r.position.tail, b.header()->head);
     // A refused record keeps no captures: only the records read show any.
     size_t shown = 0;
     for (const BufferRecord& rec : r.records) shown += rec.capture_count;
@@ -258,19 +304,32 @@ TEST(BufferReader, AnUnservedSyscallIsRefused) {
   EXPECT_EQ(read(b, {}, {.min_seq = 0, .served = served}).fault, BufferFault::kNone);
 }
 
-TEST(BufferReader, APositionOutsideTheBufferIsRefused) {
+TEST(BufferReader, AnImpossiblePositionIsRefused) {
   Buffer b;
   b.call(0, 11, 9);
+  const uint64_t head = b.header()->head;
   ReadPosition past;
-  past.tail = b.bytes().size() + 8;
-  EXPECT_EQ(read(b, past).fault, BufferFault::kPosition);
-  ReadPosition pending;
-  pending.pending.push_back({1u << 30, 200, 9, 0, 11});
-  EXPECT_EQ(read(b, pending).fault, BufferFault::kPosition);
+  past.tail = head + 8;
+  EXPECT_EQ(read(b, past).fault, BufferFault::kHeader);  // the head moved back
+  ReadPosition misaligned;
+  misaligned.tail = 4;
+  EXPECT_EQ(read(b, misaligned).fault, BufferFault::kPosition);
+  ReadPosition ahead;
+  ahead.pending.push_back({1u << 30, 200, 9, 0, 11});
+  EXPECT_EQ(read(b, ahead).fault, BufferFault::kPosition);
   ReadPosition short_exit;
-  short_exit.tail = b.header()->head;
-  short_exit.pending.push_back({sizeof(hytrace_buffer_header) + kRecord, 8, 9, 0, 11});
+  short_exit.tail = head;
+  short_exit.pending.push_back({kRecord, 8, 9, 0, 11});
   EXPECT_EQ(read(b, short_exit).fault, BufferFault::kPosition);
+  ReadPosition past_the_end;  // an exit must not pass the ring's end
+  past_the_end.tail = head;
+  past_the_end.pending.push_back({8, static_cast<uint32_t>(b.ring()), 9, 0, 11});
+  EXPECT_EQ(read(b, past_the_end).fault, BufferFault::kPosition);
+  ReadPosition lap_behind;  // the stubs may have reused its bytes
+  b.header()->head = b.ring() + 8;
+  lap_behind.tail = b.ring();
+  lap_behind.pending.push_back({0, kRecord, 9, 0, 11});
+  EXPECT_EQ(read(b, lap_behind).fault, BufferFault::kPosition);
 }
 
 TEST(BufferReader, AMalformedPendingExitIsRefusedLater) {
@@ -279,14 +338,15 @@ TEST(BufferReader, AMalformedPendingExitIsRefusedLater) {
   const BufferRead first = read(b);
   ASSERT_EQ(first.position.pending.size(), 1u);
   b.at(b.exit_of(entry))->length = 0xfffffff8;
-  b.at(b.exit_of(entry))->committed = 1;
+  b.commit(b.exit_of(entry));
   const BufferRead second = read(b, first.position);
   EXPECT_EQ(second.fault, BufferFault::kPairing);
   EXPECT_TRUE(second.records.empty());
 }
 
 // What the test program does: the whole buffer overwritten with
-// one byte, header included, or with words that forge lengths.
+// one byte, header included, or with words that forge lengths. Without its
+// commit word, a forged record is one being written: nothing is read.
 TEST(BufferReader, ABufferOverwrittenWithAPatternIsRefusedOrEmpty) {
   for (int byte : {0x00, 0x01, 0x7f, 0x80, 0xfe, 0xff}) {
     SCOPED_TRACE(byte);
@@ -294,8 +354,8 @@ TEST(BufferReader, ABufferOverwrittenWithAPatternIsRefusedOrEmpty) {
     b.call(0, 11, 9, {}, {"x"});
     std::memset(b.raw(), byte, b.bytes().size());
     ReadPosition from;
-    from.pending.push_back({sizeof(hytrace_buffer_header) + kRecord, kRecord, 9, 0, 11});
-    from.tail = sizeof(hytrace_buffer_header) + 3 * kRecord;
+    from.pending.push_back({kRecord, kRecord, 9, 0, 11});
+    from.tail = 3 * kRecord;
     const BufferRead r = read(b, from);
     EXPECT_NE(r.fault, BufferFault::kNone);
     EXPECT_TRUE(r.records.empty());
@@ -306,10 +366,10 @@ TEST(BufferReader, ABufferOverwrittenWithAPatternIsRefusedOrEmpty) {
       const uint32_t words[2] = {at % 16 ? 0u : 0xfffffff8u, hi};
       std::memcpy(b.raw() + at, words, 8);
     }
-    b.header()->head = b.bytes().size();
+    b.header()->head = b.ring();
     const BufferRead r = read(b);
     EXPECT_TRUE(r.records.empty());
-    EXPECT_EQ(r.fault, hi ? BufferFault::kLength : BufferFault::kNone) << r.malformed;
+    EXPECT_EQ(r.fault, BufferFault::kNone) << r.malformed;
   }
 }
 
@@ -368,11 +428,11 @@ TEST(BufferReader, HeaderAndReservationsNeverReadOutside) {
   const std::vector<uint8_t> tiny(16, 0xff);
   EXPECT_EQ(header_of(tiny).head, 0u);
   EXPECT_EQ(read_buffer(tiny, {0, 16}, {}, {}).fault, BufferFault::kHeader);
-  Buffer b(1024);
-  EXPECT_FALSE(record_reserved(b.bytes(), 1024 - kRecord + 8));
-  EXPECT_FALSE(record_reserved(b.bytes(), ~0ull - 4));
-  b.at(128)->length = 8;
-  EXPECT_TRUE(record_reserved(b.bytes(), 128));
+  // Room for the header, not for a record.
+  std::vector<uint64_t> small(10, 0);
+  const std::span<const uint8_t> bytes(reinterpret_cast<const uint8_t*>(small.data()), 80);
+  small[2] = 80;  // its size
+  EXPECT_EQ(read_buffer(bytes, header_of(bytes), {}, {}).fault, BufferFault::kHeader);
 }
 
 }  // namespace

@@ -7,7 +7,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -60,7 +62,6 @@ class Stub : public testing::Test {
     ASSERT_EQ(mprotect(gate, kGateCodeSize, PROT_READ | PROT_EXEC), 0);
     buffer_.assign(1 << 16, 0);
     header()->size = buffer_.size();
-    header()->head = sizeof(hytrace_buffer_header);
     data()->magic = HYTRACE_STUB_MAGIC;
     data()->buffer = reinterpret_cast<uint64_t>(buffer_.data());
     data()->buffer_size = buffer_.size();
@@ -70,12 +71,23 @@ class Stub : public testing::Test {
 
   hytrace_stub_data* data() { return reinterpret_cast<hytrace_stub_data*>(kGateData); }
   hytrace_buffer_header* header() { return reinterpret_cast<hytrace_buffer_header*>(buffer_.data()); }
-  std::vector<const hytrace_record*> records() {
+  uint64_t ring() const { return buffer_.size() - sizeof(hytrace_buffer_header); }
+  const hytrace_record* at(uint64_t position) const {
+    return reinterpret_cast<const hytrace_record*>(buffer_.data() + sizeof(hytrace_buffer_header) + position % ring());
+  }
+  // The records from the header's tail to its head, stepping over pads.
+  std::vector<const hytrace_record*> records() const {
     std::vector<const hytrace_record*> out;
-    for (uint64_t at = sizeof(hytrace_buffer_header); at < header()->head;) {
-      const auto* r = reinterpret_cast<const hytrace_record*>(buffer_.data() + at);
+    const auto* h = reinterpret_cast<const hytrace_buffer_header*>(buffer_.data());
+    for (uint64_t position = h->tail; position < h->head;) {
+      const hytrace_record* r = at(position);
+      if (r->commit == HYTRACE_PADDED(position)) {
+        position += ring() - position % ring();
+        continue;
+      }
+      EXPECT_EQ(r->commit, HYTRACE_COMMITTED(position));
       out.push_back(r);
-      at += r->length;
+      position += r->length;
     }
     return out;
   }
@@ -117,7 +129,6 @@ TEST_F(Stub, ServedSyscallIsRecordedAndEveryOtherRegisterKept) {
   EXPECT_EQ(recs[0]->kind, HYTRACE_RECORD_ENTRY);
   EXPECT_EQ(recs[1]->kind, HYTRACE_RECORD_EXIT);
   for (const auto* r : recs) {
-    EXPECT_EQ(r->committed, 1u);
     EXPECT_EQ(r->nr, SYS_getppid);
     EXPECT_EQ(r->tid, static_cast<uint32_t>(gettid()));
   }
@@ -192,48 +203,75 @@ TEST_F(Stub, BadPointerGetsEfaultNotACrash) {
   EXPECT_EQ(first_capture(records()[0])->length, 0u);
 }
 
-TEST_F(Stub, FullBufferFallsBackAndCountsTheDrop) {
+TEST_F(Stub, FullRingFallsBackAndCountsTheDrop) {
   data()->served[SYS_getppid] = 1;
-  header()->head = header()->size - 8;
+  header()->head = 2 * ring() + 8;
+  header()->tail = ring() + 16;  // 8 bytes free
   Regs regs = syscall_regs(SYS_getppid, {});
   hytrace_test_call_stub(&regs, kStubEntry);
   EXPECT_EQ(static_cast<long>(regs.rax), getppid());
   EXPECT_EQ(header()->dropped, 1u);
+  EXPECT_EQ(header()->head, 2 * ring() + 8);
 }
 
-// The buffer's header is the program's memory: whatever it says, the stub
-// writes only inside the buffer (its size is the read-only data page's), and
-// a head it cannot use makes the call take the traced path.
-TEST_F(Stub, ForgedHeadFallsBackWithoutWritingOutsideTheBuffer) {
+// A pair that would pass the ring's end goes to its start, after a pad; the
+// tail is the tracer's, so the bytes before it may be reused.
+TEST_F(Stub, APairAtTheRingsEndWrapsAfterAPad) {
+  data()->served[SYS_getppid] = 1;
+  const uint64_t start = 3 * ring() - 2 * sizeof(hytrace_record) + 8;  // 8 bytes short
+  header()->head = header()->tail = start;
+  Regs regs = syscall_regs(SYS_getppid, {});
+  hytrace_test_call_stub(&regs, kStubEntry);
+  EXPECT_EQ(static_cast<long>(regs.rax), getppid());
+  EXPECT_EQ(at(start)->commit, HYTRACE_PADDED(start));
+  EXPECT_EQ(header()->head, 3 * ring() + 2 * sizeof(hytrace_record));
+  const auto recs = records();
+  ASSERT_EQ(recs.size(), 2u);
+  EXPECT_EQ(recs[0], at(3 * ring()));
+  EXPECT_EQ(recs[0]->kind, HYTRACE_RECORD_ENTRY);
+  EXPECT_EQ(recs[1]->kind, HYTRACE_RECORD_EXIT);
+  EXPECT_EQ(recs[1]->commit, HYTRACE_COMMITTED(3 * ring() + sizeof(hytrace_record)));
+}
+
+// The buffer's header is the program's memory: whatever its head and tail
+// say, the stub writes only inside the ring (its size is the read-only data
+// page's), and a head it cannot use makes the call take the traced path.
+TEST_F(Stub, ForgedHeadAndTailNeverMakeTheStubWriteOutsideTheRing) {
   data()->served[SYS_getppid] = 1;
   constexpr size_t kGuard = 4096;
   constexpr size_t kSize = 1 << 16;
-  const uint64_t forged[] = {
-      ~0ull,                         // wraps around to just below the buffer
-      ~0ull - 200,                   // likewise, with room for a record
-      0,                             // over the header itself
-      8,                             // inside the header
-      kSize,                         // at the end
-      kSize - sizeof(hytrace_record),  // a pair does not fit
-      0x0101010101010101,            // a byte pattern
+  constexpr uint64_t kRing = kSize - sizeof(hytrace_buffer_header);
+  const std::pair<uint64_t, uint64_t> forged[] = {
+      {~0ull & ~7ull, ~0ull & ~7ull},  // the last positions there are
+      {~0ull - 200, 0},                // misaligned, far ahead
+      {0, ~0ull & ~7ull},              // the tail ahead of the head
+      {8, 0},                          // a few bytes in
+      {kRing - 8, 0},                  // one word before the end: wraps
+      {kRing - 8, kRing - 8},
+      {5 * kRing - 112, 4 * kRing},    // a pair does not fit before the end
+      {0x0101010101010101, 0x0101010101010101},  // a byte pattern
+      {0x5a5a5a5a5a5a5a58, 0x5a5a5a5a5a5a5a58 - kRing},  // full
   };
-  for (uint64_t head : forged) {
+  for (const auto& [head, tail] : forged) {
     std::vector<uint8_t> region(kGuard + kSize + kGuard, 0x5a);
     uint8_t* buffer = region.data() + kGuard;
     auto* h = reinterpret_cast<hytrace_buffer_header*>(buffer);
     h->size = ~0ull;  // not believed either
     h->head = head;
+    h->tail = tail;
     data()->buffer = reinterpret_cast<uint64_t>(buffer);
     data()->buffer_size = kSize;
     const std::vector<uint8_t> before = region;
     Regs regs = syscall_regs(SYS_getppid, {});
     hytrace_test_call_stub(&regs, kStubEntry);
     EXPECT_EQ(static_cast<long>(regs.rax), getppid()) << "head " << head;
-    EXPECT_EQ(h->dropped, 0x5a5a5a5a5a5a5a5aull + 1) << "head " << head;
-    // Only the header's head and dropped counter changed.
+    // Outside the ring, only the header's head and dropped counter changed.
     h->head = head;
     h->dropped = 0x5a5a5a5a5a5a5a5a;
-    EXPECT_TRUE(region == before) << "head " << head << ": the stub wrote a record";
+    EXPECT_TRUE(std::equal(region.begin(), region.begin() + kGuard + sizeof(hytrace_buffer_header), before.begin()))
+        << "head " << head << ": the stub wrote into the header or below it";
+    EXPECT_TRUE(std::equal(region.end() - kGuard, region.end(), before.end() - kGuard))
+        << "head " << head << ": the stub wrote past the buffer";
   }
 }
 
