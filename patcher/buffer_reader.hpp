@@ -72,7 +72,7 @@ struct HeaderValues {
 // What the tracer knows from its own memory, not from the buffer's.
 struct BufferFacts {
   // Every record's seq is above this: the sequence counter's value when the
-  // buffer (re)started.
+  // buffer was made.
   uint64_t min_seq = 0;
   // Per syscall number, nonzero when the stub serves it (the gate's table);
   // empty: every number below HYTRACE_STUB_MAX_NR.
@@ -126,7 +126,7 @@ void read_buffer(std::span<const uint8_t> buffer, HeaderValues header, const Rea
 // Drops the records from the first one above and sets the fault.
 void limit_sequence(BufferRead& read, uint64_t ceiling);
 
-// The header's head (with acquire order: the stub adds to it atomically) and
+// The header's head (with acquire order: the stubs swap it atomically) and
 // size, each read once; zeros when the span is too small for a header.
 HeaderValues header_of(std::span<const uint8_t> buffer);
 

@@ -60,9 +60,6 @@ constexpr uint64_t kBufferAt = stub::kGateBase + (2u << 20);
 // Record: an output over this leaves its call to the tracer (a stop), so
 // one call never takes more than a sixteenth of the buffer.
 constexpr uint32_t kMostRecordedOutput = kBufferSize / 16;
-// A stalled read is looked at again after 1, 3, 7 ... stops of the space's
-// tasks, at most this many.
-constexpr uint32_t kMostStallWait = 255;
 constexpr unsigned kHotStops = 8;  // stops at a site before it is analysed
 constexpr uint64_t kStubPageSize = 64 << 10;
 constexpr uint64_t kReach = (1ull << 31) - kStubPageSize;
@@ -359,7 +356,9 @@ bool writing_record(const patcher::TaskSnapshot& task) {
   if (std::any_of(task.signal_contexts.begin(), task.signal_contexts.end(), in_stub_code)) return true;
   if (!stub::in_gate(task.ip) || task.ip == stub::kTracedSyscallEnd) return false;
   if (task.ip != stub::kGateSyscallEnd) return true;
-  return task.syscall_nr == SYS_gettid || task.syscall_nr == SYS_process_vm_readv;
+  // Stopped at the thunk's `ret` after a call returned (an interrupt stop
+  // shows no syscall number), the stub may be writing a record.
+  return task.syscall_nr < 0 || task.syscall_nr == SYS_gettid || task.syscall_nr == SYS_process_vm_readv;
 }
 
 // True when a record reserved after the drained ones may still be written
@@ -515,6 +514,8 @@ void Patching::give_buffer(Injector& inject, SpacePatch& patch) {
   auto* header = header_of(patch);
   header->size = kBufferSize;
   patch.read = {};
+  patch.released = 0;
+  patch.stalled_at = ~0ull;
   header->head = header->tail = patch.read.tail;
   patch.min_seq = seq_now();
   patch.last_tid = inject.tid();
@@ -897,8 +898,26 @@ void Patching::drain(AddressSpace& space, std::vector<BufferedEvent>& out,
   }
   std::swap(patch->read, read.position);
   if (!read.malformed.empty()) return distrust(*patch, read.malformed);
-  // Release: the copies above are done before a stub reuses those bytes.
-  __atomic_store_n(&header_of(*patch)->tail, patch->read.reusable(), __ATOMIC_RELEASE);
+  release_read(*patch);
+}
+
+// Hands the bytes read since the last drain back to the stubs, cleared: a
+// slot's old bytes may hold anything the program's calls captured, even the
+// commit word a later record at that place will have, which must not be
+// read before that record is written. Release order: the copies and the
+// clearing are done before a stub reuses the bytes.
+void Patching::release_read(SpacePatch& patch) {
+  const uint64_t ring = patch.buffer_size - sizeof(hytrace_buffer_header);
+  const uint64_t to = patch.read.reusable();
+  uint8_t* records = patch.buffer + sizeof(hytrace_buffer_header);
+  // The reader moves forward by at most a ring's size, and never back.
+  for (uint64_t at = patch.released; at < to;) {
+    const uint64_t n = std::min(to - at, ring - at % ring);
+    std::memset(records + at % ring, 0, n);
+    at += n;
+  }
+  patch.released = std::max(patch.released, to);
+  __atomic_store_n(&header_of(patch)->tail, patch.released, __ATOMIC_RELEASE);
 }
 
 // Never null: a buffered event shows only what was copied, never the live
@@ -943,7 +962,7 @@ void Patching::reclaim_captured() {
 
 // The program wrote into its buffer what no stub writes (a stray memset, or
 // on purpose): nothing more is read from the buffer, and its calls must
-// reach the tracer again. The buffer is closed at once (a head past the end
+// reach the tracer again. The buffer is closed at once (a misaligned head
 // makes every stub fall back) and the gate's magic cleared (the program
 // could rewrite the head, not the read-only gate) through a live task.
 void Patching::distrust(SpacePatch& patch, const std::string& why) {
@@ -981,7 +1000,7 @@ bool Patching::stalled(AddressSpace& space) {
   }
   if (patch->stall_waited++ < patch->stall_wait) return false;
   patch->stall_waited = 0;
-  patch->stall_wait = std::min<uint32_t>(2 * patch->stall_wait + 1, kMostStallWait);
+  patch->stall_wait = static_cast<uint32_t>(std::min<uint64_t>(2ull * patch->stall_wait + 1, UINT32_MAX));
   return true;
 }
 

@@ -63,6 +63,8 @@ struct SpacePatch {
   // The next record to drain, and the calls drained at entry, still running.
   patcher::ReadPosition read;
   uint64_t min_seq = 0;  // the sequence counter when the buffer was made
+  // The stubs' tail: the bytes before it are read and cleared.
+  uint64_t released = 0;
   // A read stalled at one position: where, and how many stops to let pass
   // before looking whether a task is still writing the record there.
   uint64_t stalled_at = ~0ull;
@@ -152,8 +154,9 @@ class Patching {
   // Whether the reading of the space's ring has stalled far behind its
   // head (half the ring), at a record no drain has seen committed: worth
   // stopping the space to look whether a task is still writing it. Checks
-  // of one stalled position back off, since a task seen writing then may
-  // keep it for long (a signal handler that runs inside a stub call).
+  // of one stalled position back off (after 1, 3, 7 ... stops), since a
+  // task seen writing then may keep it for long or for good (a signal
+  // handler that interrupted a stub call and left with longjmp).
   bool stalled(AddressSpace& space);
   // With every task of the space described by `tasks` stopped: a stalled
   // record that no task is writing is one no stub wrote, and the buffer is
@@ -175,6 +178,7 @@ class Patching {
  private:
   void set_up(Task& task, Injector& inject, uint64_t insn);
   void give_buffer(Injector& inject, SpacePatch& patch);
+  void release_read(SpacePatch& patch);
   void analyse(Task& task, SpacePatch& patch, uint64_t site);
   void analyse_mapped(SpacePatch& patch, uint64_t site);
   bool hot(const Task& task, SpacePatch& patch, uint64_t site);

@@ -103,8 +103,9 @@ struct hytrace_stub_data {
  *
  * Each record starts with its commit word, stored last with release order:
  * HYTRACE_COMMITTED(position) for a record, HYTRACE_PADDED(position) for a
- * pad to the ring's end. A slot's older bytes never hold the word of a
- * later position, so the reader needs no clearing between laps. */
+ * pad to the ring's end. The tracer clears the bytes it has read before it
+ * moves the tail over them, so a slot holds zeros until its record is
+ * written (old bytes are the program's data, which could hold any word). */
 struct hytrace_buffer_header {
   uint64_t head; /* position after the last reservation */
   uint64_t tail; /* written by the tracer: positions before it may be reused */

@@ -222,9 +222,13 @@ static struct hytrace_record* reserve(const struct hytrace_stub_data* d, uint64_
     if (head % 8 != 0 || used > ring || pad + room > ring - used) break;
     if (__atomic_compare_exchange_n(&h->head, &head, head + pad + room, 1, __ATOMIC_RELAXED,
                                     __ATOMIC_RELAXED)) {
-      if (pad) __atomic_store_n((uint64_t*)(records + offset), HYTRACE_PADDED(head), __ATOMIC_RELEASE);
+      if (!pad) {
+        *position = head;
+        return (struct hytrace_record*)(records + offset);
+      }
+      __atomic_store_n((uint64_t*)(records + offset), HYTRACE_PADDED(head), __ATOMIC_RELEASE);
       *position = head + pad;
-      return (struct hytrace_record*)(records + (head + pad) % ring);
+      return (struct hytrace_record*)records; /* the ring's start */
     }
   }
   __atomic_fetch_add(&h->dropped, 1, __ATOMIC_RELAXED);
@@ -288,7 +292,6 @@ long hytrace_stub_main(struct saved_registers* regs) {
     return hytrace_traced_syscall(nr, (long)args[0], (long)args[1], (long)args[2], (long)args[3],
                                   (long)args[4], (long)args[5]);
   }
-  /* A slot holds what an earlier lap left there: every field is set. */
   entry->length = entry_room;
   entry->exit_length = exit_room;
   entry->duration_ns = 0;
