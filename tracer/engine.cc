@@ -239,12 +239,24 @@ std::optional<Event> Engine::next() {
       continue;
     }
     int status = 0;
+    const auto wait_start = std::chrono::steady_clock::now();
+    if (!draining) {
+      if (const pid_t got = spin_wait(status); got > 0) {
+        if (got == g_sentinel) {
+          g_sentinel = 0;
+        } else if (auto event = decode(got, status)) {
+          queue_with_buffered(*event);
+        }
+        continue;
+      }
+    }
     const bool timed = patching_ && !draining;
     const bool idle_timed = !timed && !draining && idle_hook_;
     if (timed) arm_drain_timer(drain_interval_us_);
     if (idle_timed) arm_drain_timer(idle_after_us_);
     const pid_t tid = waitpid(-1, &status, __WALL | (draining ? WNOHANG : 0));
     const int wait_error = errno;
+    if (tid > 0) stops_close_ = std::chrono::steady_clock::now() - wait_start <= kSpinFor;
     if (timed || idle_timed) arm_drain_timer(0);
     if (draining && tid == 0) {
       events_after_interrupt_ = 65;
@@ -287,11 +299,30 @@ void Engine::queue_with_buffered(Event event) {
   queued_.push_back(event);
 }
 
-long Engine::min_drain_interval_us() {
+bool Engine::one_cpu() {
   cpu_set_t cpus;
   CPU_ZERO(&cpus);
-  const bool shared = sched_getaffinity(0, sizeof cpus, &cpus) == 0 && CPU_COUNT(&cpus) < 2;
-  return shared ? 1000 : 250;
+  return sched_getaffinity(0, sizeof cpus, &cpus) == 0 && CPU_COUNT(&cpus) < 2;
+}
+
+long Engine::min_drain_interval_us() { return one_cpu() ? 1000 : 250; }
+
+// While stops come close together, the engine polls for the next one for a
+// while (kSpinFor) before it sleeps in waitpid: on a virtual machine whose
+// idle vCPUs halt, waking a sleeping tracer costs tens of microseconds per
+// stop (docs/performance.md). A poll that sees nothing ends the polling
+// until a wait ends within kSpinFor again. Not with a single CPU, where
+// the poll would take the program's time. Returns the task that stopped,
+// or 0.
+pid_t Engine::spin_wait(int& status) {
+  if (!spin_ || !stops_close_) return 0;
+  const auto until = std::chrono::steady_clock::now() + kSpinFor;
+  pid_t got = 0;
+  while ((got = waitpid(-1, &status, __WALL | WNOHANG)) == 0 && std::chrono::steady_clock::now() < until) {
+    __builtin_ia32_pause();
+  }
+  if (got == 0) stops_close_ = false;
+  return std::max<pid_t>(got, 0);  // an error is the blocking wait's to report
 }
 
 // The timer woke the engine while no task stopped: the stubs' events so far
