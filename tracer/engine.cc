@@ -256,7 +256,9 @@ std::optional<Event> Engine::next() {
     if (idle_timed) arm_drain_timer(idle_after_us_);
     const pid_t tid = waitpid(-1, &status, __WALL | (draining ? WNOHANG : 0));
     const int wait_error = errno;
-    if (tid > 0) stops_close_ = std::chrono::steady_clock::now() - wait_start <= kSpinFor;
+    // The wait includes the sleeping tracer's wake-up: polling would have
+    // seen this stop when it came within about twice the poll.
+    if (tid > 0) stops_close_ = std::chrono::steady_clock::now() - wait_start <= 2 * kSpinFor;
     if (timed || idle_timed) arm_drain_timer(0);
     if (draining && tid == 0) {
       events_after_interrupt_ = 65;
@@ -299,23 +301,35 @@ void Engine::queue_with_buffered(Event event) {
   queued_.push_back(event);
 }
 
-bool Engine::one_cpu() {
-  cpu_set_t cpus;
-  CPU_ZERO(&cpus);
-  return sched_getaffinity(0, sizeof cpus, &cpus) == 0 && CPU_COUNT(&cpus) < 2;
+// Whether a CPU is left over by the tasks that may run now (not stopped:
+// a task in a traced syscall may be running in the kernel).
+bool Engine::cpu_free() const {
+  if (cpus_ < 2) return false;
+  int running = 1;  // hytrace
+  for (const auto& [tid, task] : tasks_) {
+    running += !task->stopped;
+    if (running > cpus_) return false;
+  }
+  return true;
 }
 
-long Engine::min_drain_interval_us() { return one_cpu() ? 1000 : 250; }
+int Engine::cpu_count() {
+  cpu_set_t cpus;
+  CPU_ZERO(&cpus);
+  return sched_getaffinity(0, sizeof cpus, &cpus) == 0 ? CPU_COUNT(&cpus) : 1;
+}
+
+long Engine::min_drain_interval_us() { return cpu_count() < 2 ? 1000 : 250; }
 
 // While stops come close together, the engine polls for the next one for a
 // while (kSpinFor) before it sleeps in waitpid: on a virtual machine whose
 // idle vCPUs halt, waking a sleeping tracer costs tens of microseconds per
 // stop (docs/performance.md). A poll that sees nothing ends the polling
-// until a wait ends within kSpinFor again. Not with a single CPU, where
-// the poll would take the program's time. Returns the task that stopped,
-// or 0.
+// until a wait ends soon again. Not while the program's running tasks
+// leave no CPU free (a single CPU, make -j2), where the poll would take
+// their time. Returns the task that stopped, or 0.
 pid_t Engine::spin_wait(int& status) {
-  if (!spin_ || !stops_close_) return 0;
+  if (!stops_close_ || !cpu_free()) return 0;
   const auto until = std::chrono::steady_clock::now() + kSpinFor;
   pid_t got = 0;
   while ((got = waitpid(-1, &status, __WALL | WNOHANG)) == 0 && std::chrono::steady_clock::now() < until) {

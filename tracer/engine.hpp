@@ -176,12 +176,13 @@ class Engine {
   // little left to take in (250 us: 405 -> 346 ns per 64-byte read under
   // record); sharing the program's only CPU, each drain takes the CPU from
   // the program, and 1 ms costs it less (519 ns against 580).
-  static bool one_cpu();
+  static int cpu_count();
   static long min_drain_interval_us();
   pid_t spin_wait(int& status);
+  bool cpu_free() const;
   static constexpr auto kSpinFor = std::chrono::microseconds(50);
-  const bool spin_ = !one_cpu();
-  bool stops_close_ = true;  // the last wait for a stop ended within kSpinFor
+  const int cpus_ = cpu_count();  // in hytrace's affinity
+  bool stops_close_ = true;       // the last wait for a stop ended soon
   static constexpr long kMaxDrainIntervalUs = 100000;
   const long min_drain_interval_us_ = min_drain_interval_us();
   long drain_interval_us_ = min_drain_interval_us_;

@@ -898,7 +898,7 @@ void Patching::drain(AddressSpace& space, std::vector<BufferedEvent>& out,
   }
   std::swap(patch->read, read.position);
   if (!read.malformed.empty()) return distrust(*patch, read.malformed);
-  release_read(*patch);
+  if (patch->distrusted.empty()) release_read(*patch);
 }
 
 // Hands the bytes read since the last drain back to the stubs, cleared: a
