@@ -301,13 +301,14 @@ void Engine::queue_with_buffered(Event event) {
   queued_.push_back(event);
 }
 
-// Whether a CPU is left over by the tasks that may run now (not stopped:
-// a task in a traced syscall may be running in the kernel).
+// Whether a CPU is left over by the tasks that run the program's code now
+// (not stopped, and not parked in a traced syscall, where most wait: a
+// shell in wait4, make in pselect). Never with one CPU.
 bool Engine::cpu_free() const {
   if (cpus_ < 2) return false;
   int running = 1;  // hytrace
   for (const auto& [tid, task] : tasks_) {
-    running += !task->stopped;
+    running += !task->stopped && !task->in_syscall();
     if (running > cpus_) return false;
   }
   return true;
