@@ -216,6 +216,17 @@ std::optional<std::vector<MemoryArg>> memory_args(long nr, size_t string_limit) 
   return out;
 }
 
+std::optional<PlainCommands> plain_commands(long nr) {
+  const SyscallInfo* info = lookup(nr);
+  if (!info) return std::nullopt;
+  const auto index = static_cast<size_t>(info - detail::generated_table().data());
+  const detail::EffectsRow& row = detail::generated_effects()[index];
+  if (row.coverage == Coverage::kUnknown) return std::nullopt;
+  const detail::PlainCommandList list = detail::plain_commands_of(row.handler);
+  if (list.values.empty()) return std::nullopt;
+  return PlainCommands{list.arg, {list.values.begin(), list.values.end()}};
+}
+
 namespace {
 
 // One output term as an exact capture; false when the stub cannot make it.

@@ -153,6 +153,16 @@ struct MemoryArg {
 // the stub cannot evaluate (iovecs, lengths behind arguments...).
 std::optional<std::vector<MemoryArg>> memory_args(long nr, size_t string_limit);
 
+// A syscall whose effects depend on a command (fcntl): the argument that
+// holds it and the commands that touch no memory of the program, which the
+// stub may serve with no capture. nullopt for any other syscall, and when
+// its effects are unknown.
+struct PlainCommands {
+  uint8_t arg = 0;
+  std::vector<uint32_t> values;
+};
+std::optional<PlainCommands> plain_commands(long nr);
+
 // For record: every byte the kernel writes (outputs up to `most_output`
 // bytes, larger ones leave the call to the tracer) and, for dump's sake,
 // what it reads clipped as -s `string_limit` would. nullopt when the stub

@@ -49,6 +49,16 @@ constexpr Dir kOut = Dir::kOut;
 constexpr Dir kInOut = Dir::kInOut;
 
 // --- fcntl(fd, cmd, arg) ---------------------------------------------------
+// The commands that take or return integers only.
+constexpr uint32_t kFcntlPlain[] = {
+    // F_DUPFD F_GETFD F_SETFD F_GETFL F_SETFL F_SETOWN F_GETOWN F_SETSIG F_GETSIG
+    0, 1, 2, 3, 4, 8, 9, 10, 11,
+    // F_GETLK64 F_SETLK64 F_SETLKW64 (EINVAL on x86-64) F_CANCELLK
+    12, 13, 14, 1029,
+    // F_SETLEASE F_GETLEASE F_NOTIFY F_DUPFD_QUERY F_CREATED_QUERY F_DUPFD_CLOEXEC
+    // F_SETPIPE_SZ F_GETPIPE_SZ F_ADD_SEALS F_GET_SEALS
+    1024, 1025, 1026, 1027, 1028, 1030, 1031, 1032, 1033, 1034};
+
 bool fcntl_terms(const Call& call, std::vector<Term>& out) {
   constexpr uint32_t kFlock = 32, kOwnerEx = 8, kHint = 8;
   switch (static_cast<int>(call.args[1])) {
@@ -63,17 +73,9 @@ bool fcntl_terms(const Call& call, std::vector<Term>& out) {
     case 1036: case 1038: out.push_back(bytes(kIn, 2, kHint)); return true;   // F_SET_(FILE_)RW_HINT
     case 1039: out.push_back(bytes(kInOut, 2, 8)); return true;  // F_GETDELEG (struct delegation)
     case 1040: out.push_back(bytes(kIn, 2, 8)); return true;     // F_SETDELEG
-    // F_DUPFD F_GETFD F_SETFD F_GETFL F_SETFL F_SETOWN F_GETOWN F_SETSIG F_GETSIG
-    case 0: case 1: case 2: case 3: case 4: case 8: case 9: case 10: case 11:
-    // F_GETLK64 F_SETLK64 F_SETLKW64 (EINVAL on x86-64) F_CANCELLK
-    case 12: case 13: case 14: case 1029:
-    // F_SETLEASE F_GETLEASE F_NOTIFY F_DUPFD_QUERY F_CREATED_QUERY F_DUPFD_CLOEXEC
-    // F_SETPIPE_SZ F_GETPIPE_SZ F_ADD_SEALS F_GET_SEALS
-    case 1024: case 1025: case 1026: case 1027: case 1028: case 1030: case 1031: case 1032:
-    case 1033: case 1034:
-      return true;
   }
-  return false;
+  // The kernel takes the command as an unsigned int.
+  return std::ranges::find(kFcntlPlain, static_cast<uint32_t>(call.args[1])) != std::end(kFcntlPlain);
 }
 
 // A struct sock_fprog at `prog` and the program it points to (seccomp's
@@ -394,6 +396,11 @@ bool seccomp_terms(const Call& call, MemoryReader& mem, std::vector<Term>& out) 
 }  // namespace
 
 bool ioctl_terms(const Call& call, std::vector<Term>& out);  // effects_ioctl.cc
+
+PlainCommandList plain_commands_of(Handler handler) {
+  if (handler == Handler::kFcntl) return {1, kFcntlPlain};
+  return {};
+}
 
 bool command_terms(Handler handler, const Call& call, MemoryReader& mem, std::vector<Term>& out) {
   switch (handler) {

@@ -64,6 +64,15 @@ std::span<const EffectsRow> generated_effects();
 // effects are unknown.
 bool command_terms(Handler handler, const Call& call, MemoryReader& mem, std::vector<Term>& out);
 
+// The commands of `handler` that touch no memory of the program (their
+// terms are none), and which argument holds the command; empty when the
+// handler has no such list.
+struct PlainCommandList {
+  uint8_t arg = 0;
+  std::span<const uint32_t> values;
+};
+PlainCommandList plain_commands_of(Handler handler);
+
 // Named element sizes of effects.tbl (gen_catalogue.py resolves the names;
 // effects.cc checks the values against the real structures).
 struct NamedSize {

@@ -254,6 +254,22 @@ bool never_served(long nr) {
   return syscalls::role_of(syscalls::Abi::kX86_64, nr) != syscalls::Role::kNone;
 }
 
+// A syscall whose memory depends on its command: served for the commands
+// that touch none, while a rule is free.
+void serve_by_command(hytrace_stub_data& d, long nr) {
+  const auto plain = syscalls::plain_commands(nr);
+  if (!plain || plain->values.size() > HYTRACE_STUB_MAX_COMMANDS) return;
+  for (hytrace_command_rule& rule : d.commands) {
+    if (rule.count != 0) continue;
+    rule.nr = static_cast<uint32_t>(nr);
+    rule.arg = plain->arg;
+    rule.count = static_cast<uint8_t>(plain->values.size());
+    std::copy(plain->values.begin(), plain->values.end(), rule.values);
+    d.served[nr] = HYTRACE_SERVED_BY_COMMAND;
+    return;
+  }
+}
+
 // The bytes a site's window is replaced with: a jump to the trampoline, then
 // int3 over the rest (never executed: nothing may enter the window there).
 // A two-byte patch: a jmp rel8 to its slot.
@@ -415,7 +431,7 @@ SpacePatch::~SpacePatch() {
 }
 
 Patching::Patching(const std::vector<bool>& traced, size_t string_limit, bool timed, Captures captures)
-    : served_(HYTRACE_STUB_MAX_NR, false), data_(sizeof(hytrace_stub_data), 0) {
+    : data_(sizeof(hytrace_stub_data), 0) {
   auto* d = reinterpret_cast<hytrace_stub_data*>(data_.data());
   d->magic = HYTRACE_STUB_MAGIC;
   d->timed = timed;
@@ -425,9 +441,12 @@ Patching::Patching(const std::vector<bool>& traced, size_t string_limit, bool ti
     const auto memory = captures == Captures::kRecorded
                             ? syscalls::recorded_args(nr, string_limit, kMostRecordedOutput)
                             : syscalls::memory_args(nr, string_limit);
-    if (!memory || memory->size() > HYTRACE_STUB_MAX_CAPTURES) continue;
-    served_[nr] = true;
-    d->served[nr] = 1;
+    if (!memory) {
+      serve_by_command(*d, nr);
+      continue;
+    }
+    if (memory->size() > HYTRACE_STUB_MAX_CAPTURES) continue;
+    d->served[nr] = HYTRACE_SERVED;
     for (size_t i = 0; i < memory->size(); ++i) d->rules[nr][i] = rule_for((*memory)[i]);
   }
   void* mapping = nullptr;
@@ -819,7 +838,10 @@ void Patching::on_entry(Task& task, SyscallFrame& frame) {
   ++stops_by_name_[info ? std::string(info->name) : fmt::format("syscall_{:#x}", frame.call.nr)];
   const uint64_t site = frame.ip - 2;
   if (stub::in_gate(site) || frame.call.abi != syscalls::Abi::kX86_64) return;
-  if (frame.call.nr < 0 || frame.call.nr >= HYTRACE_STUB_MAX_NR || !served_[frame.call.nr]) return;
+  const auto* d = reinterpret_cast<const hytrace_stub_data*>(data_.data());
+  if (frame.call.nr < 0 || frame.call.nr >= HYTRACE_STUB_MAX_NR || !hytrace_serves(d, frame.call.nr, frame.call.args)) {
+    return;
+  }
   if (!task.space->patch) {
     task.space->patch = std::make_shared<SpacePatch>();
     spaces_.push_back(task.space->patch);

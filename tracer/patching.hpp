@@ -191,7 +191,6 @@ class Patching {
                               const disasm::Code& segment, const disasm::Region& region, uint64_t site);
 
   bool two_byte_ = true;  // two-byte patches where a slot is in reach
-  std::vector<bool> served_;
   std::vector<uint8_t> data_;  // the stub data block every gate gets
   int seq_fd_ = -1;
   uint64_t* seq_ = nullptr;

@@ -62,6 +62,26 @@ struct hytrace_capture_rule {
   uint32_t max;
 };
 
+/* hytrace_stub_data.served: how the stub serves a syscall. */
+enum hytrace_served {
+  HYTRACE_NOT_SERVED = 0,
+  HYTRACE_SERVED = 1,
+  /* Only for the commands of its hytrace_command_rule (fcntl's commands
+   * that take and return integers only: their calls touch no memory). */
+  HYTRACE_SERVED_BY_COMMAND = 2,
+};
+
+#define HYTRACE_STUB_COMMAND_RULES 2
+#define HYTRACE_STUB_MAX_COMMANDS 32
+
+struct hytrace_command_rule {
+  uint32_t nr;
+  uint8_t arg; /* the command argument (the kernel takes its low 32 bits) */
+  uint8_t count;
+  uint16_t pad;
+  uint32_t values[HYTRACE_STUB_MAX_COMMANDS];
+};
+
 struct hytrace_stub_data {
   uint64_t magic;        /* HYTRACE_STUB_MAGIC once the tracer has filled it */
   uint64_t buffer;       /* address of the event buffer in this process */
@@ -71,9 +91,27 @@ struct hytrace_stub_data {
                             buffer's own header, which the program can overwrite */
   uint64_t tid_in_gs;    /* 1: the tracer keeps HYTRACE_GS_TID_TAG | tid in each task's
                             gs base, read by rdgsbase (the CPU has FSGSBASE) */
-  uint8_t served[HYTRACE_STUB_MAX_NR]; /* 1: the stub performs this syscall */
+  uint8_t served[HYTRACE_STUB_MAX_NR]; /* enum hytrace_served */
   struct hytrace_capture_rule rules[HYTRACE_STUB_MAX_NR][HYTRACE_STUB_MAX_CAPTURES];
+  struct hytrace_command_rule commands[HYTRACE_STUB_COMMAND_RULES];
 };
+
+/* Whether the stub performs syscall `nr` (below HYTRACE_STUB_MAX_NR) with
+ * these arguments. Shared by the stub and the tracer, which asks it before
+ * it patches a site for a call. */
+static inline int hytrace_serves(const struct hytrace_stub_data* d, long nr, const uint64_t* args) {
+  if (d->served[nr] == HYTRACE_SERVED) return 1;
+  if (d->served[nr] != HYTRACE_SERVED_BY_COMMAND) return 0;
+  for (int r = 0; r < HYTRACE_STUB_COMMAND_RULES; ++r) {
+    const struct hytrace_command_rule* rule = &d->commands[r];
+    if (rule->nr != (uint32_t)nr || rule->arg >= 6) continue;
+    const uint32_t command = (uint32_t)args[rule->arg];
+    for (int i = 0; i < rule->count && i < HYTRACE_STUB_MAX_COMMANDS; ++i) {
+      if (rule->values[i] == command) return 1;
+    }
+  }
+  return 0;
+}
 #define HYTRACE_STUB_MAGIC 0x6879747261636531ull /* "hytrace1" */
 
 /* A record names its thread. Asking the kernel (gettid) would be a second

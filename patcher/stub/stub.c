@@ -277,7 +277,7 @@ long hytrace_stub_main(struct saved_registers* regs) {
   const struct hytrace_stub_data* d = (const struct hytrace_stub_data*)HYTRACE_GATE_DATA;
   const long nr = (long)regs->rax;
   const uint64_t args[6] = {regs->rdi, regs->rsi, regs->rdx, regs->r10, regs->r8, regs->r9};
-  if (d->magic != HYTRACE_STUB_MAGIC || nr < 0 || nr >= HYTRACE_STUB_MAX_NR || !d->served[nr] ||
+  if (d->magic != HYTRACE_STUB_MAGIC || nr < 0 || nr >= HYTRACE_STUB_MAX_NR || !hytrace_serves(d, nr, args) ||
       !exact_fits(d->rules[nr], args)) {
     return hytrace_traced_syscall(nr, (long)args[0], (long)args[1], (long)args[2], (long)args[3],
                                   (long)args[4], (long)args[5]);

@@ -203,6 +203,32 @@ TEST_F(Stub, BadPointerGetsEfaultNotACrash) {
   EXPECT_EQ(first_capture(records()[0])->length, 0u);
 }
 
+// fcntl is served for the commands that touch no memory only: F_GETFD
+// gets its records, F_GETLK (which writes a struct flock) takes the traced
+// path, and so does any command when the rule is forged.
+TEST_F(Stub, ACommandRuleServesItsCommandsOnly) {
+  const int fd = open("/proc/self/comm", O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  data()->served[SYS_fcntl] = HYTRACE_SERVED_BY_COMMAND;
+  data()->commands[1] = {SYS_fcntl, 1, 2, 0, {F_GETFD, F_GETFL}};
+  Regs getfd = syscall_regs(SYS_fcntl, {static_cast<uint64_t>(fd), (1ull << 32) | F_GETFD});
+  hytrace_test_call_stub(&getfd, kStubEntry);
+  EXPECT_EQ(static_cast<long>(getfd.rax), FD_CLOEXEC);
+  ASSERT_EQ(records().size(), 2u);
+  struct flock lock {};
+  lock.l_type = F_RDLCK;
+  Regs getlk = syscall_regs(SYS_fcntl, {static_cast<uint64_t>(fd), F_GETLK, reinterpret_cast<uint64_t>(&lock)});
+  hytrace_test_call_stub(&getlk, kStubEntry);
+  EXPECT_EQ(static_cast<long>(getlk.rax), 0);
+  EXPECT_EQ(records().size(), 2u);  // none more
+  data()->commands[1].arg = 6;     // no such argument
+  Regs forged = syscall_regs(SYS_fcntl, {static_cast<uint64_t>(fd), F_GETFD});
+  hytrace_test_call_stub(&forged, kStubEntry);
+  EXPECT_EQ(static_cast<long>(forged.rax), FD_CLOEXEC);
+  EXPECT_EQ(records().size(), 2u);
+  close(fd);
+}
+
 TEST_F(Stub, FullRingFallsBackAndCountsTheDrop) {
   data()->served[SYS_getppid] = 1;
   header()->head = 2 * ring() + 8;

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <sys/uio.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <map>
@@ -216,6 +217,31 @@ TEST(Effects, FcntlByCommand) {
   ASSERT_TRUE(getfd.fx);
   EXPECT_TRUE(getfd.writes(1).empty());
   EXPECT_FALSE(Fx("fcntl", {3, 9999, 0}).fx);
+}
+
+// The commands the stub may serve (plain_commands) are exactly commands
+// whose calls touch no memory, with a pointer-like third argument too.
+TEST(Effects, FcntlPlainCommandsTouchNoMemory) {
+  const auto plain = plain_commands(nr("fcntl"));
+  ASSERT_TRUE(plain.has_value());
+  EXPECT_EQ(plain->arg, 1);
+  for (uint32_t cmd : {F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_DUPFD_CLOEXEC}) {
+    EXPECT_NE(std::find(plain->values.begin(), plain->values.end(), cmd), plain->values.end()) << cmd;
+  }
+  for (uint32_t cmd : {F_GETLK, F_SETLK, F_SETLKW, F_OFD_GETLK, F_GETOWN_EX}) {
+    EXPECT_EQ(std::find(plain->values.begin(), plain->values.end(), cmd), plain->values.end()) << cmd;
+  }
+  int word = 0;
+  for (uint32_t cmd : plain->values) {
+    Fx call("fcntl", {3, cmd, addr(&word)});
+    ASSERT_TRUE(call.fx) << cmd;
+    EXPECT_TRUE(call.reads().empty()) << cmd;
+    EXPECT_TRUE(call.writes(0).empty()) << cmd;
+  }
+  // The kernel takes the command as an unsigned int: high bits are ignored.
+  EXPECT_TRUE(Fx("fcntl", {3, (1ull << 32) | F_GETFD, 0}).fx);
+  EXPECT_FALSE(plain_commands(nr("openat")).has_value());
+  EXPECT_FALSE(plain_commands(nr("ioctl")).has_value());
 }
 
 TEST(Effects, CloneWritesThroughItsFlags) {
