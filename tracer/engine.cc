@@ -598,7 +598,7 @@ std::optional<Event> Engine::signal_stop(Task& task, int sig) {
   if (sig == SIGSEGV && (trap_tsc_ || trap_cpuid_)) {
     if (auto trap = trapped_instruction(task, delivery.info)) {
       trap->seq = next_seq();
-      run_natively(*trap);
+      run_natively(*trap, cpuid_answers_);
       return *trap;
     }
   }

@@ -25,6 +25,7 @@
 
 #include "bpf/filter.hpp"
 #include "tracer/event.hpp"
+#include "tracer/instruction_trap.hpp"
 #include "tracer/launch.hpp"
 #include "tracer/patching.hpp"
 #include "tracer/ptrace_emulation.hpp"
@@ -182,6 +183,7 @@ class Engine {
   bool cpu_free() const;
   static constexpr auto kSpinFor = std::chrono::microseconds(50);
   const int cpus_ = cpu_count();  // in hytrace's affinity
+  CpuidAnswers cpuid_answers_;
   bool stops_close_ = true;       // the last wait for a stop ended soon
   static constexpr long kMaxDrainIntervalUs = 100000;
   const long min_drain_interval_us_ = min_drain_interval_us();

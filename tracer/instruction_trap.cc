@@ -59,13 +59,20 @@ std::optional<InstructionTrap> trapped_instruction(Task& task, const siginfo_t& 
   return std::nullopt;
 }
 
-void run_natively(InstructionTrap& trap) {
+void run_natively(InstructionTrap& trap, CpuidAnswers& answers) {
   switch (trap.kind) {
     case InstructionTrap::Kind::kRdtsc: trap.tsc = __rdtsc(); break;
     case InstructionTrap::Kind::kRdtscp: trap.tsc = __rdtscp(&trap.aux); break;
-    case InstructionTrap::Kind::kCpuid:
-      __cpuid_count(trap.leaf, trap.subleaf, trap.eax, trap.ebx, trap.ecx, trap.edx);
+    case InstructionTrap::Kind::kCpuid: {
+      auto [it, added] = answers.try_emplace({trap.leaf, trap.subleaf});
+      std::array<uint32_t, 4>& r = it->second;
+      if (added) __cpuid_count(trap.leaf, trap.subleaf, r[0], r[1], r[2], r[3]);
+      trap.eax = r[0];
+      trap.ebx = r[1];
+      trap.ecx = r[2];
+      trap.edx = r[3];
       break;
+    }
   }
 }
 

@@ -8,8 +8,11 @@
 #include <signal.h>
 #include <sys/types.h>
 
+#include <array>
 #include <cstdint>
+#include <map>
 #include <optional>
+#include <utility>
 
 #include "tracer/event.hpp"
 
@@ -21,8 +24,15 @@ bool cpuid_faulting_available();
 // The trapped instruction at the task's IP, if `info` is the SIGSEGV such a
 // fault raises; fills kind, ip and (cpuid) leaf and subleaf.
 std::optional<InstructionTrap> trapped_instruction(Task& task, const siginfo_t& info);
-// What the instruction gives on the tracer's CPU now.
-void run_natively(InstructionTrap& trap);
+// What cpuid answered the tracer, per leaf and subleaf. A cpuid costs about
+// 12 µs on this VM (a VM exit), and glibc's start-up asks about 70 per exec
+// with the same leaves each time; the answers do not change while hytrace
+// runs (the APIC ids in leaves 1, 0xb and 0x1f are the first CPU's, which a
+// traced program gets on any CPU: no less true than the tracer's own).
+using CpuidAnswers = std::map<std::pair<uint32_t, uint32_t>, std::array<uint32_t, 4>>;
+
+// What the instruction gives on the tracer's CPU (cpuid: as first asked).
+void run_natively(InstructionTrap& trap, CpuidAnswers& answers);
 // Puts the trap's values in the task's registers, as the instruction would
 // have set them, and steps over it. False when the task is gone.
 bool complete(const InstructionTrap& trap);
