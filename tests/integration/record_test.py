@@ -694,7 +694,90 @@ def sigint(hytrace, _prog):
     interrupted(hytrace, signal.SIGINT)
 
 
-SUBTESTS = {"roundtrip": roundtrip, "sigkill": sigkill, "sigterm": sigterm, "sigint": sigint, "keep_on_failure": keep_on_failure,
+# ---------------------------------------------------------------------------
+# oracle: every syscall in the trace once, counted against the eBPF counter
+
+# The stub's own calls (copies of the program's memory, its thread id when
+# the gs base cannot give it), which the kernel sees and the trace does not
+# show as the program's.
+STUB_OWN = {"process_vm_readv", "gettid"}
+# Calls record answers itself (ENOSYS) without letting them run, which the
+# counter sees as syscall -1, and the arch_prctl(ARCH_SET_CPUID) hytrace
+# runs at each exec, which the trace does not show yet.
+ANSWERED = {"rseq", "io_uring_setup", "arch_prctl"}
+# What hytrace's launcher runs in the program's first task before exec.
+LAUNCHER = {"read", "close", "prctl", "seccomp", "landlock_restrict_self", "rt_sigprocmask", "rt_sigaction",
+            "personality", "arch_prctl", "dup2", "dup3", "getpid", "kill", "tgkill", "execve", "exit_group",
+            "write", "setpgid", "ioctl", "set_robust_list"}
+
+
+def trace_counts(events):
+    """Per tid, per syscall name: (calls, unfinished, signalled) of the
+    trace. calls: its syscall events (injected calls included: the kernel
+    sees those too). unfinished: those without an exit, which the kernel may
+    never have entered (a task killed at its seccomp stop, by another
+    thread's exit_group). signalled: whether a signal was handled while one
+    of them ran without ending it: the kernel enters again a call that
+    SA_RESTART restarts, and one that hytrace's own interrupts restarted
+    while it waited, where the trace shows it once."""
+    signals = {}
+    for e in events:
+        if e.get("signal") and "seq" in e:
+            signals.setdefault(e["tid"], []).append(e["seq"])
+    counts = {}
+    for e in events:
+        if "syscall" not in e or "tid" not in e:
+            continue
+        calls, unfinished, signalled = counts.setdefault(e["tid"], {}).get(e["syscall"], (0, 0, False))
+        if "exit_seq" not in e:
+            unfinished += 1
+        elif e.get("error") != "EINTR":
+            signalled = signalled or any(e["seq"] < s < e["exit_seq"] for s in signals.get(e["tid"], []))
+        counts[e["tid"]][e["syscall"]] = (calls + 1, unfinished, signalled)
+    return counts
+
+
+def oracle_once(hytrace, argv, tmp, n):
+    trace = os.path.join(tmp, f"run{n}.hyt")
+    table = os.path.join(tmp, f"count{n}.json")
+    counted = run([hytrace, "count", "--json", "-o", table, "--", hytrace, "record", "-q", "-o", trace, "--", *argv])
+    check(counted.returncode == 0, f"count -- record -- {argv}: {show(counted)}")
+    with open(table) as f:
+        kernel = {int(tid): {row["syscall"]: row["calls"] for row in rows} for tid, rows in json.load(f)["tasks"].items()}
+    events = json_events(hytrace, trace)
+    recorded = trace_counts(events)
+    leader = next(e["tid"] for e in events if e.get("event") == "exec")
+    check(len(recorded) > 1, f"{argv}: the trace has {len(recorded)} task(s), the program starts more")
+    compared = 0
+    for tid, per in recorded.items():
+        seen = kernel.get(tid)
+        check(seen is not None, f"{argv}: task {tid} is in the trace, the counter never saw it")
+        for name in sorted(set(per) | set(seen)):
+            if name in STUB_OWN or name in ANSWERED or (tid == leader and name in LAUNCHER):
+                continue
+            calls, unfinished, signalled = per.get(name, (0, 0, False))
+            kernel_calls = seen.get(name, 0)
+            check(calls - unfinished <= kernel_calls and (signalled or kernel_calls <= calls),
+                  f"{argv} run {n}: task {tid} made {kernel_calls} {name} calls, the trace has {calls}"
+                  f" ({unfinished} without an exit{', signals during some' if signalled else ''})")
+            compared += kernel_calls
+    return compared
+
+
+def oracle(hytrace, _prog):
+    argv = sys.argv[3:]
+    if os.geteuid() != 0 or not os.path.exists("/sys/kernel/btf/vmlinux"):
+        print("SKIP: hytrace count needs root and kernel BTF (/sys/kernel/btf/vmlinux)")
+        return 77
+    runs = 5
+    with tempfile.TemporaryDirectory(prefix="hytrace-oracle-") as tmp:
+        for n in range(1, runs + 1):
+            compared = oracle_once(hytrace, argv, tmp, n)
+            step(f"run {n}/{runs}: {compared} calls of {' '.join(os.path.basename(a) for a in argv)} "
+                 "counted alike by the trace and the kernel, per task and syscall")
+
+
+SUBTESTS = {"roundtrip": roundtrip, "oracle": oracle, "sigkill": sigkill, "sigterm": sigterm, "sigint": sigint, "keep_on_failure": keep_on_failure,
             "default_name": default_name, "disk_full": disk_full, "bad_cli": bad_cli}
 
 
