@@ -299,6 +299,9 @@ void Engine::queue_with_buffered(Event event) {
     check_buffer(*std::visit([](auto& e) { return e.task; }, event));
   }
   queued_.push_back(event);
+  // What hytrace did in the task while handling it comes after it.
+  for (Event& after : after_event_) queued_.push_back(std::move(after));
+  after_event_.clear();
 }
 
 // Whether a CPU is left over by the tasks that run the program's code now
@@ -506,7 +509,14 @@ std::optional<Event> Engine::syscall_stop(Task& task) {
       if (transparency_ && !is_launcher(task)) transparency_->on_exit(task, frame, result);
       if (trap_cpuid_ && result == 0 &&
           syscalls::role_of(frame.call.abi, frame.call.nr) == syscalls::Role::kExec) {
-        if (const auto status = enable_cpuid_faulting(task.tid)) own_interruption_ = {task.tid, *status};
+        const Injection done = enable_cpuid_faulting(task.tid);
+        if (done.result) {
+          const uint64_t entry = next_seq();
+          after_event_.push_back(
+              Injected{&task, cpuid_faulting_call(), *done.result, "cpuid faulting", entry, next_seq()});
+        } else if (done.status != 0) {
+          own_interruption_ = {task.tid, done.status};
+        }
       }
       return SyscallExit{&task, frame, result};
     }

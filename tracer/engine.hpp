@@ -184,6 +184,7 @@ class Engine {
   static constexpr auto kSpinFor = std::chrono::microseconds(50);
   const int cpus_ = cpu_count();  // in hytrace's affinity
   CpuidAnswers cpuid_answers_;
+  std::vector<Event> after_event_;  // queued after the event being decoded
   bool stops_close_ = true;       // the last wait for a stop ended soon
   static constexpr long kMaxDrainIntervalUs = 100000;
   const long min_drain_interval_us_ = min_drain_interval_us();

@@ -95,10 +95,16 @@ bool complete(const InstructionTrap& trap) {
   return ptrace(PTRACE_SETREGS, tid, nullptr, &regs) == 0;
 }
 
-std::optional<int> enable_cpuid_faulting(pid_t tid) {
-  const Injection done = inject_syscall_at_ip(tid, SYS_arch_prctl, {ARCH_SET_CPUID, 0, 0, 0, 0, 0});
-  if (!done.result && done.status != 0) return done.status;
-  return std::nullopt;
+syscalls::Call cpuid_faulting_call() {
+  syscalls::Call call;
+  call.nr = SYS_arch_prctl;
+  call.args[0] = ARCH_SET_CPUID;
+  return call;
+}
+
+Injection enable_cpuid_faulting(pid_t tid) {
+  const syscalls::Call call = cpuid_faulting_call();
+  return inject_syscall_at_ip(tid, call.nr, {call.args[0], call.args[1], 0, 0, 0, 0});
 }
 
 }  // namespace hytrace::tracer

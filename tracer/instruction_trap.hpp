@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "tracer/event.hpp"
+#include "tracer/inject_x86_64.hpp"
 
 namespace hytrace::tracer {
 
@@ -39,10 +40,11 @@ bool complete(const InstructionTrap& trap);
 
 // At the syscall-exit stop of a successful execve (the new program's first
 // instruction at its IP, not run yet): turns cpuid faulting on for the task
-// by running arch_prctl(ARCH_SET_CPUID, 0) in it, through a syscall
+// by running `call` (cpuid_faulting_call) in it, through a syscall
 // instruction written over that first instruction for the time of the call.
-// nullopt when done (or the task is gone); else the wait status of a stop
-// that came first, for the engine to handle as an event.
-std::optional<int> enable_cpuid_faulting(pid_t tid);
+// Its result, or, when it did not run, the wait status of a stop that came
+// first (or 0: the task is gone), for the engine to handle as an event.
+syscalls::Call cpuid_faulting_call();
+Injection enable_cpuid_faulting(pid_t tid);
 
 }  // namespace hytrace::tracer

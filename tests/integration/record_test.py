@@ -702,9 +702,8 @@ def sigint(hytrace, _prog):
 # show as the program's.
 STUB_OWN = {"process_vm_readv", "gettid"}
 # Calls record answers itself (ENOSYS) without letting them run, which the
-# counter sees as syscall -1, and the arch_prctl(ARCH_SET_CPUID) hytrace
-# runs at each exec, which the trace does not show yet.
-ANSWERED = {"rseq", "io_uring_setup", "arch_prctl"}
+# counter sees as syscall -1.
+ANSWERED = {"rseq", "io_uring_setup"}
 # What hytrace's launcher runs in the program's first task before exec.
 LAUNCHER = {"read", "close", "prctl", "seccomp", "landlock_restrict_self", "rt_sigprocmask", "rt_sigaction",
             "personality", "arch_prctl", "dup2", "dup3", "getpid", "kill", "tgkill", "execve", "exit_group",
