@@ -64,9 +64,14 @@ void run_natively(InstructionTrap& trap, CpuidAnswers& answers) {
     case InstructionTrap::Kind::kRdtsc: trap.tsc = __rdtsc(); break;
     case InstructionTrap::Kind::kRdtscp: trap.tsc = __rdtscp(&trap.aux); break;
     case InstructionTrap::Kind::kCpuid: {
-      auto [it, added] = answers.try_emplace({trap.leaf, trap.subleaf});
-      std::array<uint32_t, 4>& r = it->second;
-      if (added) __cpuid_count(trap.leaf, trap.subleaf, r[0], r[1], r[2], r[3]);
+      std::array<uint32_t, 4> asked{};
+      auto it = answers.find({trap.leaf, trap.subleaf});
+      if (it == answers.end()) {
+        __cpuid_count(trap.leaf, trap.subleaf, asked[0], asked[1], asked[2], asked[3]);
+        // Bounded: a program can ask with any ecx, which most leaves ignore.
+        if (answers.size() < kMostCpuidAnswers) answers.emplace(std::pair{trap.leaf, trap.subleaf}, asked);
+      }
+      const std::array<uint32_t, 4>& r = it == answers.end() ? asked : it->second;
       trap.eax = r[0];
       trap.ebx = r[1];
       trap.ecx = r[2];

@@ -30,7 +30,9 @@ std::optional<InstructionTrap> trapped_instruction(Task& task, const siginfo_t& 
 // with the same leaves each time; the answers do not change while hytrace
 // runs (the APIC ids in leaves 1, 0xb and 0x1f are the first CPU's, which a
 // traced program gets on any CPU: no less true than the tracer's own).
+// At most kMostCpuidAnswers are kept; the others are asked each time.
 using CpuidAnswers = std::map<std::pair<uint32_t, uint32_t>, std::array<uint32_t, 4>>;
+inline constexpr size_t kMostCpuidAnswers = 4096;
 
 // What the instruction gives on the tracer's CPU (cpuid: as first asked).
 void run_natively(InstructionTrap& trap, CpuidAnswers& answers);

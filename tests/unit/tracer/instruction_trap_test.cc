@@ -37,6 +37,20 @@ TEST(InstructionTrap, CpuidIsAskedOncePerLeafAndSubleaf) {
   EXPECT_EQ(answers.size(), 2u);
 }
 
+// A program may ask with any ecx (most leaves ignore it): what is kept is
+// bounded, and the answers stay right past the bound.
+TEST(InstructionTrap, TheAnswersKeptAreBounded) {
+  CpuidAnswers answers;
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  __cpuid_count(0, 0, a, b, c, d);
+  for (uint32_t ecx = 0; ecx < kMostCpuidAnswers + 10; ++ecx) {
+    InstructionTrap trap = cpuid_trap(0, ecx);
+    run_natively(trap, answers);
+    ASSERT_EQ(trap.ebx, b) << ecx;  // leaf 0 ignores ecx: the vendor
+  }
+  EXPECT_EQ(answers.size(), kMostCpuidAnswers);
+}
+
 TEST(InstructionTrap, AKnownAnswerIsGivenWithoutAskingTheCpu) {
   CpuidAnswers answers;
   answers[{0x4000'0123, 7}] = {1, 2, 3, 4};
