@@ -39,7 +39,7 @@ class Reader {
  public:
   Reader(std::span<const uint8_t> buffer, const BufferFacts& facts, BufferRead& out)
       : buffer_(buffer),
-        ring_(buffer.size() > kHeaderSize ? buffer.size() - kHeaderSize : 0),
+        ring_(ring_size(buffer.size())),
         facts_(facts),
         out_(out) {}
 
@@ -323,6 +323,15 @@ HeaderValues header_of(std::span<const uint8_t> buffer) {
   }
   std::memcpy(&h.size, buffer.data() + offsetof(hytrace_buffer_header, size), sizeof h.size);
   return h;
+}
+
+uint64_t ring_size(uint64_t size) { return size > kHeaderSize + kRecordSize ? size - kHeaderSize : 0; }
+
+bool written_at(std::span<const uint8_t> buffer, uint64_t position) {
+  const uint64_t ring = ring_size(buffer.size());
+  if (ring == 0 || ring % 8 != 0 || position % 8 != 0) return false;
+  const uint64_t word = load_commit(buffer, kHeaderSize + position % ring);
+  return word == HYTRACE_COMMITTED(position) || word == HYTRACE_PADDED(position);
 }
 
 std::string to_string(BufferFault fault) {

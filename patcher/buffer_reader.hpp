@@ -130,6 +130,15 @@ void limit_sequence(BufferRead& read, uint64_t ceiling);
 // size, each read once; zeros when the span is too small for a header.
 HeaderValues header_of(std::span<const uint8_t> buffer);
 
+// The bytes of records after the header of a buffer of `size` bytes (0
+// when there is no room for one).
+uint64_t ring_size(uint64_t size);
+
+// True when the record or pad at `position` has been written: its commit
+// word names that position (with acquire order). `buffer` is at least a
+// header and a record.
+bool written_at(std::span<const uint8_t> buffer, uint64_t position);
+
 std::string to_string(BufferFault fault);
 
 }  // namespace hytrace::patcher

@@ -240,25 +240,19 @@ std::optional<Event> Engine::next() {
     }
     int status = 0;
     const auto wait_start = std::chrono::steady_clock::now();
-    if (!draining) {
-      if (const pid_t got = spin_wait(status); got > 0) {
-        if (got == g_sentinel) {
-          g_sentinel = 0;
-        } else if (auto event = decode(got, status)) {
-          queue_with_buffered(*event);
-        }
-        continue;
-      }
+    pid_t tid = draining ? 0 : spin_wait(status);
+    int wait_error = 0;
+    const bool timed = tid == 0 && patching_ && !draining;
+    const bool idle_timed = tid == 0 && !timed && !draining && idle_hook_;
+    if (tid == 0) {
+      if (timed) arm_drain_timer(drain_interval_us_);
+      if (idle_timed) arm_drain_timer(idle_after_us_);
+      tid = waitpid(-1, &status, __WALL | (draining ? WNOHANG : 0));
+      wait_error = errno;
+      // The wait includes the sleeping tracer's wake-up: polling would have
+      // seen this stop when it came within about twice the poll.
+      if (tid > 0) stops_close_ = std::chrono::steady_clock::now() - wait_start <= 2 * kSpinFor;
     }
-    const bool timed = patching_ && !draining;
-    const bool idle_timed = !timed && !draining && idle_hook_;
-    if (timed) arm_drain_timer(drain_interval_us_);
-    if (idle_timed) arm_drain_timer(idle_after_us_);
-    const pid_t tid = waitpid(-1, &status, __WALL | (draining ? WNOHANG : 0));
-    const int wait_error = errno;
-    // The wait includes the sleeping tracer's wake-up: polling would have
-    // seen this stop when it came within about twice the poll.
-    if (tid > 0) stops_close_ = std::chrono::steady_clock::now() - wait_start <= 2 * kSpinFor;
     if (timed || idle_timed) arm_drain_timer(0);
     if (draining && tid == 0) {
       events_after_interrupt_ = 65;

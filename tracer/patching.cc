@@ -388,13 +388,9 @@ hytrace_buffer_header* header_of(SpacePatch& patch) {
   return reinterpret_cast<hytrace_buffer_header*>(patch.buffer);
 }
 
-// The commit word at the reading position: a record or a pad is there.
+// Whether the record (or pad) at the reading position has been written.
 bool next_committed(const SpacePatch& patch) {
-  const uint64_t ring = patch.buffer_size - sizeof(hytrace_buffer_header);
-  const uint64_t at = patch.read.tail;
-  const auto* slot = reinterpret_cast<const uint64_t*>(patch.buffer + sizeof(hytrace_buffer_header) + at % ring);
-  const uint64_t word = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
-  return word == HYTRACE_COMMITTED(at) || word == HYTRACE_PADDED(at);
+  return patcher::written_at({patch.buffer, patch.buffer_size}, patch.read.tail);
 }
 
 }  // namespace
@@ -929,7 +925,7 @@ void Patching::drain(AddressSpace& space, std::vector<BufferedEvent>& out,
 // read before that record is written. Release order: the copies and the
 // clearing are done before a stub reuses the bytes.
 void Patching::release_read(SpacePatch& patch) {
-  const uint64_t ring = patch.buffer_size - sizeof(hytrace_buffer_header);
+  const uint64_t ring = patcher::ring_size(patch.buffer_size);
   const uint64_t to = patch.read.reusable();
   uint8_t* records = patch.buffer + sizeof(hytrace_buffer_header);
   // The reader moves forward by at most a ring's size, and never back.
@@ -1013,8 +1009,7 @@ bool Patching::stalled(AddressSpace& space) {
   SpacePatch* patch = space.patch.get();
   if (!patch || !patch->buffer || !patch->distrusted.empty()) return false;
   const uint64_t head = patcher::header_of({patch->buffer, patch->buffer_size}).head;
-  const uint64_t ring = patch->buffer_size - sizeof(hytrace_buffer_header);
-  if (head - patch->read.tail <= ring / 2 || next_committed(*patch)) return false;
+  if (head - patch->read.tail <= patcher::ring_size(patch->buffer_size) / 2 || next_committed(*patch)) return false;
   if (patch->stalled_at != patch->read.tail) {
     patch->stalled_at = patch->read.tail;
     patch->stall_wait = 0;
