@@ -559,8 +559,8 @@ void ReplayMode::on_syscall_enter(Task& task, SyscallFrame& frame) {
   // The kernel makes again a call that ran for real and was interrupted
   // here but not in the recording: it is still the same recorded call.
   if (restarting_.erase(task.tid) && entered_.count(task.tid)) return;
-  // The call made again once the handler returned (signal_before_exit).
-  if (auto redo = redo_.find(task.tid); redo != redo_.end() && redo->second.returned) {
+  // The call made again once the signal was delivered (signal_before_exit).
+  if (auto redo = redo_.find(task.tid); redo != redo_.end() && is_redo(task, frame, redo->second)) {
     const SyscallEvent& e = syscall_at(places_[redo->second.entry]);
     entered_[task.tid] = redo->second.entry;
     redo_.erase(redo);
@@ -695,7 +695,7 @@ void ReplayMode::arm_signal_after(Task& task, uint64_t seq) {
 }
 
 void ReplayMode::on_syscall_exit(Task& task, const SyscallFrame& frame, long result) {
-  if (signal_before_exit(task, frame)) return;
+  if (signal_before_exit(task, frame, result)) return;
   const Place* p = expect(task, Kind::kExit, live_text(task, frame.call) + fmt::format(" = {}", result));
   if (!p) return;
   auto entered = entered_.find(task.tid);
@@ -713,10 +713,6 @@ void ReplayMode::on_syscall_exit(Task& task, const SyscallFrame& frame, long res
     return;
   }
   entered_.erase(entered);
-  if (auto redo = redo_.find(task.tid);
-      redo != redo_.end() && syscalls::role_of(e.abi, e.nr) == syscalls::Role::kSigreturn) {
-    redo->second.returned = true;
-  }
   if (real && !result_matches(e, result)) {
     diverge(p->rtid, fmt::format("{} returned {} here; the recording says\n  {}", name, result, recorded_text(e)));
     return;
@@ -741,37 +737,57 @@ void ReplayMode::on_syscall_exit(Task& task, const SyscallFrame& frame, long res
 }
 
 // When recording, a signal interrupted the stub that served this call, and
-// its handler ran before the call's exit had its place: the order has the
-// signal (and the handler's calls) between the call's entry and its exit.
-// The emulated call is undone at this exit, the signal delivered, and the
-// call made again once the handler returns, as the kernel restarts a call
-// that a signal interrupted; that second entry is the same recorded call.
-bool ReplayMode::signal_before_exit(Task& task, const SyscallFrame& frame) {
-  if (!frame.skip) return false;
+// was delivered (its handler run, if it has one) before the call's exit had
+// its place: the order has the signal (and the handler's calls) between the
+// call's entry and its exit. The call is undone at this exit, the signal
+// delivered, and the call made again once the task is back at it, as the
+// kernel restarts a call that a signal interrupted; that second entry is
+// the same recorded call, emulated. A call that ran for real (an output
+// write, an mmap) is undone only once its result matched: it is not run
+// twice. A file mapping is not undone: its contents are filled at its exit.
+bool ReplayMode::signal_before_exit(Task& task, const SyscallFrame& frame, long result) {
   auto entered = entered_.find(task.tid);
   const auto& queue = queues_[recorded_tid(task)];
   if (entered == entered_.end() || queue.empty()) return false;
   const Place& next = places_[queue.front()];
-  if (next.kind == Kind::kSignal && in_hytrace_pages(next)) {  // its turn has not come yet
+  const bool signal_next = next.kind == Kind::kSignal && in_hytrace_pages(next);
+  const bool signal_passed = pending_async_.count(task.tid) != 0 &&
+                             !(next.kind == Kind::kExit && next.event == places_[entered->second].event);
+  if (!signal_next && !signal_passed) return false;
+  if (!frame.skip) {
+    const SyscallEvent& e = syscall_at(places_[entered->second]);
+    const bool file_mapping = name_of(frame.call) == "mmap" && !(e.args[3] & MAP_ANONYMOUS);
+    if (file_mapping || !result_matches(e, result)) return false;  // on_syscall_exit decides
+  }
+  if (signal_next) {  // its turn has not come yet
     stub_held_[task.tid] = {&task, frame.call.nr};
     task.hold = true;
     return true;
   }
-  if (!pending_async_.count(task.tid)) return false;
-  if (next.kind == Kind::kExit && next.event == places_[entered->second].event) return false;
   return undo_for_handler(task, frame.call.nr);
 }
 
-// The call is made again after the handler: this exit becomes the syscall
+// The call is made again after the signal: this exit becomes the syscall
 // instruction again, the signal goes in, and the second entry is the same
 // recorded call (on_syscall_enter).
 bool ReplayMode::undo_for_handler(Task& task, long nr) {
   auto entered = entered_.find(task.tid);
-  if (entered == entered_.end() || !engine_.restart_syscall(task, nr)) return false;
-  redo_[task.tid] = {entered->second, false};
+  if (entered == entered_.end()) return false;
+  const auto regs = engine_.registers(task);
+  if (!regs || !engine_.restart_syscall(task, nr)) return false;
+  redo_[task.tid] = {entered->second, regs->rip, regs->rsp};
   entered_.erase(entered);
   arm_async(task);
   return true;
+}
+
+// The undone call's second entry: the task is back at it with the stack it
+// had (a handler's own calls run on the handler's frame, below it; a signal
+// with no handler brings it straight back).
+bool ReplayMode::is_redo(Task& task, const SyscallFrame& frame, const Redo& redo) {
+  if (frame.ip != redo.ip) return false;
+  const auto regs = engine_.registers(task);
+  return regs && regs->rsp == redo.sp;
 }
 
 bool ReplayMode::in_hytrace_pages(const Place& p) const {

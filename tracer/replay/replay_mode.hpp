@@ -116,7 +116,7 @@ class ReplayMode final : public Handler {
   bool at_recorded_state(Task& task, const tracefile::SignalEvent& sig);
   void disarm(Task& task);
   bool breakpoint_hit(Task& task, SignalDelivery& delivery);
-  bool signal_before_exit(Task& task, const SyscallFrame& frame);
+  bool signal_before_exit(Task& task, const SyscallFrame& frame, long result);
   bool undo_for_handler(Task& task, long nr);
   bool in_hytrace_pages(const Place& p) const;
   void arm_async(Task& task);
@@ -179,13 +179,15 @@ class ReplayMode final : public Handler {
   // Tasks with an execution breakpoint at their in-user-code signal's
   // instruction, and that signal's place.
   std::map<pid_t, size_t> armed_;
-  // A call undone for a signal's handler, made again once the handler has
-  // returned (signal_before_exit): its entry's place.
+  // A call undone for a signal, made again once the signal was delivered
+  // (signal_before_exit): its entry's place, and where the task was.
   struct Redo {
     size_t entry;
-    bool returned;  // the handler's rt_sigreturn has returned
+    uint64_t ip;  // after the syscall instruction
+    uint64_t sp;
   };
   std::map<pid_t, Redo> redo_;
+  bool is_redo(Task& task, const SyscallFrame& frame, const Redo& redo);
   // Held at the exit of a call whose stub a signal interrupted, until that
   // signal's turn: the task and the call's number.
   std::map<pid_t, std::pair<Task*, long>> stub_held_;
