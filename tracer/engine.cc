@@ -298,6 +298,18 @@ void Engine::queue_with_buffered(Event event) {
   after_event_.clear();
 }
 
+// The stop that came while hytrace ran syscalls in a task goes next, but
+// after the Injected events of those syscalls: it happened after them, and
+// if it is the task's end, they must not outlive the task they name.
+void Engine::queue_interruption(Event event) {
+  const Task* task = std::visit([](auto& e) -> const Task* { return e.task; }, event);
+  auto at = queued_.begin();
+  for (auto it = queued_.begin(); it != queued_.end(); ++it) {
+    if (const auto* injected = std::get_if<Injected>(&*it); injected && injected->task == task) at = it + 1;
+  }
+  queued_.insert(at, std::move(event));
+}
+
 // Whether a CPU is left over by the tasks that run the program's code now
 // (not stopped, and not parked in a traced syscall, where most wait: a
 // shell in wait4, make in pselect). Never with one CPU.
@@ -745,7 +757,7 @@ void Engine::resume_now(Event& event) {
           if (auto other = interruption()) {
             // The task stopped again while the engine or the patcher ran
             // syscalls in it.
-            if (auto next_event = decode(other->first, other->second)) queued_.push_front(*next_event);
+            if (auto next_event = decode(other->first, other->second)) queue_interruption(*next_event);
           } else {
             resume_task(*e.task, 0);
           }

@@ -149,6 +149,7 @@ class Engine {
   size_t tasks_in(const AddressSpace& space) const;
   // Queues the stub's events recorded before this stop, then `event`.
   void queue_with_buffered(Event event);
+  void queue_interruption(Event event);
   std::optional<Event> buffered_event(BufferedEvent& e);
   bool is_buffered(const Event& event) const;
   void finish_syscall(Task& task, const SyscallFrame& frame, long result);
