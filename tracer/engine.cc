@@ -21,6 +21,8 @@
 
 #include "tracer/inject_x86_64.hpp"
 #include "tracer/instruction_trap.hpp"
+#include "patcher/stub_blob.hpp"
+#include "tracer/proc_maps.hpp"
 #include "tracer/ptrace_x86_64.hpp"
 #include "tracer/remote_memory.hpp"
 
@@ -496,7 +498,7 @@ std::optional<Event> Engine::syscall_stop(Task& task) {
       // to restore, and the restored IP is only in the registers now.
       if (syscalls::role_of(frame.call.abi, frame.call.nr) == syscalls::Role::kSigreturn &&
           !task.signal_contexts.empty()) {
-        const uint64_t context = task.signal_contexts.back();
+        const uint64_t context = task.signal_contexts.back().ip;
         task.signal_contexts.pop_back();
         // The kernel resumes at the context, rewound by 2 for a restart;
         // anywhere else, the handler moved it, and the program may jump
@@ -799,7 +801,7 @@ void Engine::note_signal_context(Task& task, int sig) {
   }
   if (!(caught & (1ull << (sig - 1)))) return;
   user_regs_struct regs{};
-  if (::ptrace(PTRACE_GETREGS, task.tid, nullptr, &regs) == 0) task.signal_contexts.push_back(regs.rip);
+  if (::ptrace(PTRACE_GETREGS, task.tid, nullptr, &regs) == 0) task.signal_contexts.push_back({regs.rip, regs.rsp});
 }
 
 // At a syscall-exit stop: let the patcher act on what the finished call
@@ -923,8 +925,77 @@ void Engine::release_space() {
 void Engine::check_buffer(Task& stopped) {
   AddressSpace& space = *stopped.space;
   if (!stopped.stopped || !patching_->stalled(space)) return;
-  if (const auto tasks = stop_space(stopped)) patching_->check_stalled(space, *tasks);
+  if (auto tasks = stop_space(stopped)) {
+    const std::set<pid_t> left = left_stub(space, *tasks);
+    patching_->check_stalled(space, *tasks, left);
+  }
   release_space();
+}
+
+namespace {
+
+constexpr uint64_t kRedZone = 128;
+// How far above a task's stack pointer a live handler's signal frame is
+// looked for (an alternate signal stack kept in the same mapping).
+constexpr uint64_t kFrameSearch = 256 * 1024;
+
+bool in_stub_code(uint64_t ip) { return patcher::stub::in_gate(ip) && ip != patcher::stub::kTracedSyscallEnd; }
+
+// Whether a saved context with this stack pointer and instruction pointer
+// is in `words` (a signal frame's sigcontext holds rsp, then rip, rewound
+// by 2 when the kernel restarts the interrupted call).
+bool holds_context(const std::vector<uint64_t>& words, const SignalContext& c) {
+  for (size_t i = 0; i + 1 < words.size(); ++i) {
+    if (words[i] == c.sp && (words[i + 1] == c.ip || words[i + 1] == c.ip - 2)) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+// A handler that interrupted a stub and never returned (it longjmp'd out)
+// leaves the stub's context on its task's list, and the exit record of the
+// stub's call reserved, for good: the ring cannot reuse the bytes after
+// it. A context is left when its task, stopped now outside the stub and
+// not in an rt_sigreturn, is on the same stack mapping as the context, at
+// or above it, and no signal frame holding it is on the stack above the
+// task (a handler on an alternate stack kept in that mapping): a live
+// handler runs below the frame it interrupted, its own frame pushed under
+// the red zone, or on another stack. Returns the tasks that can no longer
+// go back into a stub's call: their pending exits will never be committed.
+// Only the stub's contexts are forgotten: the others keep program sites
+// unpatched, which costs only speed.
+std::set<pid_t> Engine::left_stub(AddressSpace& space, std::vector<patcher::TaskSnapshot>& snapshots) {
+  std::set<pid_t> left;
+  // A handler moved a stub context elsewhere: the program may jump back.
+  if (std::any_of(space.moved_contexts.begin(), space.moved_contexts.end(), in_stub_code)) return left;
+  std::vector<Mapping> maps;
+  for (patcher::TaskSnapshot& snapshot : snapshots) {
+    Task* task = find_task(snapshot.tid);
+    if (!task || !task->stopped) continue;  // in a call: where it returns is not known yet
+    const auto regs = registers(*task);
+    if (!regs || in_stub_code(regs->rip) || static_cast<long>(regs->orig_rax) == SYS_rt_sigreturn) continue;
+    auto& contexts = task->signal_contexts;
+    const auto in_stub = [](const SignalContext& c) { return in_stub_code(c.ip); };
+    if (std::any_of(contexts.begin(), contexts.end(), in_stub)) {
+      if (maps.empty()) maps = read_maps(task->tgid());
+      const Mapping* stack = mapping_at(maps, regs->rsp);
+      if (!stack) continue;
+      std::vector<uint64_t> above(std::min<uint64_t>(stack->end - regs->rsp, kFrameSearch) / sizeof(uint64_t));
+      const size_t got = RemoteMemory(task->tid).read(regs->rsp, above.data(), above.size() * sizeof(uint64_t));
+      above.resize(got / sizeof(uint64_t));
+      const auto gone = [&](const SignalContext& c) {
+        return in_stub_code(c.ip) && stack == mapping_at(maps, c.sp) && regs->rsp + kRedZone >= c.sp &&
+               !holds_context(above, c);
+      };
+      std::erase_if(contexts, gone);
+      snapshot.signal_contexts.clear();
+      for (const SignalContext& c : contexts) snapshot.signal_contexts.push_back(c.ip);
+      if (std::any_of(contexts.begin(), contexts.end(), in_stub)) continue;
+    }
+    left.insert(task->tid);
+  }
+  return left;
 }
 
 void Engine::resume_task(Task& task, int sig) {

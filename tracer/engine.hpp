@@ -170,6 +170,7 @@ class Engine {
   // When the reading of the stopped task's ring has stalled: stops the
   // space to look whether the stalled record is one no stub writes.
   void check_buffer(Task& stopped);
+  std::set<pid_t> left_stub(AddressSpace& space, std::vector<patcher::TaskSnapshot>& snapshots);
   void queue_drained();
   void drain_while_running();
   // Drains while the program runs: every min_drain_interval_us_ while

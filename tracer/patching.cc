@@ -393,6 +393,13 @@ bool next_committed(const SpacePatch& patch) {
   return patcher::written_at({patch.buffer, patch.buffer_size}, patch.read.tail);
 }
 
+// Whether the reader waits at a record no drain has seen committed, with
+// the head half a ring ahead of it.
+bool reader_waits(const SpacePatch& patch) {
+  const uint64_t head = patcher::header_of({patch.buffer, patch.buffer_size}).head;
+  return head - patch.read.tail > patcher::ring_size(patch.buffer_size) / 2 && !next_committed(patch);
+}
+
 }  // namespace
 
 // A task in a ptrace stop, as the patcher's rule sees it. A task in a
@@ -407,7 +414,7 @@ std::optional<patcher::TaskSnapshot> snapshot_of_stopped(const Task& task) {
   s.syscall_nr = static_cast<long>(regs.orig_rax);
   const auto ax = static_cast<long>(regs.rax);
   if (s.syscall_nr >= 0 && (ax == -ENOSYS || syscalls::is_restart_result(ax))) s.syscall_ip = s.ip;
-  s.signal_contexts = task.signal_contexts;
+  for (const SignalContext& c : task.signal_contexts) s.signal_contexts.push_back(c.ip);
   return s;
 }
 
@@ -418,7 +425,7 @@ patcher::TaskSnapshot snapshot_of_parked(const Task& task) {
   s.ip = frame.ip;
   s.syscall_ip = frame.ip;
   s.syscall_nr = frame.call.nr;
-  s.signal_contexts = task.signal_contexts;
+  for (const SignalContext& c : task.signal_contexts) s.signal_contexts.push_back(c.ip);
   return s;
 }
 
@@ -1009,9 +1016,13 @@ bool Patching::stalled(AddressSpace& space) {
   SpacePatch* patch = space.patch.get();
   if (!patch || !patch->buffer || !patch->distrusted.empty()) return false;
   const uint64_t head = patcher::header_of({patch->buffer, patch->buffer_size}).head;
-  if (head - patch->read.tail <= patcher::ring_size(patch->buffer_size) / 2 || next_committed(*patch)) return false;
-  if (patch->stalled_at != patch->read.tail) {
-    patch->stalled_at = patch->read.tail;
+  // The stubs may reuse the bytes up to the reading position, or up to the
+  // oldest pending exit, which a call that will never return holds for good.
+  const uint64_t held = patch->read.reusable();
+  if (head - held <= patcher::ring_size(patch->buffer_size) / 2) return false;
+  if (held == patch->read.tail && !reader_waits(*patch)) return false;
+  if (patch->stalled_at != held) {
+    patch->stalled_at = held;
     patch->stall_wait = 0;
     patch->stall_waited = 0;
   }
@@ -1021,14 +1032,27 @@ bool Patching::stalled(AddressSpace& space) {
   return true;
 }
 
-void Patching::check_stalled(AddressSpace& space, const std::vector<patcher::TaskSnapshot>& tasks) {
+void Patching::check_stalled(AddressSpace& space, const std::vector<patcher::TaskSnapshot>& tasks,
+                             const std::set<pid_t>& left) {
   SpacePatch* patch = space.patch.get();
-  if (!patch || !patch->buffer || !patch->distrusted.empty() || next_committed(*patch)) return;
+  if (!patch || !patch->buffer || !patch->distrusted.empty()) return;
+  drop_abandoned_exits(*patch, left);
+  if (!reader_waits(*patch)) return;
   for (const patcher::TaskSnapshot& task : tasks) {
     if (writing_record(task)) return;
   }
   distrust(*patch, fmt::format("the record at position {} was reserved, but no thread is writing it",
                                patch->read.tail));
+}
+
+// A pending exit whose task cannot go back into the stub's call (`left`:
+// Engine::left_stub) will never be committed: its bytes go back to the
+// ring. The call stays without an exit, as one whose task was killed in it.
+void Patching::drop_abandoned_exits(SpacePatch& patch, const std::set<pid_t>& left) {
+  const size_t before = patch.read.pending.size();
+  std::erase_if(patch.read.pending,
+                [&](const patcher::PendingExit& p) { return left.count(static_cast<pid_t>(p.tid)) != 0; });
+  if (patch.read.pending.size() != before) release_read(patch);
 }
 
 std::string Patching::report() const {

@@ -12,6 +12,7 @@
 #include <optional>
 #include <utility>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -158,10 +159,12 @@ class Patching {
   // task seen writing then may keep it for long or for good (a signal
   // handler that interrupted a stub call and left with longjmp).
   bool stalled(AddressSpace& space);
-  // With every task of the space described by `tasks` stopped: a stalled
-  // record that no task is writing is one no stub wrote, and the buffer is
-  // distrusted.
-  void check_stalled(AddressSpace& space, const std::vector<patcher::TaskSnapshot>& tasks);
+  // With every task of the space described by `tasks` stopped: the pending
+  // exits of the tasks in `left` (which cannot go back into a stub's call)
+  // are dropped, and a stalled record that no task is writing is one no
+  // stub wrote: the buffer is distrusted.
+  void check_stalled(AddressSpace& space, const std::vector<patcher::TaskSnapshot>& tasks,
+                     const std::set<pid_t>& left);
 
   // When a signal (or death) stopped the task while the patcher was running
   // syscalls in it: the task's id and wait status, for the engine to handle
@@ -179,6 +182,7 @@ class Patching {
   void set_up(Task& task, Injector& inject, uint64_t insn);
   void give_buffer(Injector& inject, SpacePatch& patch);
   void release_read(SpacePatch& patch);
+  void drop_abandoned_exits(SpacePatch& patch, const std::set<pid_t>& left);
   void analyse(Task& task, SpacePatch& patch, uint64_t site);
   void analyse_mapped(SpacePatch& patch, uint64_t site);
   bool hot(const Task& task, SpacePatch& patch, uint64_t site);

@@ -35,6 +35,13 @@ struct ThreadGroup {
 
 // A syscall in progress on a task's event stack: pushed at entry, popped at
 // exit. Replay sets skip/result at entry; the engine applies them.
+// A pending signal frame: where the handler's rt_sigreturn resumes, and
+// the stack pointer of the code the signal interrupted.
+struct SignalContext {
+  uint64_t ip = 0;
+  uint64_t sp = 0;
+};
+
 struct SyscallFrame {
   syscalls::Call call;
   uint64_t ip = 0;  // address after the syscall instruction
@@ -72,9 +79,11 @@ struct Task {
   // A vfork child, while it shares its parent's memory: the parent waits in
   // the kernel until the child execs or exits, and cannot be stopped.
   pid_t vfork_parent = 0;
-  // Where the task resumes after each pending signal handler (pushed at
-  // delivery, popped at rt_sigreturn): patching must not rewrite there.
-  std::vector<uint64_t> signal_contexts;
+  // Each pending signal handler's (pushed at delivery, popped at
+  // rt_sigreturn): patching must not rewrite where the task resumes after
+  // it. A handler that never returns (it longjmp'd out) leaves its context
+  // here: Engine::drop_left_contexts forgets those in hytrace's stub.
+  std::vector<SignalContext> signal_contexts;
   // What the program set itself, inherited by children and kept over exec:
   // hytrace answers the queries of its own filter and no_new_privs unless so.
   bool own_seccomp = false;

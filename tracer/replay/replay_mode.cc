@@ -482,7 +482,8 @@ void ReplayMode::release_next(Task* stopped) {
         if (auto held = stub_held_.find(live->second); held != stub_held_.end()) {
           const auto [task, nr] = held->second;
           stub_held_.erase(held);
-          undo_for_handler(*task, nr);
+          if (nr) undo_for_handler(*task, *nr);
+          else arm_async(*task);
           engine_.release(*task);
         }
         continue;
@@ -585,7 +586,11 @@ void ReplayMode::on_syscall_enter(Task& task, SyscallFrame& frame) {
   // A call the recording saw interrupted (a fork cut short by SIGCHLD) did
   // nothing: it is emulated, and restarted as it was.
   const bool interrupted = Engine::is_restart_code(e.result);
-  if ((runs_for_real(e) || output) && !interrupted) {
+  if ((e.flags & tracefile::kUnfinished) && left_by_signal(*p)) {
+    frame.skip = true;
+    frame.result = -EINTR;
+    left_.insert(task.tid);
+  } else if ((runs_for_real(e) || output) && !interrupted) {
     if (name == "mmap" && !(e.args[3] & MAP_ANONYMOUS) && e.result >= 0) emulate_file_mapping(task, frame, e);
   } else if (e.flags & tracefile::kUnfinished) {
     // The recorded call never returned (its task was killed in it, or exec
@@ -695,6 +700,7 @@ void ReplayMode::arm_signal_after(Task& task, uint64_t seq) {
 }
 
 void ReplayMode::on_syscall_exit(Task& task, const SyscallFrame& frame, long result) {
+  if (left_for_signal(task)) return;
   if (signal_before_exit(task, frame, result)) return;
   const Place* p = expect(task, Kind::kExit, live_text(task, frame.call) + fmt::format(" = {}", result));
   if (!p) return;
@@ -717,7 +723,10 @@ void ReplayMode::on_syscall_exit(Task& task, const SyscallFrame& frame, long res
     diverge(p->rtid, fmt::format("{} returned {} here; the recording says\n  {}", name, result, recorded_text(e)));
     return;
   }
-  if (!frame.skip && result != e.result) engine_.set_syscall_result(task, e.result);  // clone's tid, output writes
+  // Clone's tid, output writes; not rt_sigreturn's, the restored context's
+  // rax (a call undone for its signal must be made again: undo_for_handler).
+  const bool sigreturn = syscalls::role_of(e.abi, e.nr) == syscalls::Role::kSigreturn;
+  if (!frame.skip && result != e.result && !sigreturn) engine_.set_syscall_result(task, e.result);
   if (real && name == "mmap" && !(e.args[3] & MAP_ANONYMOUS) && e.result >= 0) fill_file_mapping(task, e);
   write_outputs(task, e);
   track_files(task, e);
@@ -754,7 +763,8 @@ bool ReplayMode::signal_before_exit(Task& task, const SyscallFrame& frame, long 
   const bool signal_passed = pending_async_.count(task.tid) != 0 &&
                              !(next.kind == Kind::kExit && next.event == places_[entered->second].event);
   if (!signal_next && !signal_passed) return false;
-  if (!frame.skip) {
+  if (!frame.skip) {  // only for the signal next in its task's order: the call is surely the one it hit
+    if (!signal_next) return false;
     const SyscallEvent& e = syscall_at(places_[entered->second]);
     const bool file_mapping = name_of(frame.call) == "mmap" && !(e.args[3] & MAP_ANONYMOUS);
     if (file_mapping || !result_matches(e, result)) return false;  // on_syscall_exit decides
@@ -785,9 +795,37 @@ bool ReplayMode::undo_for_handler(Task& task, long nr) {
 // had (a handler's own calls run on the handler's frame, below it; a signal
 // with no handler brings it straight back).
 bool ReplayMode::is_redo(Task& task, const SyscallFrame& frame, const Redo& redo) {
-  if (frame.ip != redo.ip) return false;
+  const SyscallEvent& e = syscall_at(places_[redo.entry]);
+  if (frame.ip != redo.ip || frame.call.nr != e.nr || frame.call.abi != e.abi) return false;
+  if (!std::equal(std::begin(frame.call.args), std::end(frame.call.args), std::begin(e.args))) return false;
   const auto regs = engine_.registers(task);
   return regs && regs->rsp == redo.sp;
+}
+
+// A call that never returned, and its task went on with a signal that
+// landed in the stub serving it: the handler left the call (siglongjmp).
+// (A handler that returned, with the call then cut short by another
+// thread's exit, is taken for one too: the program sees -EINTR, and the
+// replay reports where it then differs.)
+bool ReplayMode::left_by_signal(const Place& entry) const {
+  const auto& queue = queues_.at(entry.rtid);
+  return queue.size() >= 2 && &places_[queue[0]] == &entry && places_[queue[1]].kind == Kind::kSignal &&
+         in_hytrace_pages(places_[queue[1]]);
+}
+
+// Such a call is emulated as interrupted (-EINTR), and has no exit place:
+// the signal goes in at this exit, in its turn; its handler leaves again.
+bool ReplayMode::left_for_signal(Task& task) {
+  if (!left_.erase(task.tid)) return false;
+  entered_.erase(task.tid);
+  const auto& queue = queues_[recorded_tid(task)];
+  if (!queue.empty() && places_[queue.front()].kind == Kind::kSignal && in_hytrace_pages(places_[queue.front()])) {
+    stub_held_[task.tid] = {&task, std::nullopt};  // nothing to undo
+    task.hold = true;
+    return true;
+  }
+  arm_async(task);
+  return true;
 }
 
 bool ReplayMode::in_hytrace_pages(const Place& p) const {
@@ -1107,6 +1145,7 @@ void ReplayMode::forget(const Task& task) {
   armed_.erase(task.tid);
   redo_.erase(task.tid);
   stub_held_.erase(task.tid);
+  left_.erase(task.tid);
   std::erase_if(waiting_, [&](const auto& entry) { return entry.second == &task; });
 }
 

@@ -119,6 +119,8 @@ class ReplayMode final : public Handler {
   bool signal_before_exit(Task& task, const SyscallFrame& frame, long result);
   bool undo_for_handler(Task& task, long nr);
   bool in_hytrace_pages(const Place& p) const;
+  bool left_by_signal(const Place& entry) const;
+  bool left_for_signal(Task& task);
   void arm_async(Task& task);
   void release_next(Task* stopped = nullptr);
   void kill_parked(const Place& p);
@@ -189,8 +191,11 @@ class ReplayMode final : public Handler {
   std::map<pid_t, Redo> redo_;
   bool is_redo(Task& task, const SyscallFrame& frame, const Redo& redo);
   // Held at the exit of a call whose stub a signal interrupted, until that
-  // signal's turn: the task and the call's number.
-  std::map<pid_t, std::pair<Task*, long>> stub_held_;
+  // signal's turn: the task and the call's number, to undo it (none for a
+  // call the handler left, left_).
+  std::map<pid_t, std::pair<Task*, std::optional<long>>> stub_held_;
+  // In a call that never returned when recording, as a handler left it.
+  std::set<pid_t> left_;
   uint64_t breakpoint_passes_ = 0;  // hits of the armed breakpoint that were not the recorded moment
   // Each pass is a ptrace stop: a replay gives up after this many
   // (hardware counters, which would say how far to run, are not there).
