@@ -496,16 +496,8 @@ std::optional<Event> Engine::syscall_stop(Task& task) {
       // The handler's frame is gone once rt_sigreturn has returned, not
       // before: until then the task is in the kernel with the context still
       // to restore, and the restored IP is only in the registers now.
-      if (syscalls::role_of(frame.call.abi, frame.call.nr) == syscalls::Role::kSigreturn &&
-          !task.signal_contexts.empty()) {
-        const uint64_t context = task.signal_contexts.back().ip;
-        task.signal_contexts.pop_back();
-        // The kernel resumes at the context, rewound by 2 for a restart;
-        // anywhere else, the handler moved it, and the program may jump
-        // back to the context later by itself.
-        if (patching_ && state.ip != context && state.ip != context - 2) {
-          task.space->moved_contexts.push_back(context);
-        }
+      if (syscalls::role_of(frame.call.abi, frame.call.nr) == syscalls::Role::kSigreturn) {
+        returned_to(task, state.ip, state.sp);
       }
       long result = state.result;
       if (frame.skip) {
@@ -549,6 +541,7 @@ std::optional<Event> Engine::new_task(Task& parent) {
     // A fork child returns through its parent's signal frames, on a copy
     // of its stack.
     child.signal_contexts = parent.signal_contexts;
+    child.left_contexts = parent.left_contexts;
     child.space->moved_contexts = parent.space->moved_contexts;
   }
   if (patching_ && !(flags & CLONE_VM) && parent.space->patch) patching_->forked(parent, child);
@@ -589,6 +582,7 @@ std::optional<Event> Engine::exec(Task& task) {
   task.space = new_space();
   task.vfork_parent = 0;
   task.signal_contexts.clear();
+  task.left_contexts.clear();
   if (task.tid == root_) launch_.reset();  // exec'd: nothing more to hear from the launcher
   if (ptrace_emulation_) ptrace_emulation_->on_exec(task, former);
   return Exec{&task, former, next_seq()};
@@ -790,6 +784,71 @@ void Engine::resume_now(Event& event) {
       event);
 }
 
+namespace {
+
+constexpr uint64_t kRedZone = 128;
+// How far above a task's stack pointer a live handler's signal frame is
+// looked for (an alternate signal stack kept in the same mapping).
+constexpr uint64_t kFrameSearch = 256 * 1024;
+
+bool in_stub_code(uint64_t ip) { return patcher::stub::in_gate(ip) && ip != patcher::stub::kTracedSyscallEnd; }
+
+// Whether a saved context with this stack pointer and instruction pointer
+// is in `words` (a signal frame's sigcontext holds rsp, then rip, rewound
+// by 2 when the kernel restarts the interrupted call).
+bool holds_context(const std::vector<uint64_t>& words, const SignalContext& c) {
+  for (size_t i = 0; i + 1 < words.size(); ++i) {
+    if (words[i] == c.sp && (words[i + 1] == c.ip || words[i + 1] == c.ip - 2)) return true;
+  }
+  return false;
+}
+
+// Forgets the contexts that `pick` selects whose handler has left (see
+// Engine::left_stub), of a task stopped with `regs` outside an
+// rt_sigreturn. Its memory is read only when one is at or below it.
+template <typename Pick>
+void forget_left(Task& task, const user_regs_struct& regs, Pick pick) {
+  auto& contexts = task.signal_contexts;
+  const auto below = [&](const SignalContext& c) { return pick(c.ip) && regs.rsp + kRedZone >= c.sp; };
+  if (std::none_of(contexts.begin(), contexts.end(), below)) return;
+  const pid_t tid = task.tid;
+  const std::vector<Mapping> maps = read_maps(tid);
+  const Mapping* stack = mapping_at(maps, regs.rsp);
+  if (!stack) return;
+  std::vector<uint64_t> above(std::min<uint64_t>(stack->end - regs.rsp, kFrameSearch) / sizeof(uint64_t));
+  above.resize(RemoteMemory(tid).read(regs.rsp, above.data(), above.size() * sizeof(uint64_t)) / sizeof(uint64_t));
+  std::erase_if(contexts, [&](const SignalContext& c) {
+    const bool left = below(c) && stack == mapping_at(maps, c.sp) && !holds_context(above, c);
+    if (left && in_stub_code(c.ip)) {
+      if (task.left_contexts.size() == Task::kMostLeftContexts) task.left_contexts.erase(task.left_contexts.begin());
+      task.left_contexts.push_back(c);
+    }
+    return left;
+  });
+}
+
+}  // namespace
+
+// An rt_sigreturn has restored a context: its handler's frame is gone.
+// The kernel resumes at the context, rewound by 2 for a restart; anywhere
+// else, the handler moved it, and the program may jump back to the context
+// later by itself. A context in the stub that hytrace took for left
+// (left_stub) coming back means that call's exit record may land in bytes
+// the ring has handed out again: the buffer is no longer read.
+void Engine::returned_to(Task& task, uint64_t ip, uint64_t sp) {
+  auto& contexts = task.signal_contexts;
+  const auto resumes = [&](const SignalContext& c) { return ip == c.ip || ip == c.ip - 2; };
+  const auto same = [&](const SignalContext& c) { return resumes(c) && sp == c.sp; };
+  if (patching_ && in_stub_code(ip) && std::none_of(contexts.begin(), contexts.end(), same) &&
+      std::any_of(task.left_contexts.begin(), task.left_contexts.end(), same)) {
+    patching_->stop_reading(*task.space, "a signal handler that hytrace took for gone returned into the stub");
+  }
+  if (contexts.empty()) return;
+  const uint64_t context = contexts.back().ip;
+  contexts.pop_back();
+  if (patching_ && ip != context && ip != context - 2) task.space->moved_contexts.push_back(context);
+}
+
 // A handler will run: where the task resumes after it (the IP now, or 2
 // bytes back if the kernel restarts an interrupted call) must stay unpatched
 // until its rt_sigreturn. Signals without a handler leave no frame.
@@ -932,27 +991,6 @@ void Engine::check_buffer(Task& stopped) {
   release_space();
 }
 
-namespace {
-
-constexpr uint64_t kRedZone = 128;
-// How far above a task's stack pointer a live handler's signal frame is
-// looked for (an alternate signal stack kept in the same mapping).
-constexpr uint64_t kFrameSearch = 256 * 1024;
-
-bool in_stub_code(uint64_t ip) { return patcher::stub::in_gate(ip) && ip != patcher::stub::kTracedSyscallEnd; }
-
-// Whether a saved context with this stack pointer and instruction pointer
-// is in `words` (a signal frame's sigcontext holds rsp, then rip, rewound
-// by 2 when the kernel restarts the interrupted call).
-bool holds_context(const std::vector<uint64_t>& words, const SignalContext& c) {
-  for (size_t i = 0; i + 1 < words.size(); ++i) {
-    if (words[i] == c.sp && (words[i + 1] == c.ip || words[i + 1] == c.ip - 2)) return true;
-  }
-  return false;
-}
-
-}  // namespace
-
 // A handler that interrupted a stub and never returned (it longjmp'd out)
 // leaves the stub's context on its task's list, and the exit record of the
 // stub's call reserved, for good: the ring cannot reuse the bytes after
@@ -969,31 +1007,18 @@ std::set<pid_t> Engine::left_stub(AddressSpace& space, std::vector<patcher::Task
   std::set<pid_t> left;
   // A handler moved a stub context elsewhere: the program may jump back.
   if (std::any_of(space.moved_contexts.begin(), space.moved_contexts.end(), in_stub_code)) return left;
-  std::vector<Mapping> maps;
   for (patcher::TaskSnapshot& snapshot : snapshots) {
     Task* task = find_task(snapshot.tid);
     if (!task || !task->stopped) continue;  // in a call: where it returns is not known yet
     const auto regs = registers(*task);
     if (!regs || in_stub_code(regs->rip) || static_cast<long>(regs->orig_rax) == SYS_rt_sigreturn) continue;
     auto& contexts = task->signal_contexts;
-    const auto in_stub = [](const SignalContext& c) { return in_stub_code(c.ip); };
-    if (std::any_of(contexts.begin(), contexts.end(), in_stub)) {
-      if (maps.empty()) maps = read_maps(task->tgid());
-      const Mapping* stack = mapping_at(maps, regs->rsp);
-      if (!stack) continue;
-      std::vector<uint64_t> above(std::min<uint64_t>(stack->end - regs->rsp, kFrameSearch) / sizeof(uint64_t));
-      const size_t got = RemoteMemory(task->tid).read(regs->rsp, above.data(), above.size() * sizeof(uint64_t));
-      above.resize(got / sizeof(uint64_t));
-      const auto gone = [&](const SignalContext& c) {
-        return in_stub_code(c.ip) && stack == mapping_at(maps, c.sp) && regs->rsp + kRedZone >= c.sp &&
-               !holds_context(above, c);
-      };
-      std::erase_if(contexts, gone);
-      snapshot.signal_contexts.clear();
-      for (const SignalContext& c : contexts) snapshot.signal_contexts.push_back(c.ip);
-      if (std::any_of(contexts.begin(), contexts.end(), in_stub)) continue;
+    forget_left(*task, *regs, in_stub_code);
+    snapshot.signal_contexts.clear();
+    for (const SignalContext& c : contexts) snapshot.signal_contexts.push_back(c.ip);
+    if (std::none_of(contexts.begin(), contexts.end(), [](const SignalContext& c) { return in_stub_code(c.ip); })) {
+      left.insert(task->tid);
     }
-    left.insert(task->tid);
   }
   return left;
 }

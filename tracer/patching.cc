@@ -1055,6 +1055,11 @@ void Patching::drop_abandoned_exits(SpacePatch& patch, const std::set<pid_t>& le
   if (patch.read.pending.size() != before) release_read(patch);
 }
 
+void Patching::stop_reading(AddressSpace& space, const std::string& why) {
+  SpacePatch* patch = space.patch.get();
+  if (patch && patch->buffer && patch->distrusted.empty()) distrust(*patch, why);
+}
+
 std::string Patching::report() const {
   std::string out = "patch report:\n";
   uint64_t by_stub = 0;

@@ -165,6 +165,9 @@ class Patching {
   // stub wrote: the buffer is distrusted.
   void check_stalled(AddressSpace& space, const std::vector<patcher::TaskSnapshot>& tasks,
                      const std::set<pid_t>& left);
+  // Nothing more is read from the space's buffer, and its calls are
+  // traced from now on.
+  void stop_reading(AddressSpace& space, const std::string& why);
 
   // When a signal (or death) stopped the task while the patcher was running
   // syscalls in it: the task's id and wait status, for the engine to handle

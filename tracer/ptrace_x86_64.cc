@@ -42,6 +42,7 @@ bool syscall_state(pid_t tid, SyscallState& out) {
   __ptrace_syscall_info info{};
   if (::ptrace(PTRACE_GET_SYSCALL_INFO, tid, sizeof(info), &info) <= 0) return false;
   out.ip = info.instruction_pointer;
+  out.sp = info.stack_pointer;
   switch (info.op) {
     case PTRACE_SYSCALL_INFO_ENTRY:
       out.op = StopOp::kEntry;

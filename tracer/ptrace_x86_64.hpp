@@ -17,6 +17,7 @@ struct SyscallState {
   StopOp op = StopOp::kNone;
   syscalls::Call call;  // entry and seccomp stops
   uint64_t ip = 0;      // address after the syscall instruction
+  uint64_t sp = 0;
   long result = 0;      // exit stops
   uint32_t seccomp_data = 0;
 };

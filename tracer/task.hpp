@@ -84,6 +84,10 @@ struct Task {
   // it. A handler that never returns (it longjmp'd out) leaves its context
   // here: Engine::drop_left_contexts forgets those in hytrace's stub.
   std::vector<SignalContext> signal_contexts;
+  // The last stub contexts forgotten so, to notice one coming back
+  // (Engine::returned_to).
+  std::vector<SignalContext> left_contexts;
+  static constexpr size_t kMostLeftContexts = 16;
   // What the program set itself, inherited by children and kept over exec:
   // hytrace answers the queries of its own filter and no_new_privs unless so.
   bool own_seccomp = false;
