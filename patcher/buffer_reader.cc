@@ -158,9 +158,9 @@ class Reader {
     if (r.nr < 0 || r.nr >= HYTRACE_STUB_MAX_NR) {
       return fail(BufferFault::kSyscall, where(at) + "syscall number " + std::to_string(r.nr) + " is out of range");
     }
-    if (!facts_.served.empty() &&
-        (static_cast<uint64_t>(r.nr) >= facts_.served.size() || !facts_.served[static_cast<size_t>(r.nr)])) {
-      return fail(BufferFault::kSyscall, where(at) + "syscall " + std::to_string(r.nr) + " is not served by the stub");
+    if (facts_.stub && !hytrace_serves(facts_.stub, static_cast<long>(r.nr), r.args)) {
+      return fail(BufferFault::kSyscall, where(at) + "syscall " + std::to_string(r.nr) + " is not served by the stub" +
+                                             (facts_.stub->served[r.nr] ? " with that command" : ""));
     }
     if (r.tid == 0 || r.tid > kMaxTid) return fail(BufferFault::kThread, where(at) + "thread id " + num(r.tid));
     if (r.captures > HYTRACE_STUB_MAX_CAPTURES) {

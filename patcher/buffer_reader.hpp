@@ -74,9 +74,11 @@ struct BufferFacts {
   // Every record's seq is above this: the sequence counter's value when the
   // buffer was made.
   uint64_t min_seq = 0;
-  // Per syscall number, nonzero when the stub serves it (the gate's table);
-  // empty: every number below HYTRACE_STUB_MAX_NR.
-  std::span<const uint8_t> served;
+  // The stub's data as the tracer wrote it (its own copy, not the
+  // program's): a record must be of a call the stub serves, by number and,
+  // for calls served by command (fcntl), by command (hytrace_serves). Null:
+  // every number below HYTRACE_STUB_MAX_NR.
+  const hytrace_stub_data* stub = nullptr;
 };
 
 enum class BufferFault {

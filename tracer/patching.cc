@@ -903,7 +903,7 @@ void Patching::drain(AddressSpace& space, std::vector<BufferedEvent>& out,
   if (!patch || !patch->buffer || !patch->distrusted.empty()) return;
   const std::span<const uint8_t> bytes(patch->buffer, patch->buffer_size);
   const auto* d = reinterpret_cast<const hytrace_stub_data*>(data_.data());
-  const patcher::BufferFacts facts{patch->min_seq, std::span<const uint8_t>(d->served)};
+  const patcher::BufferFacts facts{patch->min_seq, d};
   patcher::BufferRead& read = read_scratch_;
   patcher::read_buffer(bytes, patcher::header_of(bytes), patch->read, facts, read);
   // Every record read was committed, so its seq was taken before now.

@@ -13,10 +13,11 @@
 //   [24, 28) its length
 //   [28]     flags: 1 the header's size is right, 2 the head is a ring's
 //            size past the tail, 4 start at position 0, 8 one pending exit,
-//            16 only syscalls 0 and 257 served, 32 see above
+//            16 only syscalls 0 and 257 served, and fcntl with F_GETFL, 32 see above
 // tests/fuzz/make_seeds.py writes inputs that hold well-formed records.
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <vector>
 
 #include "patcher/buffer_reader.hpp"
@@ -61,11 +62,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     p.entry_seq = 1;
     from.pending.push_back(p);
   }
-  std::vector<uint8_t> served(HYTRACE_STUB_MAX_NR, 0);
-  served[0] = served[257] = 1;
+  static const auto stub = [] {
+    auto d = std::make_unique<hytrace_stub_data>();
+    d->served[0] = d->served[257] = HYTRACE_SERVED;
+    d->served[72] = HYTRACE_SERVED_BY_COMMAND;  // fcntl: F_GETFL (3) only
+    d->commands[0] = {.nr = 72, .arg = 1, .count = 1, .values = {3}};
+    return d;
+  }();
   BufferFacts facts;
   facts.min_seq = take<uint64_t>(data + 8) & 0xff;
-  if (flags & 16) facts.served = served;
+  if (flags & 16) facts.stub = stub.get();
 
   BufferRead read = read_buffer(buffer, header, from, facts);
   size_t captured = 0;

@@ -3,7 +3,11 @@
 // read past, never looped on.
 #include "patcher/buffer_reader.hpp"
 
+#include <fcntl.h>
+#include <sys/syscall.h>
+
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -295,13 +299,32 @@ TEST(BufferReader, EachKindOfMalformedRecordIsRefused) {
 TEST(BufferReader, AnUnservedSyscallIsRefused) {
   Buffer b;
   b.call(1, 11, 9);
-  std::vector<uint8_t> served(HYTRACE_STUB_MAX_NR, 0);
-  served[0] = 1;
-  const BufferRead r = read(b, {}, {.min_seq = 0, .served = served});
+  auto stub = std::make_unique<hytrace_stub_data>();
+  stub->served[0] = HYTRACE_SERVED;
+  const BufferRead r = read(b, {}, {.min_seq = 0, .stub = stub.get()});
   EXPECT_EQ(r.fault, BufferFault::kSyscall);
   EXPECT_THAT(r.malformed, HasSubstr("not served"));
-  served[1] = 1;
-  EXPECT_EQ(read(b, {}, {.min_seq = 0, .served = served}).fault, BufferFault::kNone);
+  stub->served[1] = HYTRACE_SERVED;
+  EXPECT_EQ(read(b, {}, {.min_seq = 0, .stub = stub.get()}).fault, BufferFault::kNone);
+}
+
+// fcntl is served for some commands only: a record of another command is
+// one no stub wrote.
+TEST(BufferReader, ACallServedByCommandIsRefusedWithAnotherCommand) {
+  auto stub = std::make_unique<hytrace_stub_data>();
+  stub->served[SYS_fcntl] = HYTRACE_SERVED_BY_COMMAND;
+  stub->commands[0] = {.nr = SYS_fcntl, .arg = 1, .count = 1, .pad = 0, .values = {F_GETFL}};
+  for (const uint64_t command : {F_GETFL, F_SETLKW}) {
+    Buffer b;
+    const uint64_t entry = b.call(SYS_fcntl, 11, 9);
+    b.at(entry)->args[1] = command;
+    b.at(b.exit_of(entry))->args[1] = command;
+    const BufferRead r = read(b, {}, {.min_seq = 0, .stub = stub.get()});
+    EXPECT_EQ(r.fault, command == F_GETFL ? BufferFault::kNone : BufferFault::kSyscall) << command;
+    if (command != F_GETFL) {
+      EXPECT_THAT(r.malformed, HasSubstr("with that command"));
+    }
+  }
 }
 
 TEST(BufferReader, AnImpossiblePositionIsRefused) {
