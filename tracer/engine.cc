@@ -790,6 +790,10 @@ constexpr uint64_t kRedZone = 128;
 // How far above a task's stack pointer a live handler's signal frame is
 // looked for (an alternate signal stack kept in the same mapping).
 constexpr uint64_t kFrameSearch = 256 * 1024;
+// How far above a context a task can be for the context to count as left:
+// a longjmp lands a few frames up; a coroutine's stack further away is
+// not taken for the frames above the interrupted call.
+constexpr uint64_t kLeftReach = 64 * 1024;
 
 bool in_stub_code(uint64_t ip) { return patcher::stub::in_gate(ip) && ip != patcher::stub::kTracedSyscallEnd; }
 
@@ -809,14 +813,18 @@ bool holds_context(const std::vector<uint64_t>& words, const SignalContext& c) {
 template <typename Pick>
 void forget_left(Task& task, const user_regs_struct& regs, Pick pick) {
   auto& contexts = task.signal_contexts;
-  const auto below = [&](const SignalContext& c) { return pick(c.ip) && regs.rsp + kRedZone >= c.sp; };
+  const auto below = [&](const SignalContext& c) {
+    return pick(c.ip) && regs.rsp + kRedZone >= c.sp && regs.rsp <= c.sp + kLeftReach;
+  };
   if (std::none_of(contexts.begin(), contexts.end(), below)) return;
   const pid_t tid = task.tid;
   const std::vector<Mapping> maps = read_maps(tid);
   const Mapping* stack = mapping_at(maps, regs.rsp);
   if (!stack) return;
-  std::vector<uint64_t> above(std::min<uint64_t>(stack->end - regs.rsp, kFrameSearch) / sizeof(uint64_t));
-  above.resize(RemoteMemory(tid).read(regs.rsp, above.data(), above.size() * sizeof(uint64_t)) / sizeof(uint64_t));
+  const uint64_t from = regs.rsp & ~uint64_t{7};  // a frame's words are 8-aligned
+  std::vector<uint64_t> above(std::min<uint64_t>(stack->end - from, kFrameSearch) / sizeof(uint64_t));
+  const size_t want = above.size() * sizeof(uint64_t);
+  if (RemoteMemory(tid).read(from, above.data(), want) != want) return;  // what is not read may hold the frame
   std::erase_if(contexts, [&](const SignalContext& c) {
     const bool left = below(c) && stack == mapping_at(maps, c.sp) && !holds_context(above, c);
     if (left && in_stub_code(c.ip)) {
@@ -834,14 +842,17 @@ void forget_left(Task& task, const user_regs_struct& regs, Pick pick) {
 // else, the handler moved it, and the program may jump back to the context
 // later by itself. A context in the stub that hytrace took for left
 // (left_stub) coming back means that call's exit record may land in bytes
-// the ring has handed out again: the buffer is no longer read.
+// the ring has handed out again: the buffer is no longer read, after what
+// is committed in it has been drained.
 void Engine::returned_to(Task& task, uint64_t ip, uint64_t sp) {
   auto& contexts = task.signal_contexts;
   const auto resumes = [&](const SignalContext& c) { return ip == c.ip || ip == c.ip - 2; };
   const auto same = [&](const SignalContext& c) { return resumes(c) && sp == c.sp; };
   if (patching_ && in_stub_code(ip) && std::none_of(contexts.begin(), contexts.end(), same) &&
       std::any_of(task.left_contexts.begin(), task.left_contexts.end(), same)) {
+    queue_drained();  // what is committed is still good
     patching_->stop_reading(*task.space, "a signal handler that hytrace took for gone returned into the stub");
+    return;  // the contexts left are other handlers', still pending
   }
   if (contexts.empty()) return;
   const uint64_t context = contexts.back().ip;

@@ -82,7 +82,7 @@ struct Task {
   // Each pending signal handler's (pushed at delivery, popped at
   // rt_sigreturn): patching must not rewrite where the task resumes after
   // it. A handler that never returns (it longjmp'd out) leaves its context
-  // here: Engine::drop_left_contexts forgets those in hytrace's stub.
+  // here: Engine::left_stub forgets those in hytrace's stub.
   std::vector<SignalContext> signal_contexts;
   // The last stub contexts forgotten so, to notice one coming back
   // (Engine::returned_to).

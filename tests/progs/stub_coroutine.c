@@ -1,8 +1,8 @@
 // A signal handler that switches to a coroutine, the way green-thread
 // runtimes preempt: the main flow blocks in a read (made hot first, so that
 // under hytrace a stub serves it); the SIGALRM handler (SA_RESTART) that
-// interrupts it swaps to a coroutine whose stack is an array in main's
-// frame, above the interrupted read in the same mapping. The coroutine
+// interrupts it swaps to a coroutine whose stack is an array in its
+// caller's frame, a few KiB above the interrupted read in the same mapping. The coroutine
 // makes many reads through the same site, writes the byte the blocked read
 // waits for, and swaps back; the handler returns and the read restarts.
 // Under hytrace the coroutine looks like a task that left its handler by
@@ -18,7 +18,7 @@
 #include <ucontext.h>
 #include <unistd.h>
 
-enum { kWarmup = 64, kCoroutineStack = 256 * 1024 };
+enum { kWarmup = 64, kCoroutineStack = 16 * 1024 };
 
 static int data[2];
 static int zero;
@@ -39,8 +39,8 @@ static void on_alarm(int sig) {
   swapcontext(&handler_context, &coroutine_context);
 }
 
-// Deeper than main's frame: the coroutine's stack, in main's frame, is
-// above the interrupted read.
+// Deeper than its caller's frame: the coroutine's stack, in that frame, is
+// just above the interrupted read.
 static __attribute__((noinline)) char blocked_read(void) {
   char c = 0;
   const struct itimerval once = {{0, 0}, {0, 10000}};
@@ -49,16 +49,8 @@ static __attribute__((noinline)) char blocked_read(void) {
   return c;
 }
 
-int main(int argc, char** argv) {
+static __attribute__((noinline)) char with_coroutine(void) {
   char stack[kCoroutineStack];
-  if (argc > 1) reads = atol(argv[1]);
-  if (pipe(data) != 0) return 1;
-  zero = open("/dev/zero", O_RDONLY);
-  if (zero < 0) return 1;
-  char c;
-  for (int i = 0; i < kWarmup; ++i) {  // the read site gets hot
-    if (write(data[1], "w", 1) != 1 || read(data[0], &c, 1) != 1) return 2;
-  }
   getcontext(&coroutine_context);
   coroutine_context.uc_stack.ss_sp = stack;
   coroutine_context.uc_stack.ss_size = sizeof stack;
@@ -69,7 +61,19 @@ int main(int argc, char** argv) {
   sa.sa_handler = on_alarm;
   sa.sa_flags = SA_RESTART;
   sigaction(SIGALRM, &sa, NULL);
-  c = blocked_read();
+  return blocked_read();
+}
+
+int main(int argc, char** argv) {
+  if (argc > 1) reads = atol(argv[1]);
+  if (pipe(data) != 0) return 1;
+  zero = open("/dev/zero", O_RDONLY);
+  if (zero < 0) return 1;
+  char c;
+  for (int i = 0; i < kWarmup; ++i) {  // the read site gets hot
+    if (write(data[1], "w", 1) != 1 || read(data[0], &c, 1) != 1) return 2;
+  }
+  c = with_coroutine();
   printf("read %c after the coroutine read %ld bytes\n", c, coroutine_bytes);
   return 0;
 }

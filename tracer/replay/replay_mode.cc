@@ -480,9 +480,9 @@ void ReplayMode::release_next(Task* stopped) {
         ++cursor_;
         pending_async_.insert(live->second);  // sent as the task next goes on (arm_async)
         if (auto held = stub_held_.find(live->second); held != stub_held_.end()) {
-          const auto [task, nr] = held->second;
+          const auto [task, call] = held->second;
           stub_held_.erase(held);
-          if (nr) undo_for_handler(*task, *nr);
+          if (call) undo_for_handler(*task, *call);
           else arm_async(*task);
           engine_.release(*task);
         }
@@ -770,22 +770,22 @@ bool ReplayMode::signal_before_exit(Task& task, const SyscallFrame& frame, long 
     if (file_mapping || !result_matches(e, result)) return false;  // on_syscall_exit decides
   }
   if (signal_next) {  // its turn has not come yet
-    stub_held_[task.tid] = {&task, frame.call.nr};
+    stub_held_[task.tid] = {&task, frame.call};
     task.hold = true;
     return true;
   }
-  return undo_for_handler(task, frame.call.nr);
+  return undo_for_handler(task, frame.call);
 }
 
 // The call is made again after the signal: this exit becomes the syscall
 // instruction again, the signal goes in, and the second entry is the same
 // recorded call (on_syscall_enter).
-bool ReplayMode::undo_for_handler(Task& task, long nr) {
+bool ReplayMode::undo_for_handler(Task& task, const syscalls::Call& call) {
   auto entered = entered_.find(task.tid);
   if (entered == entered_.end()) return false;
   const auto regs = engine_.registers(task);
-  if (!regs || !engine_.restart_syscall(task, nr)) return false;
-  redo_[task.tid] = {entered->second, regs->rip, regs->rsp};
+  if (!regs || !engine_.restart_syscall(task, call.nr)) return false;
+  redo_[task.tid] = {entered->second, regs->rip, regs->rsp, call};
   entered_.erase(entered);
   arm_async(task);
   return true;
@@ -795,9 +795,9 @@ bool ReplayMode::undo_for_handler(Task& task, long nr) {
 // had (a handler's own calls run on the handler's frame, below it; a signal
 // with no handler brings it straight back).
 bool ReplayMode::is_redo(Task& task, const SyscallFrame& frame, const Redo& redo) {
-  const SyscallEvent& e = syscall_at(places_[redo.entry]);
-  if (frame.ip != redo.ip || frame.call.nr != e.nr || frame.call.abi != e.abi) return false;
-  if (!std::equal(std::begin(frame.call.args), std::end(frame.call.args), std::begin(e.args))) return false;
+  const syscalls::Call& call = redo.call;
+  if (frame.ip != redo.ip || frame.call.nr != call.nr || frame.call.abi != call.abi) return false;
+  if (!std::equal(std::begin(frame.call.args), std::end(frame.call.args), std::begin(call.args))) return false;
   const auto regs = engine_.registers(task);
   return regs && regs->rsp == redo.sp;
 }

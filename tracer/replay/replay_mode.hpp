@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <array>
 #include <optional>
 #include <set>
 #include <string>
@@ -117,7 +118,7 @@ class ReplayMode final : public Handler {
   void disarm(Task& task);
   bool breakpoint_hit(Task& task, SignalDelivery& delivery);
   bool signal_before_exit(Task& task, const SyscallFrame& frame, long result);
-  bool undo_for_handler(Task& task, long nr);
+  bool undo_for_handler(Task& task, const syscalls::Call& call);
   bool in_hytrace_pages(const Place& p) const;
   bool left_by_signal(const Place& entry) const;
   bool left_for_signal(Task& task);
@@ -187,13 +188,14 @@ class ReplayMode final : public Handler {
     size_t entry;
     uint64_t ip;  // after the syscall instruction
     uint64_t sp;
+    syscalls::Call call;  // as it was made
   };
   std::map<pid_t, Redo> redo_;
   bool is_redo(Task& task, const SyscallFrame& frame, const Redo& redo);
   // Held at the exit of a call whose stub a signal interrupted, until that
-  // signal's turn: the task and the call's number, to undo it (none for a
-  // call the handler left, left_).
-  std::map<pid_t, std::pair<Task*, std::optional<long>>> stub_held_;
+  // signal's turn: the task and the call, to undo it (none for a call the
+  // handler left, left_).
+  std::map<pid_t, std::pair<Task*, std::optional<syscalls::Call>>> stub_held_;
   // In a call that never returned when recording, as a handler left it.
   std::set<pid_t> left_;
   uint64_t breakpoint_passes_ = 0;  // hits of the armed breakpoint that were not the recorded moment
