@@ -871,7 +871,23 @@ void Engine::note_signal_context(Task& task, int sig) {
   }
   if (!(caught & (1ull << (sig - 1)))) return;
   user_regs_struct regs{};
-  if (::ptrace(PTRACE_GETREGS, task.tid, nullptr, &regs) == 0) task.signal_contexts.push_back({regs.rip, regs.rsp});
+  if (::ptrace(PTRACE_GETREGS, task.tid, nullptr, &regs) != 0) return;
+  if (task.signal_contexts.size() >= Task::kMostSignalContexts) forget_program_contexts(task);
+  task.signal_contexts.push_back({regs.rip, regs.rsp});
+}
+
+// More handler frames pending than a stack holds: handlers that left by
+// longjmp, never to return. Rather than keep their sites unpatched, and the
+// list growing, for good, the space patches no more sites, and the
+// contexts in the program's code, which only kept sites unpatched, go (the
+// stub's stay: they say which records are still being written).
+void Engine::forget_program_contexts(Task& task) {
+  patching_->stop_patching(*task.space, "thread " + std::to_string(task.tid) + " has " +
+                                            std::to_string(task.signal_contexts.size()) +
+                                            " signal handlers that never returned");
+  const auto in_program = [](const SignalContext& c) { return !in_stub_code(c.ip); };
+  std::erase_if(task.signal_contexts, in_program);
+  std::erase_if(task.space->moved_contexts, [](uint64_t ip) { return !in_stub_code(ip); });
 }
 
 // At a syscall-exit stop: let the patcher act on what the finished call

@@ -172,6 +172,7 @@ class Engine {
   void check_buffer(Task& stopped);
   std::set<pid_t> left_stub(AddressSpace& space, std::vector<patcher::TaskSnapshot>& snapshots);
   void returned_to(Task& task, uint64_t ip, uint64_t sp);
+  void forget_program_contexts(Task& task);
   void queue_drained();
   void drain_while_running();
   // Drains while the program runs: every min_drain_interval_us_ while

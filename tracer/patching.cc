@@ -850,7 +850,10 @@ void Patching::on_entry(Task& task, SyscallFrame& frame) {
     spaces_.push_back(task.space->patch);
   }
   SpacePatch& patch = *task.space->patch;
-  if ((patch.gate_tried && !patch.ready && !patch.needs_buffer) || !patch.sites.wants(site)) return;
+  if ((patch.gate_tried && !patch.ready && !patch.needs_buffer) || !patch.no_more_patches.empty() ||
+      !patch.sites.wants(site)) {
+    return;
+  }
   for (const auto& page : patch.stub_pages) {
     if (site >= page.address && site < page.address + page.size) return;  // a trampoline's plain syscall
   }
@@ -870,7 +873,7 @@ void Patching::on_exit(Task& task, const SyscallFrame& frame, long result, const
   // fresh memory at a free address cannot disturb the other tasks.
   if (frame.patch_site && !patch->gate_tried) set_up(task, inject, frame.ip - 2);
   if (patch->needs_buffer) give_buffer(inject, *patch);  // a fork child with its parent's gate
-  const auto can_write = [&] { return patch->ready && !inject.interrupted(); };
+  const auto can_write = [&] { return patch->ready && patch->no_more_patches.empty() && !inject.interrupted(); };
   if (can_write() && frame.patch_site && patch->sites.wants(*frame.patch_site)) {
     analyse(task, *patch, *frame.patch_site);
   }
@@ -1055,6 +1058,13 @@ void Patching::drop_abandoned_exits(SpacePatch& patch, const std::set<pid_t>& le
   if (patch.read.pending.size() != before) release_read(patch);
 }
 
+void Patching::stop_patching(AddressSpace& space, const std::string& why) {
+  SpacePatch* patch = space.patch.get();
+  if (!patch || !patch->no_more_patches.empty()) return;
+  patch->no_more_patches = why;
+  fmt::print(stderr, "hytrace: pid {}: no more syscall sites are patched ({})\n", patch->pid, why);
+}
+
 void Patching::stop_reading(AddressSpace& space, const std::string& why) {
   SpacePatch* patch = space.patch.get();
   if (patch && patch->buffer && patch->distrusted.empty()) distrust(*patch, why);
@@ -1065,6 +1075,9 @@ std::string Patching::report() const {
   uint64_t by_stub = 0;
   for (const auto& space : spaces_) {
     if (!space->problem.empty()) fmt::format_to(std::back_inserter(out), "  no patching: {}\n", space->problem);
+    if (!space->no_more_patches.empty()) {
+      fmt::format_to(std::back_inserter(out), "  no more patching: {}\n", space->no_more_patches);
+    }
     by_stub += space->served_by_stub;
     for (const auto& [addr, site] : space->sites.all()) {
       auto object = space->objects.find(addr);

@@ -50,6 +50,9 @@ struct InjectedCall {
 struct SpacePatch {
   ~SpacePatch();
   std::string problem;  // why the gate could not be set up ("" when it is)
+  // Why no more sites are patched in this space ("" while they are); those
+  // patched already stay.
+  std::string no_more_patches;
   bool gate_tried = false;
   bool needs_buffer = false;  // a fork child: the gate is there, the buffer is the parent's
   // hytrace's buffer and sequence counter were mapped at their fixed
@@ -168,6 +171,9 @@ class Patching {
   // Nothing more is read from the space's buffer, and its calls are
   // traced from now on.
   void stop_reading(AddressSpace& space, const std::string& why);
+  // No more sites of the space are patched: the signal contexts that keep
+  // them unpatched are then not needed.
+  void stop_patching(AddressSpace& space, const std::string& why);
 
   // When a signal (or death) stopped the task while the patcher was running
   // syscalls in it: the task's id and wait status, for the engine to handle
