@@ -542,6 +542,7 @@ std::optional<Event> Engine::new_task(Task& parent) {
     // of its stack.
     child.signal_contexts = parent.signal_contexts;
     child.left_contexts = parent.left_contexts;
+    child.program_contexts_dropped = parent.program_contexts_dropped;
     child.space->moved_contexts = parent.space->moved_contexts;
   }
   if (patching_ && !(flags & CLONE_VM) && parent.space->patch) patching_->forked(parent, child);
@@ -583,6 +584,7 @@ std::optional<Event> Engine::exec(Task& task) {
   task.vfork_parent = 0;
   task.signal_contexts.clear();
   task.left_contexts.clear();
+  task.program_contexts_dropped = false;
   if (task.tid == root_) launch_.reset();  // exec'd: nothing more to hear from the launcher
   if (ptrace_emulation_) ptrace_emulation_->on_exec(task, former);
   return Exec{&task, former, next_seq()};
@@ -854,9 +856,16 @@ void Engine::returned_to(Task& task, uint64_t ip, uint64_t sp) {
     patching_->stop_reading(*task.space, "a signal handler that hytrace took for gone returned into the stub");
     return;  // the contexts left are other handlers', still pending
   }
-  if (contexts.empty()) return;
-  const uint64_t context = contexts.back().ip;
-  contexts.pop_back();
+  // The context restored is the one with the stack pointer restored; if
+  // the handler changed that too, the innermost, unless the program's
+  // contexts were dropped (forget_program_contexts): then it was one of them.
+  auto match = std::find_if(contexts.rbegin(), contexts.rend(), [&](const SignalContext& c) { return c.sp == sp; });
+  if (match == contexts.rend()) {
+    if (contexts.empty() || task.program_contexts_dropped) return;
+    match = contexts.rbegin();
+  }
+  const uint64_t context = match->ip;
+  contexts.erase(std::next(match).base());
   if (patching_ && ip != context && ip != context - 2) task.space->moved_contexts.push_back(context);
 }
 
@@ -887,6 +896,7 @@ void Engine::forget_program_contexts(Task& task) {
                                             " signal handlers that never returned");
   const auto in_program = [](const SignalContext& c) { return !in_stub_code(c.ip); };
   std::erase_if(task.signal_contexts, in_program);
+  task.program_contexts_dropped = true;
   std::erase_if(task.space->moved_contexts, [](uint64_t ip) { return !in_stub_code(ip); });
 }
 

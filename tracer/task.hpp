@@ -90,6 +90,7 @@ struct Task {
   static constexpr size_t kMostLeftContexts = 16;
   // No stack holds this many handler frames (Engine::forget_program_contexts).
   static constexpr size_t kMostSignalContexts = 65536;
+  bool program_contexts_dropped = false;
   // What the program set itself, inherited by children and kept over exec:
   // hytrace answers the queries of its own filter and no_new_privs unless so.
   bool own_seccomp = false;
